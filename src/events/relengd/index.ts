@@ -1,0 +1,3 @@
+import type { TopicSpec } from '../catalogue.ts';
+
+export const relengdTopics = {} as const satisfies Record<string, TopicSpec>;
