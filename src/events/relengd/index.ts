@@ -1,3 +1,68 @@
 import type { TopicSpec } from '../catalogue.ts';
+import { ArtifactFailed, ArtifactFinished, ArtifactRequested } from './artifact.ts';
+import { ComposeFailed, ComposeFinished, ComposeRequested } from './compose.ts';
+import { ComposeDone, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
 
-export const relengdTopics = {} as const satisfies Record<string, TopicSpec>;
+/** Topics relengd publishes (bare names; published under the deployment's prefix). */
+export const relengdTopics = {
+  'relengd.ostree.compose.requested': {
+    schema: ComposeRequested,
+    summary: 'A stream tree is to be recomposed (rpm-ostree compose tree).',
+    origin: 'relengd',
+  },
+  'relengd.ostree.compose.finished': {
+    schema: ComposeFinished,
+    summary: 'A compose ended: the new commit, or null when nothing changed.',
+    origin: 'relengd',
+  },
+  'relengd.ostree.compose.failed': {
+    schema: ComposeFailed,
+    summary: 'A compose command failed; the log path says why.',
+    origin: 'relengd',
+  },
+  'relengd.artifact.build.requested': {
+    schema: ArtifactRequested,
+    summary: 'An installer ISO or image is to be built from a commit.',
+    origin: 'relengd',
+  },
+  'relengd.artifact.build.finished': {
+    schema: ArtifactFinished,
+    summary: 'An artifact was built: path, size, sha256.',
+    origin: 'relengd',
+  },
+  'relengd.artifact.build.failed': {
+    schema: ArtifactFailed,
+    summary: 'An artifact build failed.',
+    origin: 'relengd',
+  },
+  'relengd.compose.finished': {
+    schema: ComposeDone,
+    summary: 'A compose and its artifacts are done: FINISHED, FINISHED_INCOMPLETE or DOOMED.',
+    origin: 'relengd',
+  },
+  'relengd.release.promotion.refused': {
+    schema: PromotionRefused,
+    summary: 'A release candidate was not promoted, with the reason.',
+    origin: 'relengd',
+  },
+  'relengd.release.promoted': {
+    schema: ReleasePromoted,
+    summary: 'A group of release refs moved to a tested version.',
+    origin: 'relengd',
+  },
+  'relengd.release.approve': {
+    schema: ReleaseApprove,
+    summary: 'An approval of a group version for release, from an allowed publisher.',
+    origin: 'relengd',
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+/** CloudEvents type of a relengd topic: `relengd.compose.finished` -> `org.relengd.compose.finished`. */
+export function cloudEventTypeOf(topic: string): string {
+  return topic.startsWith('relengd.') ? `org.${topic}` : topic;
+}
+
+/** Inverse of cloudEventTypeOf; other types are taken to be the (possibly prefixed) topic itself. */
+export function topicOfCloudEventType(type: string): string {
+  return type.startsWith('org.relengd.') ? type.slice('org.'.length) : type;
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { splitTopic, topicMatches } from '../../events/topics.ts';
+import type { StoredEvent } from '../../store/events.ts';
+import { Store } from '../../store/store.ts';
+import { output, resolveConfig, type GlobalOptions } from '../context.ts';
+import { parsePositiveInt, parseSince } from '../time.ts';
+
+interface EventsOptions {
+  type?: string;
+  topic?: string;
+  since?: string;
+  limit: string;
+  rejected?: boolean;
+  failed?: boolean;
+  json?: boolean;
+}
+
+export function registerEvents(program: Command): void {
+  program
+    .command('events')
+    .description('list stored events, newest first (every inbound and emitted event is kept)')
+    .option('--type <type>', 'CloudEvents type, e.g. org.relengd.compose.finished')
+    .option('--topic <pattern>', 'topic or AMQP-style pattern (* one word, # any), with or without prefix')
+    .option('--since <time>', 'ISO time, or a duration back from now: 30m, 6h, 7d')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--failed', 'only events whose listeners failed (replay them after a fix)')
+    .option('--rejected', 'list rejected messages (raw bytes kept) instead of events')
+    .option('--json', 'print JSON')
+    .action((opts: EventsOptions, cmd: Command) => {
+      const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const limit = parsePositiveInt(opts.limit, '--limit');
+      const since = opts.since ? parseSince(opts.since, new Date()) : undefined;
+      const store = Store.open(config.store.path);
+      try {
+        if (opts.rejected) {
+          const rows = store.rejected.list(limit).map(({ raw, ...r }) => ({ ...r, raw: Buffer.from(raw).toString('utf8') }));
+          output(opts.json, rows, () => rows.map((r) => `${r.receivedAt}  ${r.reason.padEnd(13)} ${r.topic ?? '-'}  ${r.detail}`).join('\n') || 'no rejected messages');
+          return;
+        }
+        const pattern = opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined;
+        const exact = pattern && !/[*#]/.test(pattern) ? pattern : undefined;
+        const rows = store.events
+          .query({ topic: exact, type: opts.type, since, dispatchState: opts.failed ? 'failed' : undefined, limit: exact || !pattern ? limit : undefined })
+          .filter((e) => !pattern || exact || topicMatches(pattern, e.envelope.topic))
+          .slice(0, limit);
+        output(opts.json, rows.map(toJson), () => rows.map(toLine).join('\n') || 'no events match');
+      } finally {
+        store.close();
+      }
+    });
+}
+
+function toJson(e: StoredEvent): Record<string, unknown> {
+  const { known: _known, ...envelope } = e.envelope;
+  return { ...envelope, origin: e.origin, transport: e.transport, receivedAt: e.receivedAt, dispatch: e.dispatchState, dispatchError: e.dispatchError };
+}
+
+function toLine(e: StoredEvent): string {
+  const env = e.envelope;
+  const state = e.dispatchState === 'done' ? '' : `  [${e.dispatchState}${e.dispatchError ? `: ${e.dispatchError}` : ''}]`;
+  return `${env.time}  ${e.origin === 'emitted' ? '->' : '<-'} ${env.topic}  ${env.id}${env.subject ? `  ${env.subject}` : ''}${state}`;
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { CloudEvent, HTTP } from 'cloudevents';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { TOPIC_EXTENSION } from '../../events/envelope.ts';
+import { idFromBytes } from '../../events/ids.ts';
+import { cloudEventTypeOf } from '../../events/relengd/index.ts';
+import { splitTopic } from '../../events/topics.ts';
+import { UsageError } from '../../errors.ts';
+import { output, resolveConfig, type GlobalOptions } from '../context.ts';
+
+interface PublishOptions {
+  topic?: string;
+  file?: string;
+  data?: string;
+  id?: string;
+  url?: string;
+  json?: boolean;
+}
+
+/** A message file as `fedora-messaging publish` and datagrepper write it: topic, headers, body, id. */
+const MessageFile = z.looseObject({
+  topic: z.string().optional(),
+  id: z.string().optional(),
+  headers: z.record(z.string(), z.unknown()).optional(),
+  body: z.unknown(),
+});
+
+export function registerPublish(program: Command): void {
+  program
+    .command('publish')
+    .description('send one message to a running relengd (CloudEvents over HTTP); a message file (topic, headers, body, id) is sent as is')
+    .option('-t, --topic <topic>', 'topic, with or without prefix (taken from the file when it has one)')
+    .option('-f, --file <file>', 'JSON file: a message {topic, headers, body, id} or a bare body')
+    .option('-d, --data <json>', 'the message body as JSON')
+    .option('--id <id>', 'message id (default: the file\'s, else derived from the bytes)')
+    .option('--url <url>', 'relengd HTTP endpoint (default: from the config http section)')
+    .option('--json', 'print the response as JSON')
+    .action(async (opts: PublishOptions, cmd: Command) => {
+      const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const message = readMessage(opts);
+      const url = `${(opts.url ?? `http://${config.http.host}:${config.http.port}`).replace(/\/$/, '')}/events`;
+      const { name } = splitTopic(message.topic, config.topicPrefix);
+      const sentAt = typeof message.headers?.['sent-at'] === 'string' ? (message.headers['sent-at'] as string) : undefined;
+      const event = new CloudEvent<unknown>({
+        // Same bytes, same id: publishing a message twice is then stored once.
+        id: message.id ?? idFromBytes(message.topic, Buffer.from(JSON.stringify(message.body) ?? '')),
+        type: name.startsWith('relengd.') ? cloudEventTypeOf(name) : message.topic,
+        source: '/relengd/cli',
+        ...(sentAt ? { time: new Date(sentAt).toISOString() } : {}),
+        datacontenttype: 'application/json',
+        data: message.body,
+        [TOPIC_EXTENSION]: message.topic,
+      }, false);
+      const { headers, body } = HTTP.binary(event);
+      let response: Response;
+      try {
+        response = await fetch(url, { method: 'POST', headers: headers as Record<string, string>, body: body as string });
+      } catch (error) {
+        throw new Error(`cannot reach relengd at ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+      }
+      const reply = (await response.json()) as Record<string, unknown>;
+      output(opts.json, reply, () =>
+        response.ok ? `${String(reply.status)} ${String(reply.id)}` : `rejected (${String(reply.reason)}): ${String(reply.error)}`,
+      );
+      if (!response.ok) process.exitCode = 1;
+    });
+}
+
+function readMessage(opts: PublishOptions): { topic: string; id?: string | undefined; headers?: Record<string, unknown> | undefined; body: unknown } {
+  if (!opts.file === !opts.data) throw new UsageError('give exactly one of --file or --data');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(opts.file ? readFileSync(opts.file, 'utf8') : opts.data!);
+  } catch (error) {
+    throw new UsageError(`${opts.file ?? '--data'} is not JSON: ${(error as Error).message}`);
+  }
+  const asFile = opts.file ? MessageFile.safeParse(parsed) : undefined;
+  const isMessageFile = asFile?.success === true && asFile.data.body !== undefined && (asFile.data.topic !== undefined || opts.topic !== undefined);
+  const topic = opts.topic ?? (isMessageFile ? asFile.data.topic : undefined);
+  if (!topic) throw new UsageError('no topic: give --topic, or a file with a "topic" key');
+  if (isMessageFile) return { topic, id: opts.id ?? asFile.data.id, headers: asFile.data.headers, body: asFile.data.body };
+  return { topic, id: opts.id, body: parsed };
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../errors.ts';
+import { registerConfig } from './commands/config.ts';
+import { registerEvents } from './commands/events.ts';
+import { registerJobs } from './commands/jobs.ts';
+import { registerPublish } from './commands/publish.ts';
+import { registerSchemas } from './commands/schemas.ts';
+import { registerStart } from './commands/start.ts';
+import { exitCodeFor } from './context.ts';
+
+/** The relengd command line. Exit codes: 0 ok, 1 failure, 2 usage or configuration error. */
+export function buildProgram(): Command {
+  const program = new Command('relengd')
+    .description('event-driven release automation for OSTree-based operating systems')
+    .option('-c, --config <file>', 'YAML configuration (default: $RELENGD_CONFIG, else built-in defaults)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStart(program);
+  registerPublish(program);
+  registerEvents(program);
+  registerJobs(program);
+  registerConfig(program);
+  registerSchemas(program);
+  overrideExitEverywhere(program);
+  return program;
+}
+
+/** Commander exits the process by default; we want its errors as exceptions, mapped to our exit codes. */
+function overrideExitEverywhere(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) overrideExitEverywhere(sub);
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = exitCodeFor(error);
+      return;
+    }
+    const prefix = error instanceof ConfigError ? 'configuration error' : 'error';
+    process.stderr.write(`relengd: ${prefix}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,23 @@
+/** Configuration: schema (the reference documentation), parsing with env overrides, templates, OSTree refs. */
+export { ConfigSchema } from './schema.ts';
+export type {
+  AmqpConfig,
+  ApprovalGateConfig,
+  ArtifactConfig,
+  BusConfig,
+  Config,
+  ConfigInput,
+  GateConfig,
+  GreenwaveGateConfig,
+  KafkaConfig,
+  LogLevel,
+  PromoteConfig,
+  ResultsdbGateConfig,
+  StreamConfig,
+  TagTriggerConfig,
+} from './schema.ts';
+export { ENV_OVERRIDES, configProblems, configSummary, formatKeyPath, parseConfig } from './parse.ts';
+export type { ConfigSummary } from './parse.ts';
+export { loadConfigFile } from './load.ts';
+export { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, expandTemplate, placeholdersIn } from './template.ts';
+export { MAX_REF_LENGTH, OstreeRef, isValidRef, refProblem } from './ostree-ref.ts';

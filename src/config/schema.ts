@@ -1,0 +1,471 @@
+/**
+ * The configuration file, as a zod schema: this is its reference documentation.
+ *
+ * Key names are the contract of DESIGN.md "Interface". Every object is strict: an unknown key (a
+ * typo) is an error naming its key path, never silently ignored. Each key documents its default;
+ * the parsed output ({@link Config}) has every default applied and bare tag triggers normalized to
+ * their object form.
+ */
+import { posix } from 'node:path';
+import { z } from 'zod';
+import { OstreeRef } from './ostree-ref.ts';
+import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, unknownPlaceholder } from './template.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/** A string; a YAML number or boolean where a string belongs gets a hint to quote it (`release: "26"`). */
+function str() {
+  return z.string({
+    error: (iss) =>
+      iss.code === 'invalid_type' && (typeof iss.input === 'number' || typeof iss.input === 'boolean')
+        ? `expected a string, received ${typeof iss.input} ${String(iss.input)} (quote it in YAML: "${String(iss.input)}")`
+        : undefined,
+  });
+}
+
+/** A non-empty string. */
+function text() {
+  return str().min(1, 'must not be empty');
+}
+
+/** An absolute file-system path. */
+function absolutePath() {
+  return text().refine((p) => posix.isAbsolute(p), 'must be an absolute path');
+}
+
+const positiveInt = () => z.int().min(1);
+
+/** Identifiers that end up in event subjects, job ids and file names. */
+const ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+const ID_HINT = 'lower-case letters, digits, ".", "_", "-"; starting with a letter or digit';
+
+function identifier() {
+  return text().regex(ID_PATTERN, `must match [a-z0-9][a-z0-9._-]* (${ID_HINT})`);
+}
+
+function placeholderList(allowed: readonly string[]): string {
+  return allowed.map((name) => `{${name}}`).join(', ');
+}
+
+/** A template string whose `{placeholders}` must all be in `allowed`. */
+function template(allowed: readonly string[]) {
+  return str().superRefine((value, ctx) => {
+    const bad = unknownPlaceholder(value, allowed);
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `unknown placeholder {${bad}} (allowed: ${placeholderList(allowed)})`, input: value });
+    }
+  });
+}
+
+/**
+ * A command as an argv array (never a shell string): the program, then its arguments.
+ * Each element may use the `allowed` placeholders; an unknown one is reported at its element
+ * (`streams[0].ostree.compose[3]`).
+ */
+function argv(allowed: readonly string[]) {
+  return z
+    .array(str(), {
+      error: (iss) =>
+        iss.code === 'invalid_type' && typeof iss.input === 'string'
+          ? 'expected an argv array (["program", "arg", ...]), received a string; commands never go through a shell'
+          : undefined,
+    })
+    .min(1, 'must not be empty: give the program and its arguments')
+    .superRefine((args, ctx) => {
+      if (args[0] === '') ctx.addIssue({ code: 'custom', message: 'the program (first element) must not be empty', path: [0], input: args[0] });
+      for (const [i, arg] of args.entries()) {
+        const bad = unknownPlaceholder(arg, allowed);
+        if (bad !== undefined) {
+          ctx.addIssue({ code: 'custom', message: `unknown placeholder {${bad}} (allowed: ${placeholderList(allowed)})`, path: [i], input: arg });
+        }
+      }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// bus
+
+const TOPIC_PREFIX = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)?$/;
+
+const AmqpTlsSchema = z
+  .strictObject({
+    /** CA bundle (PEM) that signed the broker's certificate. Default: the system's CAs. */
+    ca: text().optional(),
+    /** Client certificate (PEM); requires `key`. Fedora's broker needs one. */
+    cert: text().optional(),
+    /** Client private key (PEM); requires `cert`. */
+    key: text().optional(),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.cert !== undefined && tls.key === undefined) ctx.addIssue({ code: 'custom', message: 'a client certificate needs its key: set tls.key too', path: ['key'] });
+    if (tls.key !== undefined && tls.cert === undefined) ctx.addIssue({ code: 'custom', message: 'a client key needs its certificate: set tls.cert too', path: ['cert'] });
+  });
+
+const AmqpSchema = z.strictObject({
+  /** Broker URL, `amqp://` or `amqps://` (TLS). Default `amqp://guest:guest@127.0.0.1:5672`. Env: `AMQP_URL`. */
+  url: z
+    .url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' })
+    .default('amqp://guest:guest@127.0.0.1:5672'),
+  /**
+   * TLS files (PEM paths) for an `amqps://` url. Relative paths are resolved against the config
+   * file's directory by `loadConfigFile`. Optional; when present the url must be `amqps://`.
+   */
+  tls: AmqpTlsSchema.optional(),
+  /** Durable quorum queue consumed. Default `relengd`. */
+  queue: text().default('relengd'),
+  /** Unacked deliveries in flight (AMQP prefetch). Default 50. */
+  prefetch: positiveInt().default(50),
+  /** Extra binding keys on `amq.topic`; the streams' own topics are bound automatically. Default `[]`. */
+  bindings: z.array(text()).default(() => []),
+  /** Queue receiving rejected messages, with the reason. Default `relengd.dead`. */
+  deadLetter: text().default('relengd.dead'),
+  /** Deliveries of one message before it is dead-lettered as poison (quorum `x-delivery-limit`). Default 5. */
+  deliveryLimit: positiveInt().default(5),
+  /** AMQP heartbeat in seconds; 0 disables it. Default 30. */
+  heartbeatSeconds: z.int().min(0).default(30),
+  /** Name of a RabbitMQ stream to replay missed messages from. Optional. */
+  stream: text().optional(),
+});
+
+const KafkaSchema = z.strictObject({
+  /** Bootstrap brokers, `host:port`. Default `[localhost:9092]`. */
+  brokers: z.array(text()).default(() => ['localhost:9092']),
+  /** Consumer group. Default `relengd`. */
+  groupId: text().default('relengd'),
+  /** Extra topics consumed; the streams' own topics are subscribed automatically. Default `[]`. */
+  topics: z.array(text()).default(() => []),
+});
+
+const BusSchema = z.strictObject({
+  /** `embedded` (in-process + HTTP ingest) | `amqp` (RabbitMQ / Fedora Messaging) | `kafka`. Default `embedded`. Env: `RELENGD_TRANSPORT`. */
+  transport: z.enum(['embedded', 'amqp', 'kafka']).default('embedded'),
+  /** Used when `transport: amqp`. All keys have defaults. */
+  amqp: AmqpSchema.prefault({}),
+  /** Used when `transport: kafka`. All keys have defaults. */
+  kafka: KafkaSchema.prefault({}),
+});
+
+// ---------------------------------------------------------------------------------------------
+// store, http, jobs, log
+
+const StoreSchema = z.strictObject({
+  /** SQLite database file. Default `/var/lib/relengd/relengd.db`. Env: `RELENGD_STORE`. */
+  path: text().default('/var/lib/relengd/relengd.db'),
+});
+
+const HttpSchema = z.strictObject({
+  /** Listen address. Default `127.0.0.1`. */
+  host: text().default('127.0.0.1'),
+  /** Listen port; 0 = any free port. Default 8080. Env: `RELENGD_HTTP_PORT`. */
+  port: z.int().min(0).max(65535).default(8080),
+  /** Largest accepted request body (CloudEvents ingest), in bytes. Default 1 MiB. */
+  maxBodyBytes: positiveInt().default(1024 * 1024),
+});
+
+const JobsSchema = z.strictObject({
+  /** Jobs run at once (composes of one ref are serialized regardless). Default 2. */
+  concurrency: positiveInt().default(2),
+  /** Directory under which each job gets its working and output directories. Default `/var/lib/relengd/jobs`. */
+  workdir: absolutePath().default('/var/lib/relengd/jobs'),
+  /** A job running longer is killed and fails. Default 240. */
+  timeoutMinutes: positiveInt().default(240),
+});
+
+const LogSchema = z.strictObject({
+  /** `fatal` | `error` | `warn` | `info` | `debug` | `trace`. Default `info`. Env: `RELENGD_LOG_LEVEL`. */
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// streams
+
+const TAG_EVENTS = ['tag', 'untag', 'repo.done'] as const;
+
+/**
+ * A Koji tag trigger: a bare tag name, or `{tag, action, on}`. The bare form means
+ * `{tag, action: compose, on: [tag, untag, repo.done]}`; the parsed output is always the object form.
+ */
+const TagTriggerSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { tag: value } : value),
+  z.strictObject(
+    {
+      /** Koji tag name. */
+      tag: text(),
+      /** `compose`: compose a new commit | `artifacts`: rebuild only the artifacts of the current commit. Default `compose`. */
+      action: z.enum(['compose', 'artifacts']).default('compose'),
+      /** Which of the tag's messages fire: `tag` (buildsys.tag), `untag`, `repo.done`. Default all three. */
+      on: z.array(z.enum(TAG_EVENTS)).min(1, 'must not be empty (omit it for all of tag, untag, repo.done)').default(() => [...TAG_EVENTS]),
+    },
+    { error: (iss) => (iss.code === 'invalid_type' ? 'expected a tag name or {tag, action, on}' : undefined) },
+  ),
+);
+
+const TriggersSchema = z.strictObject({
+  /** Bodhi updates repos (e.g. `f26-updates`) whose compose/mash completion composes this stream. Default `[]`. */
+  updatesRepos: z.array(text()).default(() => []),
+  /** Koji tags whose changes trigger this stream (bare name or `{tag, action, on}`). Default `[]`. */
+  tags: z.array(TagTriggerSchema).default(() => []),
+});
+
+const OstreeSchema = z.strictObject({
+  /** The OSTree repository (absolute path). */
+  repo: absolutePath(),
+  /** The ref composed into (validated against the OSTree ref grammar). */
+  ref: OstreeRef,
+  /** The rpm-ostree treefile. */
+  treefile: text(),
+  /**
+   * Version template; placeholders {release} {date} {n} {group} (`n` counts the group's composes
+   * that day). Shared by the arches of a group. Default `{release}.{date}.{n}`.
+   */
+  version: template(VERSION_PLACEHOLDERS).default('{release}.{date}.{n}'),
+  /**
+   * The compose command, as argv (run without a shell). Placeholders: {repo} {ref} {treefile}
+   * {commitIdFile} {changedStamp} {version} {outputDir} {workdir} {release} {arch} {stream}.
+   */
+  compose: argv(COMPOSE_PLACEHOLDERS),
+  /** The treefile sets `ostree.ref-binding`: a promoted commit must be bound to its target ref. Default false. */
+  refBinding: z.boolean().default(false),
+});
+
+const ArtifactSchema = z.strictObject({
+  /** Unique within the stream; `{name}` in templates. */
+  name: text().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must match [A-Za-z0-9][A-Za-z0-9._-]*'),
+  /** `installer` (lorax ISO) | `image` (disk/cloud image). */
+  kind: z.enum(['installer', 'image']),
+  /** Stream-metadata platform (`metal`, `qemu`, `aws`, ...). */
+  platform: text(),
+  /** Stream-metadata format (`iso`, `qcow2`, `raw.xz`, ...). */
+  format: text(),
+  /** A failure makes the compose FINISHED_INCOMPLETE instead of DOOMED. Default false. */
+  failable: z.boolean().default(false),
+  /**
+   * Which file the builder wrote is the artifact: a template that must start with `{outputDir}/`
+   * (may end in a glob, `{outputDir}/*.qcow2`); no `..` components.
+   */
+  output: template(ARTIFACT_PLACEHOLDERS).superRefine((output, ctx) => {
+    if (!output.startsWith('{outputDir}/')) {
+      ctx.addIssue({ code: 'custom', message: 'must start with "{outputDir}/" (artifacts are confined to the job\'s output directory)', input: output });
+    } else if (output.split('/').includes('..')) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain ".." components (artifacts are confined to the job\'s output directory)', input: output });
+    }
+  }),
+  /** The build command, as argv. Placeholders: those of `ostree.compose` plus {commit} {composeId} {name}. */
+  command: argv(ARTIFACT_PLACEHOLDERS),
+});
+
+const GreenwaveGateSchema = z.strictObject({
+  /** Greenwave decision context whose `policies_satisfied` is required. */
+  decisionContext: text(),
+  /** Greenwave subject type of the candidate. Optional (the promoter chooses a default). */
+  subjectType: text().optional(),
+});
+
+const ResultsdbGateSchema = z.strictObject({
+  /** ResultsDB testcases that must all have a passing outcome for the candidate. */
+  testcases: z.array(text()).min(1, 'must not be empty'),
+});
+
+const ApprovalGateSchema = z.strictObject({
+  /** Bare topic of the approval message (allowlist its senders in `publishers`). Default `relengd.release.approve`. */
+  topic: text().default('relengd.release.approve'),
+});
+
+const GATE_KINDS = ['greenwave', 'resultsdb', 'approval'] as const;
+
+export type GreenwaveGateConfig = { greenwave: z.output<typeof GreenwaveGateSchema> };
+export type ResultsdbGateConfig = { resultsdb: z.output<typeof ResultsdbGateSchema> };
+export type ApprovalGateConfig = { approval: z.output<typeof ApprovalGateSchema> };
+/** One gate: an object with exactly one of `greenwave`, `resultsdb`, `approval`. */
+export type GateConfig = GreenwaveGateConfig | ResultsdbGateConfig | ApprovalGateConfig;
+
+const GateSchema = z
+  .strictObject(
+    {
+      greenwave: GreenwaveGateSchema.optional(),
+      resultsdb: ResultsdbGateSchema.optional(),
+      /** `approval:` with no value means the default topic. */
+      approval: z.preprocess((value) => (value === null ? {} : value), ApprovalGateSchema).optional(),
+    },
+    { error: (iss) => (iss.code === 'invalid_type' ? 'expected a gate: {greenwave: ...}, {resultsdb: ...} or {approval: ...}' : undefined) },
+  )
+  .superRefine((gate, ctx) => {
+    const kinds = GATE_KINDS.filter((kind) => gate[kind] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a gate has exactly one of greenwave, resultsdb, approval; found ${kinds.length === 0 ? 'none' : kinds.join(' and ')} (use one list item per gate)`,
+        input: gate,
+      });
+    }
+  })
+  .transform((gate): GateConfig => {
+    if (gate.greenwave) return { greenwave: gate.greenwave };
+    if (gate.resultsdb) return { resultsdb: gate.resultsdb };
+    return { approval: gate.approval! };
+  });
+
+const PromoteSchema = z.strictObject({
+  /** The release ref moved to a passing compose's commit; must differ from `ostree.ref`. */
+  ref: OstreeRef,
+  /** Compose statuses that may be promoted: `FINISHED` | `FINISHED_INCOMPLETE`. Default `[FINISHED]`. */
+  accept: z
+    .array(z.enum(['FINISHED', 'FINISHED_INCOMPLETE']))
+    .min(1, 'must not be empty')
+    .default(() => ['FINISHED' as const]),
+  /** All must pass, none may fail. Shared by the streams of a group. Default `[]` (no gating). */
+  gates: z.array(GateSchema).default(() => []),
+  /** Refuse a candidate that does not descend from the ref's current commit (`--force` overrides). Default true. */
+  fastForwardOnly: z.boolean().default(true),
+  summary: z
+    .strictObject({
+      /** GPG key id that signs the summary; null = unsigned. Default null. */
+      gpgKey: text().nullable().default(null),
+      /** GnuPG home holding the key (absolute path). Optional. */
+      gpgHome: absolutePath().optional(),
+    })
+    .prefault({}),
+  /** Generate static deltas from the previous release commit. Default false. */
+  deltas: z.boolean().default(false),
+  /** Where the group's stream metadata JSON is written (absolute path). Optional; shared by the group. */
+  metadata: absolutePath().optional(),
+  /** Base URL of artifact locations in the metadata (http/https). Optional; shared by the group. */
+  baseUrl: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+});
+
+const StreamSchema = z
+  .strictObject({
+    /** Unique stream id: [a-z0-9][a-z0-9._-]*. */
+    id: identifier(),
+    /** Streams of a group (one release, all its arches) are promoted together. Same grammar as `id`. */
+    group: identifier(),
+    /** Release name or number, as a string (`"26"`). Shared by the group. */
+    release: text(),
+    /** Architecture (`x86_64`, `aarch64`, ...); unique within the group. */
+    arch: identifier(),
+    /** What composes this stream. Default: no triggers (manual only). */
+    triggers: TriggersSchema.prefault({}),
+    ostree: OstreeSchema,
+    /** Installers and images built from each new commit. Default `[]`. */
+    artifacts: z.array(ArtifactSchema).default(() => []),
+    /** Promotion of passing composes to a release ref. Absent = never promoted. Present on all streams of a group or none. */
+    promote: PromoteSchema.optional(),
+  })
+  .superRefine((stream, ctx) => {
+    const seen = new Map<string, number>();
+    for (const [i, artifact] of stream.artifacts.entries()) {
+      const first = seen.get(artifact.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `duplicate artifact name "${artifact.name}" (also artifacts[${first}])`, path: ['artifacts', i, 'name'], input: artifact.name });
+      } else seen.set(artifact.name, i);
+    }
+    if (stream.promote && stream.promote.ref === stream.ostree.ref) {
+      ctx.addIssue({ code: 'custom', message: `must differ from ostree.ref ("${stream.ostree.ref}"): promotion moves a separate release ref`, path: ['promote', 'ref'], input: stream.promote.ref });
+    }
+  });
+
+// ---------------------------------------------------------------------------------------------
+// the whole file
+
+export const ConfigSchema = z
+  .strictObject({
+    /**
+     * Prefix of inbound topics (matched with or without it) and of relengd's own published topics,
+     * without the trailing dot; '' for none. Default `org.fedoraproject.prod`.
+     */
+    topicPrefix: str().regex(TOPIC_PREFIX, 'must be dot-separated words without a leading or trailing dot (or "" for none)').default('org.fedoraproject.prod'),
+    bus: BusSchema.prefault({}),
+    store: StoreSchema.prefault({}),
+    /** Serves /events ingest, /healthz, /readyz, /metrics and the status page. */
+    http: HttpSchema.prefault({}),
+    jobs: JobsSchema.prefault({}),
+    log: LogSchema.prefault({}),
+    /**
+     * Who may send gating messages: bare topic (no prefix) -> allowed AMQP `user_id`s. A topic not
+     * listed accepts anyone; a listed topic rejects messages without a matching `user_id`. Default `{}`.
+     */
+    publishers: z.record(text(), z.array(text()).min(1, 'must not be empty (an empty list would trust no one; remove the topic to accept anyone)')).default(() => ({})),
+    /** The streams composed. Default `[]`. */
+    streams: z.array(StreamSchema).default(() => []),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', message, path });
+
+    // Transport specifics.
+    const { amqp, kafka, transport } = config.bus;
+    if (amqp.tls && !amqp.url.startsWith('amqps:')) issue(['bus', 'amqp', 'tls'], 'TLS files are set but bus.amqp.url is not amqps://: they would be ignored');
+    if (transport === 'kafka' && kafka.brokers.length === 0) issue(['bus', 'kafka', 'brokers'], 'must not be empty with transport kafka');
+
+    // Bare topics: a prefixed key would leave the bare topic without an allowlist.
+    const prefix = config.topicPrefix ? `${config.topicPrefix}.` : undefined;
+    if (prefix) {
+      for (const topic of Object.keys(config.publishers)) {
+        if (topic.startsWith(prefix)) issue(['publishers', topic], `use the bare topic "${topic.slice(prefix.length)}" (without the topicPrefix)`);
+      }
+    }
+
+    // Streams: ids, groups, refs.
+    const ids = new Map<string, number>();
+    const groups = new Map<string, { first: number; arches: Map<string, number> }>();
+    const refWriters = new Map<string, string>();
+    for (const [i, stream] of config.streams.entries()) {
+      const firstWithId = ids.get(stream.id);
+      if (firstWithId !== undefined) issue(['streams', i, 'id'], `duplicate stream id "${stream.id}" (also streams[${firstWithId}])`);
+      else ids.set(stream.id, i);
+
+      for (const [j, gate] of (stream.promote?.gates ?? []).entries()) {
+        if (prefix && 'approval' in gate && gate.approval.topic.startsWith(prefix)) {
+          issue(['streams', i, 'promote', 'gates', j, 'approval', 'topic'], `use the bare topic "${gate.approval.topic.slice(prefix.length)}" (without the topicPrefix)`);
+        }
+      }
+
+      const repo = posix.normalize(stream.ostree.repo).replace(/(.)\/$/, '$1');
+      const claim = (ref: string, path: (string | number)[]) => {
+        const key = `${repo}\0${ref}`;
+        const owner = refWriters.get(key);
+        if (owner !== undefined) issue(path, `ref "${ref}" in ${repo} is already written by ${owner}; each ref has one writer`);
+        else refWriters.set(key, `streams[${i}].${path.slice(2).join('.')}`);
+      };
+      claim(stream.ostree.ref, ['streams', i, 'ostree', 'ref']);
+      if (stream.promote) claim(stream.promote.ref, ['streams', i, 'promote', 'ref']);
+
+      const group = groups.get(stream.group);
+      if (group === undefined) {
+        groups.set(stream.group, { first: i, arches: new Map([[stream.arch, i]]) });
+        continue;
+      }
+      const first = config.streams[group.first]!;
+      const inGroup = `group "${stream.group}"`;
+      const where = `streams[${group.first}]`;
+      if (stream.release !== first.release) issue(['streams', i, 'release'], `is "${stream.release}" but ${where} of ${inGroup} has "${first.release}": a group is one release`);
+      const sameArch = group.arches.get(stream.arch);
+      if (sameArch !== undefined) issue(['streams', i, 'arch'], `${inGroup} already has arch "${stream.arch}" (streams[${sameArch}]); a group has one stream per arch`);
+      else group.arches.set(stream.arch, i);
+      if (stream.ostree.version !== first.ostree.version) {
+        issue(['streams', i, 'ostree', 'version'], `differs from ${where} of ${inGroup} ("${first.ostree.version}"): the arches of a group share their version`);
+      }
+      if ((stream.promote === undefined) !== (first.promote === undefined)) {
+        issue(['streams', i, 'promote'], stream.promote ? `${where} of ${inGroup} has no promote: a group is promoted together, set promote on all its streams or none` : `${where} of ${inGroup} has promote: a group is promoted together, set promote on all its streams or none`);
+      } else if (stream.promote && first.promote) {
+        for (const key of ['accept', 'gates', 'metadata', 'baseUrl'] as const) {
+          if (JSON.stringify(stream.promote[key]) !== JSON.stringify(first.promote[key])) {
+            issue(['streams', i, 'promote', key], `differs from ${where} of ${inGroup}: a group is promoted together, its streams share promote.${key}`);
+          }
+        }
+      }
+    }
+  });
+
+/** The parsed configuration: every default applied, tag triggers in object form. */
+export type Config = z.output<typeof ConfigSchema>;
+/** The configuration as written (before defaults). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type StreamConfig = Config['streams'][number];
+export type ArtifactConfig = StreamConfig['artifacts'][number];
+export type TagTriggerConfig = StreamConfig['triggers']['tags'][number];
+export type PromoteConfig = NonNullable<StreamConfig['promote']>;
+export type BusConfig = Config['bus'];
+export type AmqpConfig = BusConfig['amqp'];
+export type KafkaConfig = BusConfig['kafka'];
+export type LogLevel = Config['log']['level'];

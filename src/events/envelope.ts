@@ -1,0 +1,148 @@
+import { CloudEvent } from 'cloudevents';
+import { MessageRejectedError, RejectReason } from '../errors.ts';
+import { idFromBytes } from './ids.ts';
+import { cloudEventTypeOf, topicOfCloudEventType } from './relengd/index.ts';
+import { splitTopic, withPrefix } from './topics.ts';
+import { validateData } from './validate.ts';
+
+/**
+ * An event as relengd handles it, whatever wire it came from: CloudEvents attributes plus the
+ * bare topic (catalogue key) and the wire headers worth keeping.
+ */
+export interface Envelope<D = unknown> {
+  /** Message id: the inbox key. */
+  readonly id: string;
+  /** Topic without deployment prefix, e.g. `bodhi.compose.complete`. */
+  readonly topic: string;
+  /** Deployment prefix the topic arrived with ('' when none). */
+  readonly prefix: string;
+  /** CloudEvents type. */
+  readonly type: string;
+  readonly source: string;
+  /** When the producer sent it (ISO 8601). Listeners use this as "now", never the wall clock. */
+  readonly time: string;
+  readonly subject?: string | undefined;
+  /** Id of the message that started the chain. */
+  readonly correlationid: string;
+  /** Id of the direct cause, for events relengd derived. */
+  readonly causationid?: string | undefined;
+  /** Who published it, when the transport authenticated that (AMQP user_id). */
+  readonly publisher?: string | undefined;
+  /** Wire headers kept as received (fedora_messaging_*, sent-at, ...). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The validated message body. */
+  readonly data: D;
+  /** Whether the topic has a schema in the catalogue. Unknown topics are kept but no listener reads them. */
+  readonly known: boolean;
+}
+
+export interface EnvelopeInput {
+  /** The topic as received, with or without prefix. */
+  topic: string;
+  data: unknown;
+  id?: string | undefined;
+  type?: string | undefined;
+  source?: string | undefined;
+  time?: string | undefined;
+  subject?: string | undefined;
+  correlationid?: string | undefined;
+  causationid?: string | undefined;
+  publisher?: string | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+/** Messages larger than this are rejected at the edge (also configurable per transport). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * The one way an inbound message becomes an Envelope: splits the prefix, validates the body
+ * against the topic's schema and fills defaults deterministically.
+ * @param receivedAt used as `time` only when the producer sent none.
+ * @throws MessageRejectedError naming the reason and field.
+ */
+export function makeEnvelope(input: EnvelopeInput, options: { prefix?: string | undefined; receivedAt: string }): Envelope {
+  if (!input.topic) throw new MessageRejectedError(RejectReason.unknownTopic, 'message has no topic', 'topic');
+  const { prefix, name } = splitTopic(input.topic, options.prefix);
+  const { data, known } = validateData(name, input.data);
+  const id = input.id || idFromBytes(input.topic, Buffer.from(JSON.stringify(input.data) ?? ''));
+  const time = normalizeTime(input.time) ?? options.receivedAt;
+  return {
+    id,
+    topic: name,
+    prefix,
+    type: input.type ?? (name.startsWith('relengd.') ? cloudEventTypeOf(name) : input.topic),
+    source: input.source ?? defaultSource(prefix, name),
+    time,
+    subject: input.subject,
+    correlationid: input.correlationid ?? id,
+    causationid: input.causationid,
+    publisher: input.publisher,
+    headers: input.headers ?? {},
+    data,
+    known,
+  };
+}
+
+function defaultSource(prefix: string, name: string): string {
+  const app = name.split('.')[0] ?? 'unknown';
+  return prefix ? `/${prefix}/${app}` : `/${app}`;
+}
+
+/** Accepts ISO strings and Fedora's `sent-at` (ISO with offset); returns ISO UTC or undefined. */
+function normalizeTime(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** The full routing key an envelope is published under. */
+export function routingKeyOf(envelope: Pick<Envelope, 'topic' | 'prefix'>, prefix: string): string {
+  return withPrefix(envelope.topic, envelope.prefix || prefix);
+}
+
+/** Extension attribute carrying the routing key, so a CloudEvent alone says which topic it is. */
+export const TOPIC_EXTENSION = 'topic';
+
+/** Envelope -> CloudEvent (for the HTTP and Kafka bindings and for the `cloudEvents_*` AMQP headers). */
+export function toCloudEvent(envelope: Envelope, prefix: string): CloudEvent<unknown> {
+  return new CloudEvent<unknown>({
+    specversion: '1.0',
+    id: envelope.id,
+    type: envelope.type,
+    source: envelope.source,
+    time: envelope.time,
+    ...(envelope.subject ? { subject: envelope.subject } : {}),
+    datacontenttype: 'application/json',
+    data: envelope.data,
+    correlationid: envelope.correlationid,
+    ...(envelope.causationid ? { causationid: envelope.causationid } : {}),
+    [TOPIC_EXTENSION]: routingKeyOf(envelope, prefix),
+  }, false);
+}
+
+/** CloudEvent -> envelope input: the topic comes from the `topic` extension, else from the type. */
+export function inputFromCloudEvent(event: CloudEvent<unknown>): EnvelopeInput {
+  const topicExt = event[TOPIC_EXTENSION];
+  const topic = typeof topicExt === 'string' && topicExt ? topicExt : topicOfCloudEventType(event.type);
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+  return {
+    topic,
+    data: event.data ?? (event.data_base64 ? decodeBase64Json(event.data_base64) : undefined),
+    id: event.id,
+    type: event.type,
+    source: event.source,
+    time: event.time,
+    subject: event.subject,
+    correlationid: str(event['correlationid']),
+    causationid: str(event['causationid']),
+  };
+}
+
+function decodeBase64Json(b64: string): unknown {
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MessageRejectedError(RejectReason.notJson, 'data_base64 does not hold JSON', 'data_base64');
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { Checksum } from './compose.ts';
+
+export const ArtifactKind = z.enum(['installer', 'image']);
+
+const ArtifactIdentity = {
+  composeId: z.string(),
+  stream: z.string(),
+  commit: Checksum,
+  name: z.string(),
+  kind: ArtifactKind,
+  platform: z.string(),
+  format: z.string(),
+  failable: z.boolean(),
+};
+
+/** relengd.artifact.build.requested: an installer ISO or image is to be built from a commit. */
+export const ArtifactRequested = z.looseObject(ArtifactIdentity);
+export type ArtifactRequested = z.infer<typeof ArtifactRequested>;
+
+/** relengd.artifact.build.finished: the artifact file, its size and digest. */
+export const ArtifactFinished = z.looseObject({
+  ...ArtifactIdentity,
+  path: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a hex SHA-256'),
+  size: z.number().int().nonnegative(),
+});
+export type ArtifactFinished = z.infer<typeof ArtifactFinished>;
+
+/** relengd.artifact.build.failed: a builder failed; failable artifacts do not doom the compose. */
+export const ArtifactFailed = z.looseObject({
+  ...ArtifactIdentity,
+  error: z.string(),
+  log: z.string().nullable(),
+});
+export type ArtifactFailed = z.infer<typeof ArtifactFailed>;
+
+/** One built artifact as listed in compose.finished and release.promoted. */
+export const ArtifactSummary = z.looseObject({
+  name: z.string(),
+  kind: ArtifactKind,
+  platform: z.string(),
+  format: z.string(),
+  path: z.string(),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+});
+export type ArtifactSummary = z.infer<typeof ArtifactSummary>;

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** A full OSTree commit checksum (SHA-256, hex). */
+export const Checksum = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-character hex OSTree checksum');
+
+/** What made relengd ask for a compose: the triggering message ids and topics, merged when requests coalesce. */
+export const Cause = z.looseObject({ id: z.string(), topic: z.string() });
+
+/** relengd.ostree.compose.requested: a stream's tree should be recomposed. */
+export const ComposeRequested = z.looseObject({
+  stream: z.string(),
+  ref: z.string(),
+  treefile: z.string(),
+  causes: z.array(Cause).min(1),
+});
+export type ComposeRequested = z.infer<typeof ComposeRequested>;
+
+/** relengd.ostree.compose.finished: `commit` is null when rpm-ostree found nothing to change. */
+export const ComposeFinished = z.looseObject({
+  composeId: z.string(),
+  stream: z.string(),
+  ref: z.string(),
+  commit: Checksum.nullable(),
+  parent: Checksum.nullable(),
+  version: z.string().nullable(),
+  duration: z.number().nonnegative().describe('seconds'),
+});
+export type ComposeFinished = z.infer<typeof ComposeFinished>;
+
+/** relengd.ostree.compose.failed: the compose command failed; `log` is the job's log file. */
+export const ComposeFailed = z.looseObject({
+  composeId: z.string(),
+  stream: z.string(),
+  ref: z.string(),
+  error: z.string(),
+  log: z.string().nullable(),
+});
+export type ComposeFailed = z.infer<typeof ComposeFailed>;

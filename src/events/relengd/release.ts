@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { ArtifactSummary } from './artifact.ts';
+import { Checksum } from './compose.ts';
+
+/** Pungi's compose statuses, as Fedora's tools read them. */
+export const ComposeStatus = z.enum(['FINISHED', 'FINISHED_INCOMPLETE', 'DOOMED']);
+export type ComposeStatus = z.infer<typeof ComposeStatus>;
+
+/** relengd.compose.finished: a compose and all its artifacts are done; other systems test and gate on this. */
+export const ComposeDone = z.looseObject({
+  composeId: z.string(),
+  stream: z.string(),
+  group: z.string(),
+  arch: z.string(),
+  ref: z.string(),
+  commit: Checksum,
+  version: z.string(),
+  status: ComposeStatus,
+  artifacts: z.array(ArtifactSummary),
+});
+export type ComposeDone = z.infer<typeof ComposeDone>;
+
+export const RefusalReason = z.enum([
+  'gate-failed',
+  'not-fast-forward',
+  'arch-missing',
+  'version-mismatch',
+  'ref-moved',
+  'status-not-accepted',
+  'promotion-failed',
+]);
+
+/** relengd.release.promotion.refused: a candidate will not be promoted, and why. */
+export const PromotionRefused = z.looseObject({
+  group: z.string(),
+  version: z.string(),
+  reason: RefusalReason,
+  detail: z.string(),
+});
+export type PromotionRefused = z.infer<typeof PromotionRefused>;
+
+/** relengd.release.promoted: the group's release refs moved, all arches at once. */
+export const ReleasePromoted = z.looseObject({
+  group: z.string(),
+  version: z.string(),
+  refs: z.array(z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum })).min(1),
+  artifacts: z.array(ArtifactSummary.extend({ arch: z.string() })),
+});
+export type ReleasePromoted = z.infer<typeof ReleasePromoted>;
+
+/** relengd.release.approve: a person or tool approves a version of a group for release. */
+export const ReleaseApprove = z.looseObject({
+  group: z.string().min(1),
+  version: z.string().min(1),
+  comment: z.string().optional(),
+});
+export type ReleaseApprove = z.infer<typeof ReleaseApprove>;

@@ -1,0 +1,179 @@
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/index.ts';
+import { makeEnvelope, routingKeyOf, type Envelope } from '../events/envelope.ts';
+import { deriveId } from '../events/ids.ts';
+import { cloudEventTypeOf } from '../events/relengd/index.ts';
+import { eventFields, type Logger } from '../log.ts';
+import type { StoredEvent } from '../store/events.ts';
+import type { Store } from '../store/store.ts';
+import type { Decision, Listener, ListenerContext, StateView } from './listener.ts';
+import type { Router } from './router.ts';
+
+export interface DispatchStats {
+  dispatched: number;
+  emitted: number;
+  jobs: number;
+  failed: number;
+}
+
+export interface DispatcherOptions {
+  store: Store;
+  router: Router;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  /** Events per transaction while draining a backlog. */
+  batchSize?: number;
+  /** Failed dispatch attempts before an event is parked as failed. */
+  maxAttempts?: number;
+  /** Called after a batch committed new jobs or outbox rows. */
+  onEffects?: (stats: DispatchStats) => void;
+}
+
+/**
+ * Runs stored events through the listeners. Each event and everything decided from it (emitted
+ * events, outbox rows, jobs, state) commit together; events emitted here are stored as pending
+ * and dispatched by the same loop, so relengd's own events reach its own listeners from the store.
+ */
+export class Dispatcher {
+  readonly #o: Required<Omit<DispatcherOptions, 'onEffects'>> & Pick<DispatcherOptions, 'onEffects'>;
+  readonly #log: Logger;
+  #running: Promise<DispatchStats> | null = null;
+  #again = false;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = { batchSize: 500, maxAttempts: 3, ...options };
+    this.#log = options.logger.child({ component: 'pipeline' });
+  }
+
+  /** Asks for a drain soon; calls made while one runs fold into one more pass. */
+  schedule(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    void this.drain().catch((error: unknown) => this.#log.error({ err: error }, 'dispatcher drain failed'));
+  }
+
+  /** Dispatches every pending event, yielding to the event loop between batches. */
+  drain(): Promise<DispatchStats> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    const run = this.#drainLoop();
+    this.#running = run;
+    // Chained, not inside the loop: a drain that finishes synchronously must still clear the flag.
+    void run.finally(() => {
+      if (this.#running === run) this.#running = null;
+    }).catch(() => undefined);
+    return run;
+  }
+
+  async #drainLoop(): Promise<DispatchStats> {
+    const total: DispatchStats = { dispatched: 0, emitted: 0, jobs: 0, failed: 0 };
+    do {
+      this.#again = false;
+      for (;;) {
+        const stats = this.dispatchBatch();
+        if (stats.dispatched + stats.failed === 0) break;
+        addStats(total, stats);
+        if (stats.emitted + stats.jobs > 0) this.#o.onEffects?.(stats);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } while (this.#again);
+    return total;
+  }
+
+  /** One transaction over the oldest pending events. */
+  dispatchBatch(): DispatchStats {
+    const { store, batchSize } = this.#o;
+    const stats: DispatchStats = { dispatched: 0, emitted: 0, jobs: 0, failed: 0 };
+    store.transaction(() => {
+      for (const event of store.events.pending(batchSize)) {
+        try {
+          const done = store.savepoint(() => this.#dispatchOne(event));
+          stats.dispatched++;
+          stats.emitted += done.emitted;
+          stats.jobs += done.jobs;
+        } catch (error) {
+          stats.failed++;
+          const message = error instanceof Error ? error.message : String(error);
+          store.events.markDispatchFailed(event, message, this.#o.maxAttempts);
+          this.#log.error({ ...eventFields(event.envelope), err: error, attempt: event.dispatchAttempts + 1 }, 'listener failed; event kept for retry');
+        }
+      }
+    });
+    return stats;
+  }
+
+  #dispatchOne(event: StoredEvent): { emitted: number; jobs: number } {
+    const { store, router, config, clock } = this.#o;
+    const env = event.envelope;
+    const now = clock.now().toISOString();
+    let emitted = 0;
+    let jobs = 0;
+    const listeners = env.known ? router.match(env.topic) : [];
+    const context: ListenerContext = { config, state: stateView(store) };
+    for (const listener of listeners) {
+      const decision = listener.handle(env, context);
+      emitted += this.#applyEmits(env, listener, decision, now);
+      jobs += this.#applyJobs(env, listener, decision, now);
+      for (const patch of decision.patches) store.state.put(patch.namespace, patch.key, patch.value, now, listener.name);
+    }
+    store.events.markDispatched(event.seq, now);
+    this.#log.debug({ ...eventFields(env), listeners: listeners.length, emitted, jobs }, 'dispatched');
+    return { emitted, jobs };
+  }
+
+  #applyEmits(cause: Envelope, listener: Listener, decision: Decision, now: string): number {
+    const { store, config } = this.#o;
+    let count = 0;
+    for (const emit of decision.emit) {
+      const envelope = makeEnvelope(
+        {
+          topic: emit.topic,
+          data: emit.data,
+          id: deriveId(cause.id, listener.name, emit.key),
+          type: cloudEventTypeOf(emit.topic),
+          source: `/relengd/${listener.name}`,
+          subject: emit.subject,
+          correlationid: cause.correlationid,
+          causationid: cause.id,
+        },
+        { receivedAt: now },
+      );
+      const stored = { ...envelope, prefix: config.topicPrefix };
+      if (store.events.insert(stored, { origin: 'emitted', transport: 'internal', receivedAt: now })) {
+        store.outbox.add(stored.id, routingKeyOf(stored, config.topicPrefix), now);
+        count++;
+        this.#log.info({ ...eventFields(stored), causationId: cause.id, listener: listener.name }, 'emitted');
+      }
+    }
+    return count;
+  }
+
+  #applyJobs(cause: Envelope, listener: Listener, decision: Decision, now: string): number {
+    let count = 0;
+    for (const job of decision.jobs) {
+      const id = deriveId(cause.id, listener.name, `job:${job.key}`);
+      const row = { id, kind: job.kind, queueKey: job.queueKey, spec: job.spec, causeEventId: cause.id, correlationId: cause.correlationid, listener: listener.name };
+      if (this.#o.store.jobs.insert(row, now)) {
+        count++;
+        this.#log.info({ ...eventFields(cause), jobId: id, kind: job.kind, listener: listener.name }, 'job enqueued');
+      }
+    }
+    return count;
+  }
+}
+
+function stateView(store: Store): StateView {
+  return { get: (ns, key) => store.state.get(ns, key), list: (ns) => store.state.list(ns) };
+}
+
+function addStats(into: DispatchStats, add: DispatchStats): void {
+  into.dispatched += add.dispatched;
+  into.emitted += add.emitted;
+  into.jobs += add.jobs;
+  into.failed += add.failed;
+}

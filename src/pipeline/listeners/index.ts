@@ -1,0 +1,5 @@
+import type { Listener } from '../listener.ts';
+import { updatesMashed } from './updates-mashed.ts';
+
+/** Every listener, in dispatch order. */
+export const allListeners: readonly Listener[] = [updatesMashed];

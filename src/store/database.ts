@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { migrations } from './migrations.ts';
+
+/**
+ * Opens (creating if needed) the SQLite store: WAL for concurrent readers (the CLI reads while the
+ * daemon writes), synchronous=FULL so a commit is on disk before a delivery is acked.
+ */
+export function openDatabase(path: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+  if (path !== ':memory:' && !options.readOnly) mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false, timeout: 5000 });
+  if (!options.readOnly) {
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA foreign_keys = ON');
+    migrate(db);
+  }
+  return db;
+}
+
+export function schemaVersion(db: DatabaseSync): number {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  return row.user_version;
+}
+
+function migrate(db: DatabaseSync): void {
+  const current = schemaVersion(db);
+  for (let version = current; version < migrations.length; version++) {
+    inTransaction(db, () => {
+      db.exec(migrations[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+    });
+  }
+}
+
+/**
+ * Runs `fn` in a transaction (BEGIN IMMEDIATE: take the write lock up front, so two writers
+ * never deadlock upgrading a read lock). Nested calls become savepoints.
+ */
+export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  if (db.isTransaction) return inSavepoint(db, fn);
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+let savepointCounter = 0;
+
+/** Runs `fn` in a savepoint: a failure undoes only what `fn` did. */
+export function inSavepoint<T>(db: DatabaseSync, fn: () => T): T {
+  const name = `sp${++savepointCounter}`;
+  db.exec(`SAVEPOINT ${name}`);
+  try {
+    const result = fn();
+    db.exec(`RELEASE ${name}`);
+    return result;
+  } catch (error) {
+    db.exec(`ROLLBACK TO ${name}`);
+    db.exec(`RELEASE ${name}`);
+    throw error;
+  }
+}

@@ -1,0 +1,189 @@
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { Envelope } from '../events/envelope.ts';
+
+export type EventOrigin = 'inbound' | 'emitted';
+export type DispatchState = 'pending' | 'done' | 'failed';
+
+/** An event row: the envelope plus what the store knows about it. */
+export interface StoredEvent {
+  seq: number;
+  envelope: Envelope;
+  origin: EventOrigin;
+  transport: string;
+  receivedAt: string;
+  dispatchState: DispatchState;
+  dispatchAttempts: number;
+  dispatchError: string | null;
+}
+
+export interface EventQuery {
+  /** AMQP-style pattern over the bare topic is applied by the caller; this is an exact topic or SQL prefix. */
+  topic?: string | undefined;
+  type?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  correlationId?: string | undefined;
+  ids?: readonly string[] | undefined;
+  dispatchState?: DispatchState | undefined;
+  limit?: number | undefined;
+  /** Newest first (the CLI's default) or oldest first (replay). */
+  order?: 'asc' | 'desc' | undefined;
+}
+
+interface EventRow {
+  seq: number;
+  id: string;
+  topic: string;
+  prefix: string;
+  type: string;
+  source: string;
+  subject: string | null;
+  time: string;
+  received_at: string;
+  correlation_id: string;
+  causation_id: string | null;
+  publisher: string | null;
+  origin: EventOrigin;
+  transport: string;
+  known: number;
+  headers: string;
+  data: string;
+  dispatch_state: DispatchState;
+  dispatch_attempts: number;
+  dispatch_error: string | null;
+}
+
+const COLUMNS = `seq, id, topic, prefix, type, source, subject, time, received_at, correlation_id, causation_id,
+  publisher, origin, transport, known, headers, data, dispatch_state, dispatch_attempts, dispatch_error`;
+
+/** The events table: the inbox (one row per message id) and everything relengd emitted. */
+export class EventsTable {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #pending: StatementSync;
+  readonly #markDone: StatementSync;
+  readonly #markAttempt: StatementSync;
+  readonly #byId: StatementSync;
+  readonly #count: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#insert = db.prepare(`INSERT INTO events (id, topic, prefix, type, source, subject, time, received_at,
+        correlation_id, causation_id, publisher, origin, transport, known, headers, data, raw)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+    this.#pending = db.prepare(`SELECT ${COLUMNS} FROM events WHERE dispatch_state = 'pending' ORDER BY seq LIMIT ?`);
+    this.#markDone = db.prepare(`UPDATE events SET dispatch_state = 'done', dispatched_at = ?, dispatch_error = NULL,
+      dispatch_attempts = dispatch_attempts + 1 WHERE seq = ?`);
+    this.#markAttempt = db.prepare(`UPDATE events SET dispatch_state = ?, dispatch_error = ?,
+      dispatch_attempts = dispatch_attempts + 1 WHERE seq = ?`);
+    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
+    this.#count = db.prepare('SELECT count(*) AS n FROM events');
+  }
+
+  /** Inserts an event unless its id is known. Returns true when it was new. */
+  insert(envelope: Envelope, meta: { origin: EventOrigin; transport: string; receivedAt: string; raw?: Uint8Array | null }): boolean {
+    const result = this.#insert.run(
+      envelope.id,
+      envelope.topic,
+      envelope.prefix,
+      envelope.type,
+      envelope.source,
+      envelope.subject ?? null,
+      envelope.time,
+      meta.receivedAt,
+      envelope.correlationid,
+      envelope.causationid ?? null,
+      envelope.publisher ?? null,
+      meta.origin,
+      meta.transport,
+      envelope.known ? 1 : 0,
+      JSON.stringify(envelope.headers),
+      JSON.stringify(envelope.data),
+      meta.raw ?? null,
+    );
+    return result.changes === 1;
+  }
+
+  has(id: string): boolean {
+    return this.#byId.get(id) !== undefined;
+  }
+
+  get(id: string): StoredEvent | undefined {
+    const row = this.#byId.get(id) as EventRow | undefined;
+    return row && toStored(row);
+  }
+
+  /** Oldest events not yet dispatched to the listeners. */
+  pending(limit: number): StoredEvent[] {
+    return (this.#pending.all(limit) as unknown as EventRow[]).map(toStored);
+  }
+
+  markDispatched(seq: number, at: string): void {
+    this.#markDone.run(at, seq);
+  }
+
+  /** Records a failed dispatch; after `maxAttempts` the event is parked as failed (replay it after a fix). */
+  markDispatchFailed(event: StoredEvent, error: string, maxAttempts: number): void {
+    const state: DispatchState = event.dispatchAttempts + 1 >= maxAttempts ? 'failed' : 'pending';
+    this.#markAttempt.run(state, error, event.seq);
+  }
+
+  /** Puts events back to pending so the dispatcher runs them again (replay). */
+  resetDispatch(seqs: readonly number[]): void {
+    const stmt = this.#db.prepare(`UPDATE events SET dispatch_state = 'pending', dispatch_attempts = 0 WHERE seq = ?`);
+    for (const seq of seqs) stmt.run(seq);
+  }
+
+  count(): number {
+    return (this.#count.get() as { n: number }).n;
+  }
+
+  /** Raw bytes as received, for inbound events. */
+  raw(id: string): Uint8Array | null {
+    const row = this.#db.prepare('SELECT raw FROM events WHERE id = ?').get(id) as { raw: Uint8Array | null } | undefined;
+    return row?.raw ?? null;
+  }
+
+  query(q: EventQuery): StoredEvent[] {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (q.topic) (where.push('topic = ?'), params.push(q.topic));
+    if (q.type) (where.push('type = ?'), params.push(q.type));
+    if (q.since) (where.push('time >= ?'), params.push(q.since));
+    if (q.until) (where.push('time < ?'), params.push(q.until));
+    if (q.correlationId) (where.push('correlation_id = ?'), params.push(q.correlationId));
+    if (q.dispatchState) (where.push('dispatch_state = ?'), params.push(q.dispatchState));
+    if (q.ids?.length) (where.push(`id IN (${q.ids.map(() => '?').join(', ')})`), params.push(...q.ids));
+    const sql = `SELECT ${COLUMNS} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} ${q.limit ? 'LIMIT ?' : ''}`;
+    if (q.limit) params.push(q.limit);
+    return (this.#db.prepare(sql).all(...params) as unknown as EventRow[]).map(toStored);
+  }
+}
+
+function toStored(row: EventRow): StoredEvent {
+  return {
+    seq: row.seq,
+    envelope: {
+      id: row.id,
+      topic: row.topic,
+      prefix: row.prefix,
+      type: row.type,
+      source: row.source,
+      subject: row.subject ?? undefined,
+      time: row.time,
+      correlationid: row.correlation_id,
+      causationid: row.causation_id ?? undefined,
+      publisher: row.publisher ?? undefined,
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      data: JSON.parse(row.data) as unknown,
+      known: row.known === 1,
+    },
+    origin: row.origin,
+    transport: row.transport,
+    receivedAt: row.received_at,
+    dispatchState: row.dispatch_state,
+    dispatchAttempts: row.dispatch_attempts,
+    dispatchError: row.dispatch_error,
+  };
+}

@@ -1,0 +1,92 @@
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+
+export const JobState = {
+  queued: 'queued',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  interrupted: 'interrupted',
+  cancelled: 'cancelled',
+} as const;
+export type JobState = (typeof JobState)[keyof typeof JobState];
+
+export interface NewJobRow {
+  id: string;
+  kind: string;
+  /** Jobs with the same queue key run one at a time, oldest first (composes of one ref). */
+  queueKey: string;
+  spec: unknown;
+  causeEventId: string;
+  correlationId: string;
+  listener: string;
+}
+
+export interface JobRow extends NewJobRow {
+  state: JobState;
+  attempts: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  logPath: string | null;
+  result: unknown;
+  error: string | null;
+}
+
+/** Jobs: effects the listeners decided (compose, build, promote), run by the job runner. */
+export class JobsTable {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #byId: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#insert = db.prepare(`INSERT INTO jobs (id, kind, queue_key, state, spec, cause_event_id, correlation_id, listener, created_at)
+      VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+    this.#byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+  }
+
+  /** Enqueues a job unless its (deterministic) id exists. Returns true when it was new. */
+  insert(job: NewJobRow, at: string): boolean {
+    return this.#insert.run(job.id, job.kind, job.queueKey, JSON.stringify(job.spec), job.causeEventId, job.correlationId, job.listener, at).changes === 1;
+  }
+
+  get(id: string): JobRow | undefined {
+    const row = this.#byId.get(id) as Record<string, unknown> | undefined;
+    return row && toJob(row);
+  }
+
+  list(filter: { state?: JobState | undefined; kind?: string | undefined; limit?: number | undefined } = {}): JobRow[] {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.state) (where.push('state = ?'), params.push(filter.state));
+    if (filter.kind) (where.push('kind = ?'), params.push(filter.kind));
+    params.push(filter.limit ?? 1000);
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...params) as Array<Record<string, unknown>>).map(toJob);
+  }
+
+  countByState(): Record<string, number> {
+    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+}
+
+function toJob(row: Record<string, unknown>): JobRow {
+  return {
+    id: row.id as string,
+    kind: row.kind as string,
+    queueKey: row.queue_key as string,
+    state: row.state as JobState,
+    spec: JSON.parse(row.spec as string) as unknown,
+    causeEventId: row.cause_event_id as string,
+    correlationId: row.correlation_id as string,
+    listener: row.listener as string,
+    attempts: row.attempts as number,
+    createdAt: row.created_at as string,
+    startedAt: row.started_at as string | null,
+    finishedAt: row.finished_at as string | null,
+    logPath: row.log_path as string | null,
+    result: row.result === null ? null : (JSON.parse(row.result as string) as unknown),
+    error: row.error as string | null,
+  };
+}

@@ -1,0 +1,46 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { inSavepoint, inTransaction, openDatabase } from './database.ts';
+import { EventsTable } from './events.ts';
+import { JobsTable } from './jobs.ts';
+import { OutboxTable } from './outbox.ts';
+import { RejectedTable } from './rejected.ts';
+import { StateTable } from './state.ts';
+
+/** The store: one SQLite file holding events (the inbox), rejected messages, the outbox, jobs and listener state. */
+export class Store {
+  readonly db: DatabaseSync;
+  readonly path: string;
+  readonly events: EventsTable;
+  readonly rejected: RejectedTable;
+  readonly outbox: OutboxTable;
+  readonly jobs: JobsTable;
+  readonly state: StateTable;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.db = db;
+    this.path = path;
+    this.events = new EventsTable(db);
+    this.rejected = new RejectedTable(db);
+    this.outbox = new OutboxTable(db);
+    this.jobs = new JobsTable(db);
+    this.state = new StateTable(db);
+  }
+
+  static open(path: string): Store {
+    return new Store(openDatabase(path), path);
+  }
+
+  /** Runs `fn` atomically: everything it writes commits together or not at all. */
+  transaction<T>(fn: () => T): T {
+    return inTransaction(this.db, fn);
+  }
+
+  /** Within a transaction, undoes only what `fn` wrote when it throws. */
+  savepoint<T>(fn: () => T): T {
+    return inSavepoint(this.db, fn);
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
