@@ -114,9 +114,18 @@ function check(text: string, env: Record<string, string | undefined>, source: st
   const parsed = ConfigSchema.safeParse(data, { error: describeIssue });
   if (parsed.success) return { ok: true, config: parsed.data };
 
+  // Unknown keys first: a misspelt key also makes the key it was meant to be "missing", and the
+  // misspelling is the cause worth reporting (with the missing sibling as the suggestion).
+  const issues = [...parsed.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
   const problems: ConfigError[] = [];
-  for (const issue of parsed.error.issues) {
-    const located = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: [...issue.path, key], message: `unknown key "${key}"` })) : [{ path: issue.path, message: issue.message }];
+  for (const issue of issues) {
+    const located =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => {
+            const meant = closest(key, missingKeys(parsed.error.issues, issue.path, data));
+            return { path: [...issue.path, key], message: `unknown key "${key}"${meant ? ` (did you mean "${meant}"?)` : ''}` };
+          })
+        : [{ path: issue.path, message: issue.message }];
     for (const { path, message } of located) {
       const keyPath = formatKeyPath(path);
       const envName = overridden.find((o) => keyPath === formatKeyPath(o.path) || keyPath.startsWith(`${formatKeyPath(o.path)}.`))?.env;
@@ -182,6 +191,47 @@ function kindOf(value: unknown): string {
   if (typeof value === 'object') return 'mapping';
   if (typeof value === 'number' && !Number.isInteger(value)) return `number ${value}`;
   return typeof value === 'string' ? `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}` : `${typeof value} ${String(value)}`;
+}
+
+/** Keys directly under `parent` that are required but absent from `data`. */
+function missingKeys(issues: readonly z.core.$ZodIssue[], parent: readonly PropertyKey[], data: unknown): string[] {
+  const container = valueAt(data, parent);
+  if (container === null || typeof container !== 'object') return [];
+  return issues
+    .filter((i) => i.code === 'invalid_type' && i.path.length === parent.length + 1 && parent.every((p, k) => p === i.path[k]))
+    .map((i) => String(i.path.at(-1)))
+    .filter((key) => !Object.hasOwn(container, key));
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let node = data;
+  for (const step of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, step)) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[step];
+  }
+  return node;
+}
+
+/** The candidate within edit distance 2 of `word` (the nearest), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const key of candidates) {
+    const distance = editDistance(word.toLowerCase(), key.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** Line and column of the deepest YAML node on `path` (the key of a mapping entry, the item of a list). */

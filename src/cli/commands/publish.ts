@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { CloudEvent, HTTP } from 'cloudevents';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { TOPIC_EXTENSION } from '../../events/envelope.ts';
-import { idFromBytes } from '../../events/ids.ts';
-import { cloudEventTypeOf } from '../../events/relengd/index.ts';
-import { splitTopic } from '../../events/topics.ts';
+import { publishOverHttp, type PublishReply } from '../../http/client.ts';
 import { UsageError } from '../../errors.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 
@@ -39,30 +35,17 @@ export function registerPublish(program: Command): void {
     .action(async (opts: PublishOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const message = readMessage(opts);
-      const url = `${(opts.url ?? `http://${config.http.host}:${config.http.port}`).replace(/\/$/, '')}/events`;
-      const { name } = splitTopic(message.topic, config.topicPrefix);
-      const sentAt = typeof message.headers?.['sent-at'] === 'string' ? (message.headers['sent-at'] as string) : undefined;
-      const event = new CloudEvent<unknown>({
-        // Same bytes, same id: publishing a message twice is then stored once.
-        id: message.id ?? idFromBytes(message.topic, Buffer.from(JSON.stringify(message.body) ?? '')),
-        type: name.startsWith('relengd.') ? cloudEventTypeOf(name) : message.topic,
-        source: '/relengd/cli',
-        ...(sentAt ? { time: new Date(sentAt).toISOString() } : {}),
-        datacontenttype: 'application/json',
-        data: message.body,
-        [TOPIC_EXTENSION]: message.topic,
-      }, false);
-      const { headers, body } = HTTP.binary(event);
-      let response: Response;
+      const baseUrl = opts.url ?? `http://${config.http.host}:${config.http.port}`;
+      let reply: PublishReply;
       try {
-        response = await fetch(url, { method: 'POST', headers: headers as Record<string, string>, body: body as string });
+        reply = await publishOverHttp(baseUrl, message);
       } catch (error) {
-        throw new Error(`cannot reach relengd at ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+        const cause = (error as Error).cause;
+        throw new Error(`cannot reach relengd at ${baseUrl}: ${cause instanceof Error ? cause.message : (error as Error).message}`);
       }
-      const reply = (await response.json()) as Record<string, unknown>;
-      output(opts.json, reply, () =>
-        response.ok ? `${String(reply.status)} ${String(reply.id)}` : `rejected (${String(reply.reason)}): ${String(reply.error)}`,
-      );
+      const response = { ok: reply.status < 300 };
+      const r = reply.body;
+      output(opts.json, r, () => (response.ok ? `${String(r.status)} ${String(r.id)}` : `rejected (${String(r.reason)}): ${String(r.error)}`));
       if (!response.ok) process.exitCode = 1;
     });
 }

@@ -1,0 +1,45 @@
+import { CloudEvent, HTTP } from 'cloudevents';
+import { TOPIC_EXTENSION } from '../events/envelope.ts';
+import { idFromBytes } from '../events/ids.ts';
+import { cloudEventTypeOf } from '../events/relengd/index.ts';
+
+/** A message as Fedora Messaging and datagrepper write it: full topic, headers, body, id. */
+export interface BusMessage {
+  topic: string;
+  body: unknown;
+  id?: string | undefined;
+  headers?: Record<string, unknown> | undefined;
+}
+
+export interface PublishReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Sends a message to relengd's `POST /events` as a binary-mode CloudEvent. A message without id
+ * gets one derived from its bytes, so sending it twice is stored once.
+ */
+export async function publishOverHttp(baseUrl: string, message: BusMessage): Promise<PublishReply> {
+  const { headers, body } = HTTP.binary(toCloudEvent(message));
+  const url = `${baseUrl.replace(/\/$/, '')}/events`;
+  const response = await fetch(url, { method: 'POST', headers: headers as Record<string, string>, body: body as string });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function toCloudEvent(message: BusMessage): CloudEvent<unknown> {
+  const bare = message.topic.replace(/^.*?(relengd\.)/, '$1');
+  const sentAt = message.headers?.['sent-at'];
+  return new CloudEvent<unknown>(
+    {
+      id: message.id ?? idFromBytes(message.topic, Buffer.from(JSON.stringify(message.body) ?? '')),
+      type: bare.startsWith('relengd.') ? cloudEventTypeOf(bare) : message.topic,
+      source: '/relengd/cli',
+      ...(typeof sentAt === 'string' && !Number.isNaN(Date.parse(sentAt)) ? { time: new Date(sentAt).toISOString() } : {}),
+      datacontenttype: 'application/json',
+      data: message.body,
+      [TOPIC_EXTENSION]: message.topic,
+    },
+    false,
+  );
+}
