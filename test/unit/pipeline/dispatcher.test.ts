@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/clock.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { Dispatcher } from '../../../src/pipeline/dispatcher.ts';
+import { Intake } from '../../../src/pipeline/intake.ts';
+import { nothing, type Listener } from '../../../src/pipeline/listener.ts';
+import { updatesMashed } from '../../../src/pipeline/listeners/updates-mashed.ts';
+import { Router } from '../../../src/pipeline/router.ts';
+import { Store } from '../../../src/store/store.ts';
+import { testConfig } from '../../helpers/config.ts';
+
+const stores: Store[] = [];
+afterEach(() => stores.splice(0).forEach((s) => s.close()));
+
+function setup(listeners: Listener[]) {
+  const store = Store.open(':memory:');
+  stores.push(store);
+  const config = testConfig('/srv/relengd');
+  const clock = fixedClock('2026-11-26T12:00:00Z');
+  const logger = silentLogger();
+  const dispatcher = new Dispatcher({ store, router: new Router(listeners), config, clock, logger });
+  const intake = new Intake({ store, config, clock, logger });
+  const send = (id: string, body: unknown = { repo: 'f26-updates', success: true }) =>
+    intake.accept([{ transport: 'test', raw: Buffer.from(JSON.stringify(body)), headers: {}, decoded: { topic: 'org.fedoraproject.prod.bodhi.compose.complete', id, data: body } }]);
+  return { store, dispatcher, send };
+}
+
+/** Records the compose requests it sees: relengd's own events must reach its own listeners. */
+function recorder(seen: string[]): Listener {
+  return {
+    name: 'recorder',
+    topics: ['relengd.ostree.compose.requested'],
+    handle: (event) => (seen.push(event.id), { ...nothing(), patches: [{ namespace: 'seen', key: event.id, value: event.subject }] }),
+  };
+}
+
+describe('dispatcher', () => {
+  it('delivers relengd\'s own emitted events to its own listeners, from the store', async () => {
+    const seen: string[] = [];
+    const { store, dispatcher, send } = setup([updatesMashed, recorder(seen)]);
+    send('m1');
+    const stats = await dispatcher.drain();
+    expect(stats).toMatchObject({ dispatched: 3, emitted: 2, failed: 0 });
+    expect(seen).toHaveLength(2);
+    expect(store.state.list('seen').map((s) => s.value).sort()).toEqual(['fedora/26/aarch64/updates/atomic-host', 'fedora/26/x86_64/updates/atomic-host']);
+    expect(store.outbox.countPending()).toBe(2);
+  });
+
+  it('derives nothing new when an event is processed again (deterministic ids)', async () => {
+    const { store, dispatcher, send } = setup([updatesMashed]);
+    send('m1');
+    await dispatcher.drain();
+    const before = store.events.count();
+    store.events.resetDispatch(store.events.query({}).map((e) => e.seq));
+    const again = await dispatcher.drain();
+    expect(again).toMatchObject({ emitted: 0, jobs: 0 });
+    expect(store.events.count()).toBe(before);
+  });
+
+  it('keeps an event whose listener throws, parks it as failed after three attempts, and goes on with the rest', async () => {
+    const broken: Listener = {
+      name: 'broken',
+      topics: ['bodhi.compose.complete'],
+      handle: (event) => {
+        if (event.id === 'poison') throw new Error('listener bug');
+        return nothing();
+      },
+    };
+    const { store, dispatcher, send } = setup([broken, updatesMashed]);
+    send('poison');
+    send('fine');
+    const stats = await dispatcher.drain();
+    expect(stats.failed).toBe(3);
+    const poison = store.events.get('poison');
+    expect(poison).toMatchObject({ dispatchState: 'failed', dispatchAttempts: 3, dispatchError: 'listener bug' });
+    // Nothing the failing dispatch decided was kept: the savepoint undid updates-mashed's emits for it.
+    expect(store.events.query({ topic: 'relengd.ostree.compose.requested' }).map((e) => e.envelope.causationid)).toEqual(['fine', 'fine']);
+    expect(store.events.get('fine')?.dispatchState).toBe('done');
+  });
+
+  it('refuses an emitted event that breaks its own schema (a listener bug), keeping the cause for replay', async () => {
+    const sloppy: Listener = {
+      name: 'sloppy',
+      topics: ['bodhi.compose.complete'],
+      handle: () => ({ ...nothing(), emit: [{ topic: 'relengd.ostree.compose.requested', key: 'x', data: { stream: 'x' } }] }),
+    };
+    const { store, dispatcher, send } = setup([sloppy]);
+    send('m1');
+    await dispatcher.drain();
+    expect(store.events.get('m1')).toMatchObject({ dispatchState: 'failed' });
+    expect(store.events.get('m1')?.dispatchError).toContain('ref');
+  });
+
+  it('passes unknown topics by: kept, dispatched to no listener', async () => {
+    const seen: string[] = [];
+    const { store, dispatcher } = setup([recorder(seen)]);
+    const intake = new Intake({ store, config: testConfig('/srv'), clock: fixedClock('2026-11-26T00:00:00Z'), logger: silentLogger() });
+    intake.accept([{ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: 'org.fedoraproject.prod.fas.user.create', id: 'u1', data: {} } }]);
+    await dispatcher.drain();
+    expect(store.events.get('u1')).toMatchObject({ dispatchState: 'done', envelope: { known: false, topic: 'fas.user.create' } });
+    expect(seen).toEqual([]);
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { makeEnvelope } from '../../../src/events/envelope.ts';
+import type { ListenerContext } from '../../../src/pipeline/listener.ts';
+import { updatesMashed } from '../../../src/pipeline/listeners/updates-mashed.ts';
+import { testConfig } from '../../helpers/config.ts';
+import { fixturesMissingReason, fixturesPresent, loadFixture } from '../../helpers/fixtures.ts';
+
+const context: ListenerContext = {
+  config: testConfig('/srv/relengd'),
+  state: { get: () => undefined, list: () => [] },
+};
+
+function event(topic: string, body: unknown, id = 'cause-1') {
+  return makeEnvelope({ topic, data: body, id }, { receivedAt: '2026-11-26T00:00:00.000Z' });
+}
+
+describe('updates-mashed', () => {
+  it('asks for a compose of every stream fed by the mashed repo', () => {
+    const decision = updatesMashed.handle(event('org.fedoraproject.prod.bodhi.compose.complete', { repo: 'f26-updates', success: true }), context);
+    expect(decision.jobs).toEqual([]);
+    expect(decision.patches).toEqual([]);
+    expect(decision.emit).toEqual([
+      {
+        topic: 'relengd.ostree.compose.requested',
+        key: 'f26-atomic-host-x86_64',
+        subject: 'fedora/26/x86_64/updates/atomic-host',
+        data: {
+          stream: 'f26-atomic-host-x86_64',
+          ref: 'fedora/26/x86_64/updates/atomic-host',
+          treefile: 'fedora-atomic-host.json',
+          causes: [{ id: 'cause-1', topic: 'bodhi.compose.complete' }],
+        },
+      },
+      expect.objectContaining({ key: 'f26-atomic-host-aarch64', subject: 'fedora/26/aarch64/updates/atomic-host' }),
+    ]);
+  });
+
+  it('triggers nothing for a failed Bodhi compose', () => {
+    const decision = updatesMashed.handle(event('bodhi.compose.complete', { repo: 'f26-updates', success: false }), context);
+    expect(decision.emit).toEqual([]);
+  });
+
+  it('triggers nothing for a repo no stream lists', () => {
+    const decision = updatesMashed.handle(event('bodhi.compose.complete', { repo: 'f27-updates-testing', success: true }), context);
+    expect(decision.emit).toEqual([]);
+  });
+
+  it('understands the fedmsg-era mashtask.complete and updates.fedora.sync messages', () => {
+    const mash = updatesMashed.handle(event('bodhi.mashtask.complete', { repo: 'f26-updates', success: true }), context);
+    const sync = updatesMashed.handle(event('bodhi.updates.fedora.sync', { release: '26', repo: 'updates' }), context);
+    expect(mash.emit.map((e) => e.key)).toEqual(['f26-atomic-host-x86_64', 'f26-atomic-host-aarch64']);
+    expect(sync.emit.map((e) => e.key)).toEqual(['f26-atomic-host-x86_64', 'f26-atomic-host-aarch64']);
+  });
+
+  describe.skipIf(!fixturesPresent)(`on real Fedora messages (${fixturesPresent ? 'fixtures present' : `skipped: ${fixturesMissingReason}`})`, () => {
+    it('ignores the real failed compose (bodhi.compose.complete.3) even for a stream that lists its repo', () => {
+      const fixture = loadFixture('bodhi.compose.complete.3.json');
+      const repo = (fixture.body as { repo: string }).repo;
+      const config = testConfig('/srv/relengd');
+      config.streams[0]!.triggers.updatesRepos = [repo];
+      const decision = updatesMashed.handle(event(fixture.topic, fixture.body), { ...context, config });
+      expect(decision.emit).toEqual([]);
+    });
+
+    it('composes from the real successful compose of f17-updates-testing when a stream lists it', () => {
+      const fixture = loadFixture('bodhi.compose.complete.4.json');
+      const config = testConfig('/srv/relengd');
+      config.streams[1]!.triggers.updatesRepos = ['f17-updates-testing'];
+      const decision = updatesMashed.handle(event(fixture.topic, fixture.body), { ...context, config });
+      expect(decision.emit.map((e) => e.key)).toEqual(['f26-atomic-host-aarch64']);
+    });
+  });
+});
