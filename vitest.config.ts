@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests share one RabbitMQ and spawn daemons; keep files from starving each other on 2 cores.
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

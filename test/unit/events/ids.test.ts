@@ -40,12 +40,13 @@ describe('deriveId', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it.each([
+  type Args = [causeId: string, listener: string, key: string];
+  it.each<[Args, Args]>([
     [['a', 'bc', 'd'], ['ab', 'c', 'd']],
     [['a', 'b', 'cd'], ['a', 'bc', 'd']],
     [['', 'ab', 'c'], ['a', 'b', 'c']],
     [['a', '', 'b'], ['a', 'b', '']],
-  ] as const)('keeps %j and %j apart although they concatenate alike', (left, right) => {
+  ])('keeps %j and %j apart although they concatenate alike', (left, right) => {
     expect(deriveId(...left)).not.toBe(deriveId(...right));
   });
 });
