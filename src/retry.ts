@@ -22,7 +22,8 @@ export const fastRetry: RetryPolicy = { initialMs: 10, maxMs: 100, factor: 2, ji
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const base = Math.min(policy.maxMs, policy.initialMs * policy.factor ** (attempt - 1));
   const spread = base * policy.jitter;
-  return Math.round(base - spread + random() * 2 * spread);
+  // Jitter spreads below and above the base, but never past the cap.
+  return Math.min(policy.maxMs, Math.round(base - spread + random() * 2 * spread));
 }
 
 export function isRetriable(error: unknown): boolean {
@@ -46,6 +47,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, policy: Retr
       const delay = backoffDelay(policy, attempt);
       hooks.onRetry?.(error, attempt, delay);
       await sleep(delay, hooks.signal);
+      if (hooks.signal?.aborted) throw error;
     }
   }
 }

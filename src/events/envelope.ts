@@ -88,10 +88,16 @@ function defaultSource(prefix: string, name: string): string {
   return prefix ? `/${prefix}/${app}` : `/${app}`;
 }
 
-/** Accepts ISO strings and Fedora's `sent-at` (ISO with offset); returns ISO UTC or undefined. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Accepts ISO 8601 times such as Fedora's `sent-at` (`2019-06-07T16:49:58+00:00`); a time
+ * without offset is taken as UTC (never the daemon's time zone). Anything else -> undefined.
+ */
 function normalizeTime(value: string | undefined): string | undefined {
-  if (!value) return undefined;
-  const ms = Date.parse(value);
+  if (!value || !ISO_TIME.test(value.trim())) return undefined;
+  const text = value.trim();
+  const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text}Z`);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
@@ -127,7 +133,7 @@ export function inputFromCloudEvent(event: CloudEvent<unknown>): EnvelopeInput {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
   return {
     topic,
-    data: event.data ?? (event.data_base64 ? decodeBase64Json(event.data_base64) : undefined),
+    data: dataOf(event),
     id: event.id,
     type: event.type,
     source: event.source,
@@ -138,8 +144,15 @@ export function inputFromCloudEvent(event: CloudEvent<unknown>): EnvelopeInput {
   };
 }
 
-function decodeBase64Json(b64: string): unknown {
-  const text = Buffer.from(b64, 'base64').toString('utf8');
+/** The event's data as JSON: the SDK turns `data_base64` into bytes, which must hold JSON here. */
+function dataOf(event: CloudEvent<unknown>): unknown {
+  if (event.data instanceof Uint8Array) return decodeJsonBytes(event.data);
+  if (event.data === undefined && event.data_base64) return decodeJsonBytes(Buffer.from(event.data_base64, 'base64'));
+  return event.data;
+}
+
+function decodeJsonBytes(bytes: Uint8Array): unknown {
+  const text = Buffer.from(bytes).toString('utf8');
   try {
     return JSON.parse(text);
   } catch {

@@ -15,7 +15,10 @@ function uuidFromDigest(digest: Buffer): string {
  * the jobs table drop the repeat.
  */
 export function deriveId(causeId: string, listener: string, key: string): string {
-  return uuidFromDigest(createHash('sha256').update(`${causeId}\0${listener}\0${key}`).digest());
+  const hash = createHash('sha256');
+  // Length-prefixed parts: no choice of inputs can make two different triples hash alike.
+  for (const part of [causeId, listener, key]) hash.update(`${Buffer.byteLength(part)}:${part};`);
+  return uuidFromDigest(hash.digest());
 }
 
 /** A stable id for a message that arrived without one: the same bytes give the same id. */

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandFailedError, MessageRejectedError, RejectReason, RelengdError } from '../../src/errors.ts';
 import type { RetryPolicy } from '../../src/retry.ts';
-import { backoffDelay, fastRetry, isRetriable, retry } from '../../src/retry.ts';
+import { backoffDelay, defaultRetry, fastRetry, isRetriable, retry } from '../../src/retry.ts';
 
 const noJitter: RetryPolicy = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0, maxAttempts: 10 };
 
@@ -220,5 +220,32 @@ describe('retry', () => {
     await vi.advanceTimersByTimeAsync(10 * 60_000);
     expect(fn).toHaveBeenCalledTimes(calls);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('retry regressions', () => {
+  it('does not start another attempt once the signal is aborted', async () => {
+    vi.useFakeTimers();
+    try {
+      const controller = new AbortController();
+      const fn = vi.fn(async (attempt: number) => {
+        if (attempt === 1) throw new Error('transient');
+        return 'started during shutdown';
+      });
+      const outcome = retry(fn, { ...fastRetry, initialMs: 60_000, maxMs: 60_000 }, { signal: controller.signal }).then(
+        (value) => ({ ok: true, value }),
+        (error: unknown) => ({ ok: false, error }),
+      );
+      await vi.advanceTimersByTimeAsync(0);
+      controller.abort();
+      expect((await outcome).ok).toBe(false);
+      expect(fn).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('never lets jitter push a delay past maxMs', () => {
+    expect(backoffDelay(defaultRetry, 100, () => 1)).toBeLessThanOrEqual(defaultRetry.maxMs);
   });
 });

@@ -279,3 +279,23 @@ describe('CloudEvent round trip', () => {
     expect(envelope).toMatchObject({ topic: 'buildsys.tag', prefix: 'org.fedoraproject.prod', known: true });
   });
 });
+
+describe('envelope regressions', () => {
+  const at = '2026-11-26T00:00:00.000Z';
+  it('decodes a CloudEvent body sent as data_base64', () => {
+    const body = { repo: 'f29-updates-testing', success: true };
+    const event = new CloudEvent<unknown>({ id: 'e1', type: 'org.fedoraproject.prod.bodhi.compose.complete', source: '/bodhi', datacontenttype: 'application/json', data_base64: Buffer.from(JSON.stringify(body)).toString('base64') });
+    expect(makeEnvelope(inputFromCloudEvent(event), { receivedAt: at }).data).toEqual(body);
+  });
+
+  it('rejects a data_base64 body that is not JSON as not-json', () => {
+    const bad = new CloudEvent<unknown>({ id: 'e1', type: 'org.fedoraproject.prod.bodhi.compose.complete', source: '/bodhi', data_base64: Buffer.from('not json').toString('base64') });
+    expect(() => inputFromCloudEvent(bad)).toThrow(expect.objectContaining({ reason: 'not-json' }));
+  });
+
+  it('reads a time without offset as UTC and ignores junk times', () => {
+    const data = { repo: 'r', success: true };
+    expect(makeEnvelope({ topic: 'bodhi.compose.complete', data, time: '2019-06-07T16:49:58' }, { receivedAt: at }).time).toBe('2019-06-07T16:49:58.000Z');
+    expect(makeEnvelope({ topic: 'bodhi.compose.complete', data, time: '12' }, { receivedAt: at }).time).toBe(at);
+  });
+});

@@ -81,3 +81,9 @@ describe('idFromBytes', () => {
     expect(idFromBytes('', new Uint8Array())).toMatch(UUID_V8);
   });
 });
+
+describe('deriveId regressions', () => {
+  it('keeps parts apart even when one contains the old separator', () => {
+    expect(deriveId('a\0b', 'c', 'd')).not.toBe(deriveId('a', 'b\0c', 'd'));
+  });
+});
