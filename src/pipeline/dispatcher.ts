@@ -1,10 +1,10 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
-import { makeEnvelope, routingKeyOf, type Envelope } from '../events/envelope.ts';
+import type { Envelope } from '../events/envelope.ts';
 import { deriveId } from '../events/ids.ts';
-import { cloudEventTypeOf } from '../events/relengd/index.ts';
 import { eventFields, type Logger } from '../log.ts';
 import type { StoredEvent } from '../store/events.ts';
+import { storeEmitted } from '../store/emit.ts';
 import type { Store } from '../store/store.ts';
 import type { Decision, Listener, ListenerContext, StateView } from './listener.ts';
 import type { Router } from './router.ts';
@@ -127,25 +127,11 @@ export class Dispatcher {
   }
 
   #applyEmits(cause: Envelope, listener: Listener, decision: Decision, now: string): number {
-    const { store, config } = this.#o;
     let count = 0;
     for (const emit of decision.emit) {
-      const envelope = makeEnvelope(
-        {
-          topic: emit.topic,
-          data: emit.data,
-          id: deriveId(cause.id, listener.name, emit.key),
-          type: cloudEventTypeOf(emit.topic),
-          source: `/relengd/${listener.name}`,
-          subject: emit.subject,
-          correlationid: cause.correlationid,
-          causationid: cause.id,
-        },
-        { receivedAt: now },
-      );
-      const stored = { ...envelope, prefix: config.topicPrefix };
-      if (store.events.insert(stored, { origin: 'emitted', transport: 'internal', receivedAt: now })) {
-        store.outbox.add(stored.id, routingKeyOf(stored, config.topicPrefix), now);
+      const ctx = { causeId: cause.id, correlationId: cause.correlationid, emitter: listener.name, topicPrefix: this.#o.config.topicPrefix, now };
+      const stored = storeEmitted(this.#o.store, emit, ctx);
+      if (stored) {
         count++;
         this.#log.info({ ...eventFields(stored), causationId: cause.id, listener: listener.name }, 'emitted');
       }

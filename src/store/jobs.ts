@@ -50,6 +50,35 @@ export class JobsTable {
     return this.#insert.run(job.id, job.kind, job.queueKey, JSON.stringify(job.spec), job.causeEventId, job.correlationId, job.listener, at).changes === 1;
   }
 
+  /**
+   * Claims the oldest queued job whose queue key has no running job: marks it running, counts the
+   * attempt. Call inside a transaction with the write that records its log path.
+   */
+  claimNext(at: string, logPathFor: (job: JobRow) => string): JobRow | undefined {
+    const row = this.#db
+      .prepare(`SELECT * FROM jobs j WHERE state = 'queued'
+        AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.queue_key = j.queue_key AND r.state = 'running')
+        ORDER BY created_at, rowid LIMIT 1`)
+      .get() as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    const job = toJob(row);
+    const logPath = logPathFor(job);
+    this.#db.prepare(`UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1, log_path = ? WHERE id = ?`).run(at, logPath, job.id);
+    return { ...job, state: 'running', startedAt: at, attempts: job.attempts + 1, logPath };
+  }
+
+  /** Records how a job ended. */
+  finish(id: string, outcome: { state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'; result?: unknown; error?: string | null }, at: string): void {
+    this.#db
+      .prepare('UPDATE jobs SET state = ?, finished_at = ?, result = ?, error = ? WHERE id = ?')
+      .run(outcome.state, at, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, id);
+  }
+
+  /** Puts a job back in the queue (after an interruption), keeping its attempt count. */
+  requeue(id: string): void {
+    this.#db.prepare(`UPDATE jobs SET state = 'queued', finished_at = NULL WHERE id = ?`).run(id);
+  }
+
   get(id: string): JobRow | undefined {
     const row = this.#byId.get(id) as Record<string, unknown> | undefined;
     return row && toJob(row);

@@ -1,0 +1,50 @@
+import { makeEnvelope, routingKeyOf, type Envelope } from '../events/envelope.ts';
+import { deriveId } from '../events/ids.ts';
+import { cloudEventTypeOf } from '../events/relengd/index.ts';
+import type { Store } from './store.ts';
+
+/** An event decided by a listener or produced by a job. */
+export interface EmitRequest {
+  topic: string;
+  /** With the cause and the emitter, makes the id: the same decision twice is one event. */
+  key: string;
+  subject?: string | undefined;
+  data: unknown;
+}
+
+export interface EmitContext {
+  /** The event (or the job's cause) that led to this one. */
+  causeId: string;
+  correlationId: string;
+  /** Listener or job name: part of the id and of the CloudEvents source. */
+  emitter: string;
+  topicPrefix: string;
+  now: string;
+}
+
+/**
+ * Stores a relengd event as pending (so relengd's own listeners get it) and queues it in the
+ * outbox, unless its derived id exists. Validates the data against the topic's schema.
+ * @returns the envelope when it was new, else null.
+ */
+export function storeEmitted(store: Store, emit: EmitRequest, ctx: EmitContext): Envelope | null {
+  const envelope = {
+    ...makeEnvelope(
+      {
+        topic: emit.topic,
+        data: emit.data,
+        id: deriveId(ctx.causeId, ctx.emitter, emit.key),
+        type: cloudEventTypeOf(emit.topic),
+        source: `/relengd/${ctx.emitter}`,
+        subject: emit.subject,
+        correlationid: ctx.correlationId,
+        causationid: ctx.causeId,
+      },
+      { receivedAt: ctx.now },
+    ),
+    prefix: ctx.topicPrefix,
+  };
+  if (!store.events.insert(envelope, { origin: 'emitted', transport: 'internal', receivedAt: ctx.now })) return null;
+  store.outbox.add(envelope.id, routingKeyOf(envelope, ctx.topicPrefix), ctx.now);
+  return envelope;
+}
