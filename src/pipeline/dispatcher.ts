@@ -1,12 +1,11 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope } from '../events/envelope.ts';
-import { deriveId } from '../events/ids.ts';
 import { eventFields, type Logger } from '../log.ts';
 import type { StoredEvent } from '../store/events.ts';
 import { storeEmitted } from '../store/emit.ts';
 import type { Store } from '../store/store.ts';
-import type { Decision, Listener, ListenerContext, StateView } from './listener.ts';
+import { jobIdFor, type Decision, type Listener, type ListenerContext, type StateView } from './listener.ts';
 import type { Router } from './router.ts';
 
 export interface DispatchStats {
@@ -142,7 +141,7 @@ export class Dispatcher {
   #applyJobs(cause: Envelope, listener: Listener, decision: Decision, now: string): number {
     let count = 0;
     for (const job of decision.jobs) {
-      const id = deriveId(cause.id, listener.name, `job:${job.key}`);
+      const id = jobIdFor(cause.id, listener.name, job.key);
       const row = { id, kind: job.kind, queueKey: job.queueKey, spec: job.spec, causeEventId: cause.id, correlationId: cause.correlationid, listener: listener.name };
       if (this.#o.store.jobs.insert(row, now)) {
         count++;

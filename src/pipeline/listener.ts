@@ -1,3 +1,4 @@
+import { deriveId } from '../events/ids.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope } from '../events/envelope.ts';
 import type { Topic } from '../events/catalogue.ts';
@@ -55,3 +56,11 @@ export interface Listener {
 }
 
 export const nothing = (): Decision => ({ emit: [], jobs: [], patches: [] });
+
+/**
+ * The id the runtime gives a job a listener enqueues: listeners that must remember their job
+ * (to match its result later) compute it with this, the dispatcher uses the same.
+ */
+export function jobIdFor(causeId: string, listener: string, key: string): string {
+  return deriveId(causeId, listener, `job:${key}`);
+}

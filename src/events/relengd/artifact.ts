@@ -12,6 +12,7 @@ const ArtifactIdentity = {
   platform: z.string(),
   format: z.string(),
   failable: z.boolean(),
+  version: z.string().nullable().optional(),
 };
 
 /** relengd.artifact.build.requested: an installer ISO or image is to be built from a commit. */

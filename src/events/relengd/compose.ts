@@ -11,6 +11,8 @@ export const ComposeRequested = z.looseObject({
   stream: z.string(),
   ref: z.string(),
   treefile: z.string(),
+  /** The version the commit will carry; every arch of a group composed from one trigger shares it. */
+  version: z.string(),
   causes: z.array(Cause).min(1),
 });
 export type ComposeRequested = z.infer<typeof ComposeRequested>;
@@ -18,6 +20,7 @@ export type ComposeRequested = z.infer<typeof ComposeRequested>;
 /** relengd.ostree.compose.finished: `commit` is null when rpm-ostree found nothing to change. */
 export const ComposeFinished = z.looseObject({
   composeId: z.string(),
+  causes: z.array(Cause).optional(),
   stream: z.string(),
   ref: z.string(),
   commit: Checksum.nullable(),
@@ -32,6 +35,7 @@ export const ComposeFailed = z.looseObject({
   composeId: z.string(),
   stream: z.string(),
   ref: z.string(),
+  version: z.string().nullable().optional(),
   error: z.string(),
   log: z.string().nullable(),
 });

@@ -1,7 +1,7 @@
 import type { TopicSpec } from '../catalogue.ts';
 import { ArtifactFailed, ArtifactFinished, ArtifactRequested } from './artifact.ts';
 import { ComposeFailed, ComposeFinished, ComposeRequested } from './compose.ts';
-import { ComposeDone, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
+import { ComposeDone, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
 
 /** Topics relengd publishes (bare names; published under the deployment's prefix). */
 export const relengdTopics = {
@@ -48,6 +48,11 @@ export const relengdTopics = {
   'relengd.release.promoted': {
     schema: ReleasePromoted,
     summary: 'A group of release refs moved to a tested version.',
+    origin: 'relengd',
+  },
+  'relengd.release.promote.requested': {
+    schema: PromoteRequested,
+    summary: 'A release engineer asked to promote a group version now, skipping the gates (audited).',
     origin: 'relengd',
   },
   'relengd.release.approve': {

@@ -6,15 +6,18 @@ import { Checksum } from './compose.ts';
 export const ComposeStatus = z.enum(['FINISHED', 'FINISHED_INCOMPLETE', 'DOOMED']);
 export type ComposeStatus = z.infer<typeof ComposeStatus>;
 
-/** relengd.compose.finished: a compose and all its artifacts are done; other systems test and gate on this. */
+/**
+ * relengd.compose.finished: a compose and all its artifacts are done; other systems test and gate
+ * on this. `commit` is null only for a DOOMED compose whose tree never got committed.
+ */
 export const ComposeDone = z.looseObject({
   composeId: z.string(),
   stream: z.string(),
   group: z.string(),
   arch: z.string(),
   ref: z.string(),
-  commit: Checksum,
-  version: z.string(),
+  commit: Checksum.nullable(),
+  version: z.string().nullable(),
   status: ComposeStatus,
   artifacts: z.array(ArtifactSummary),
 });
@@ -36,6 +39,8 @@ export const PromotionRefused = z.looseObject({
   version: z.string(),
   reason: RefusalReason,
   detail: z.string(),
+  /** Set when a promotion job refused (its checks run against the repository). */
+  jobId: z.string().optional(),
 });
 export type PromotionRefused = z.infer<typeof PromotionRefused>;
 
@@ -43,10 +48,22 @@ export type PromotionRefused = z.infer<typeof PromotionRefused>;
 export const ReleasePromoted = z.looseObject({
   group: z.string(),
   version: z.string(),
+  jobId: z.string().optional(),
+  forced: z.boolean().optional(),
   refs: z.array(z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum })).min(1),
   artifacts: z.array(ArtifactSummary.extend({ arch: z.string() })),
 });
 export type ReleasePromoted = z.infer<typeof ReleasePromoted>;
+
+/** relengd.release.promote.requested: a release engineer asks to promote a version now (gates skipped; audited). */
+export const PromoteRequested = z.looseObject({
+  group: z.string().min(1),
+  version: z.string().min(1),
+  force: z.boolean().default(false),
+  requestedBy: z.string().min(1),
+  comment: z.string().optional(),
+});
+export type PromoteRequested = z.infer<typeof PromoteRequested>;
 
 /** relengd.release.approve: a person or tool approves a version of a group for release. */
 export const ReleaseApprove = z.looseObject({

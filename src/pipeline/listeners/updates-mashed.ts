@@ -1,6 +1,7 @@
 import type { Envelope } from '../../events/envelope.ts';
 import { updatesRepoOf, type BodhiRepoBodies, type BodhiRepoTopic } from '../../events/inbound/bodhi.ts';
 import { nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
+import { requestComposes } from './compose-requests.ts';
 
 const topics = ['bodhi.compose.complete', 'bodhi.mashtask.complete', 'bodhi.updates.fedora.sync'] as const satisfies readonly BodhiRepoTopic[];
 
@@ -11,21 +12,12 @@ const topics = ['bodhi.compose.complete', 'bodhi.mashtask.complete', 'bodhi.upda
 export const updatesMashed: Listener = {
   name: 'updates-mashed',
   topics,
-  handle(event: Envelope, { config }: ListenerContext): Decision {
+  handle(event: Envelope, { config, state }: ListenerContext): Decision {
     const topic = event.topic as BodhiRepoTopic;
     // The body was validated against this topic's schema at the edge.
     const { repo, success } = updatesRepoOf(topic, event.data as BodhiRepoBodies[typeof topic]);
     if (!success) return nothing();
-    const decision = nothing();
-    for (const stream of config.streams) {
-      if (!stream.triggers.updatesRepos.includes(repo)) continue;
-      decision.emit.push({
-        topic: 'relengd.ostree.compose.requested',
-        key: stream.id,
-        subject: stream.ostree.ref,
-        data: { stream: stream.id, ref: stream.ostree.ref, treefile: stream.ostree.treefile, causes: [{ id: event.id, topic: event.topic }] },
-      });
-    }
-    return decision;
+    const fed = config.streams.filter((s) => s.triggers.updatesRepos.includes(repo));
+    return fed.length > 0 ? requestComposes(event, fed, state) : nothing();
   },
 };

@@ -18,7 +18,7 @@ describe('updates-mashed', () => {
   it('asks for a compose of every stream fed by the mashed repo', () => {
     const decision = updatesMashed.handle(event('org.fedoraproject.prod.bodhi.compose.complete', { repo: 'f26-updates', success: true }), context);
     expect(decision.jobs).toEqual([]);
-    expect(decision.patches).toEqual([]);
+    expect(decision.patches).toEqual([{ namespace: 'version-counter', key: 'f26-atomic-host/20261126', value: { next: 1, byCause: { 'cause-1': 0 } } }]);
     expect(decision.emit).toEqual([
       {
         topic: 'relengd.ostree.compose.requested',
@@ -28,11 +28,26 @@ describe('updates-mashed', () => {
           stream: 'f26-atomic-host-x86_64',
           ref: 'fedora/26/x86_64/updates/atomic-host',
           treefile: 'fedora-atomic-host.json',
+          version: '26.20261126.0',
           causes: [{ id: 'cause-1', topic: 'bodhi.compose.complete' }],
         },
       },
-      expect.objectContaining({ key: 'f26-atomic-host-aarch64', subject: 'fedora/26/aarch64/updates/atomic-host' }),
+      expect.objectContaining({ key: 'f26-atomic-host-aarch64', subject: 'fedora/26/aarch64/updates/atomic-host', data: expect.objectContaining({ version: '26.20261126.0' }) }),
     ]);
+  });
+
+  it('numbers the group\'s composes of the day, and gives the same trigger the same version again', () => {
+    const state = new Map<string, unknown>();
+    const ctx: ListenerContext = { ...context, state: { get: (ns, key) => state.get(`${ns}/${key}`), list: () => [] } };
+    const versions = (id: string) => {
+      const decision = updatesMashed.handle(event('bodhi.compose.complete', { repo: 'f26-updates', success: true }, id), ctx);
+      for (const p of decision.patches) state.set(`${p.namespace}/${p.key}`, p.value);
+      return decision.emit.map((e) => (e.data as { version: string }).version);
+    };
+    expect(versions('first')).toEqual(['26.20261126.0', '26.20261126.0']);
+    expect(versions('second')).toEqual(['26.20261126.1', '26.20261126.1']);
+    expect(versions('first')).toEqual(['26.20261126.0', '26.20261126.0']);
+    expect(versions('third')).toEqual(['26.20261126.2', '26.20261126.2']);
   });
 
   it('triggers nothing for a failed Bodhi compose', () => {

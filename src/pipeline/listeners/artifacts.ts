@@ -1,0 +1,69 @@
+import type { ArtifactConfig, StreamConfig } from '../../config/index.ts';
+import type { Envelope } from '../../events/envelope.ts';
+import type { ArtifactRequested } from '../../events/relengd/artifact.ts';
+import type { ComposeFinished } from '../../events/relengd/compose.ts';
+import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
+import { streamById } from './streams.ts';
+
+/** The spec of an artifact job: the request plus the builder's command, fixed when decided. */
+export interface ArtifactJobSpec extends ArtifactRequested {
+  arch: string;
+  group: string;
+  release: string;
+  repo: string;
+  ref: string;
+  output: string;
+  command: string[];
+}
+
+/** The build requests for every artifact a stream configures, from one commit. */
+export function artifactRequests(stream: StreamConfig, composeId: string, commit: string, version: string | null): Emit[] {
+  return stream.artifacts.map((artifact: ArtifactConfig) => ({
+    topic: 'relengd.artifact.build.requested',
+    key: artifact.name,
+    subject: stream.ostree.ref,
+    data: {
+      composeId,
+      stream: stream.id,
+      commit,
+      version,
+      name: artifact.name,
+      kind: artifact.kind,
+      platform: artifact.platform,
+      format: artifact.format,
+      failable: artifact.failable,
+    } satisfies ArtifactRequested,
+  }));
+}
+
+/**
+ * A new commit gets its installer and images: one build request per configured artifact, and one
+ * job per request (lorax, koji image-build, ... as the stream configures).
+ */
+export const artifacts: Listener = {
+  name: 'artifacts',
+  topics: ['relengd.ostree.compose.finished', 'relengd.artifact.build.requested'],
+  handle(event: Envelope, { config }: ListenerContext): Decision {
+    if (event.topic === 'relengd.ostree.compose.finished') {
+      const finished = event.data as ComposeFinished;
+      const stream = streamById(config, finished.stream);
+      if (!finished.commit || !stream) return nothing(); // no new commit: nothing to build
+      return { ...nothing(), emit: artifactRequests(stream, finished.composeId, finished.commit, finished.version) };
+    }
+    const request = event.data as ArtifactRequested;
+    const stream = streamById(config, request.stream);
+    const artifact = stream?.artifacts.find((a) => a.name === request.name);
+    if (!stream || !artifact) return nothing();
+    const spec: ArtifactJobSpec = {
+      ...request,
+      arch: stream.arch,
+      group: stream.group,
+      release: stream.release,
+      repo: stream.ostree.repo,
+      ref: stream.ostree.ref,
+      output: artifact.output,
+      command: [...artifact.command],
+    };
+    return { ...nothing(), jobs: [{ kind: 'artifact', key: 'build', queueKey: `artifact:${stream.id}:${artifact.name}`, spec }] };
+  },
+};

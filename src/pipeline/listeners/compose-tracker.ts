@@ -1,0 +1,107 @@
+import type { Envelope } from '../../events/envelope.ts';
+import type { ArtifactFailed, ArtifactFinished, ArtifactRequested, ArtifactSummary } from '../../events/relengd/artifact.ts';
+import type { ComposeFailed, ComposeFinished } from '../../events/relengd/compose.ts';
+import type { ComposeDone, ComposeStatus } from '../../events/relengd/release.ts';
+import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
+import { streamById } from './streams.ts';
+
+export const COMPOSE_TRACKER = 'compose-tracker';
+
+/** One compose's artifacts, joined as their builds end. */
+export interface TrackedCompose {
+  stream: string;
+  commit: string;
+  version: string | null;
+  artifacts: Record<string, { failable: boolean; state: 'requested' | 'finished' | 'failed'; summary?: ArtifactSummary }>;
+}
+
+/** Pungi's rule: a failed non-failable artifact dooms the compose, failable ones only make it incomplete. */
+export function composeStatus(artifacts: TrackedCompose['artifacts']): ComposeStatus {
+  const all = Object.values(artifacts);
+  if (all.some((a) => a.state === 'failed' && !a.failable)) return 'DOOMED';
+  if (all.some((a) => a.state === 'failed')) return 'FINISHED_INCOMPLETE';
+  return 'FINISHED';
+}
+
+/**
+ * Joins a compose and its artifact builds into one `compose.finished` with Pungi's statuses:
+ * FINISHED (everything built), FINISHED_INCOMPLETE (only failable artifacts failed), DOOMED
+ * (the compose or a non-failable artifact failed).
+ */
+export const composeTracker: Listener = {
+  name: 'compose-tracker',
+  topics: [
+    'relengd.ostree.compose.finished',
+    'relengd.ostree.compose.failed',
+    'relengd.artifact.build.requested',
+    'relengd.artifact.build.finished',
+    'relengd.artifact.build.failed',
+  ],
+  handle(event: Envelope, { config, state }: ListenerContext): Decision {
+    switch (event.topic) {
+      case 'relengd.ostree.compose.finished': {
+        const finished = event.data as ComposeFinished;
+        const stream = streamById(config, finished.stream);
+        // With artifacts to build, the requests that follow open the join; a no-change compose is never announced.
+        if (!finished.commit || !stream || stream.artifacts.length > 0) return nothing();
+        return done(config, finished.composeId, { stream: finished.stream, commit: finished.commit, version: finished.version, artifacts: {} }, 'FINISHED');
+      }
+      case 'relengd.ostree.compose.failed': {
+        const failed = event.data as ComposeFailed;
+        return done(config, failed.composeId, { stream: failed.stream, commit: null, version: failed.version ?? null, artifacts: {} }, 'DOOMED');
+      }
+      case 'relengd.artifact.build.requested': {
+        const request = event.data as ArtifactRequested;
+        const tracked: TrackedCompose = (state.get(COMPOSE_TRACKER, request.composeId) as TrackedCompose | undefined) ?? {
+          stream: request.stream,
+          commit: request.commit,
+          version: request.version ?? null,
+          artifacts: {},
+        };
+        const artifacts = { ...tracked.artifacts, [request.name]: { failable: request.failable, state: 'requested' as const } };
+        return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: request.composeId, value: { ...tracked, artifacts } }] };
+      }
+      default: {
+        const result = event.data as ArtifactFinished | ArtifactFailed;
+        const tracked = state.get(COMPOSE_TRACKER, result.composeId) as TrackedCompose | undefined;
+        const entry = tracked?.artifacts[result.name];
+        if (!tracked || !entry || entry.state !== 'requested') return nothing(); // unknown or already counted
+        const ok = event.topic === 'relengd.artifact.build.finished';
+        const finished = result as ArtifactFinished;
+        const updated: TrackedCompose = {
+          ...tracked,
+          artifacts: {
+            ...tracked.artifacts,
+            [result.name]: ok
+              ? { ...entry, state: 'finished', summary: { name: finished.name, kind: finished.kind, platform: finished.platform, format: finished.format, path: finished.path, sha256: finished.sha256, size: finished.size } }
+              : { ...entry, state: 'failed' },
+          },
+        };
+        if (Object.values(updated.artifacts).some((a) => a.state === 'requested')) {
+          return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: result.composeId, value: updated }] };
+        }
+        const decision = done(config, result.composeId, updated, composeStatus(updated.artifacts));
+        decision.patches.push({ namespace: COMPOSE_TRACKER, key: result.composeId, value: null });
+        return decision;
+      }
+    }
+  },
+};
+
+function done(config: ListenerContext['config'], composeId: string, tracked: Omit<TrackedCompose, 'commit'> & { commit: string | null }, status: ComposeStatus): Decision {
+  const stream = streamById(config, tracked.stream);
+  if (!stream) return nothing();
+  const data: ComposeDone = {
+    composeId,
+    stream: stream.id,
+    group: stream.group,
+    arch: stream.arch,
+    ref: stream.ostree.ref,
+    commit: tracked.commit,
+    version: tracked.version,
+    status,
+    artifacts: Object.values(tracked.artifacts).flatMap((a) => (a.summary ? [a.summary] : [])),
+  };
+  const emit: Emit = { topic: 'relengd.compose.finished', key: composeId, subject: stream.ostree.ref, data };
+  return { ...nothing(), emit: [emit] };
+}

@@ -1,0 +1,109 @@
+import type { Envelope } from '../../events/envelope.ts';
+import type { ComposeFailed, ComposeFinished, ComposeRequested } from '../../events/relengd/compose.ts';
+import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
+import { streamById } from './streams.ts';
+
+export const COMPOSE_QUEUE = 'compose-queue';
+export const STREAM_HEAD = 'stream-head';
+
+type Cause = ComposeRequested['causes'][number];
+
+/** One ref's composes: the job in flight, and at most one follow-up that later requests merge into. */
+export interface ComposeQueue {
+  active: { jobId: string; version: string } | null;
+  pending: { version: string; treefile: string; causes: Cause[] } | null;
+}
+
+/** What a stream last composed: the artifacts-only rebuilds and the status page read it. */
+export interface StreamHead {
+  composeId: string;
+  commit: string;
+  version: string | null;
+  ref: string;
+}
+
+/** The spec of a compose job: everything the executor needs, fixed when the compose was decided. */
+export interface ComposeJobSpec {
+  composeId: string;
+  stream: string;
+  group: string;
+  arch: string;
+  release: string;
+  repo: string;
+  ref: string;
+  treefile: string;
+  version: string;
+  argv: string[];
+  causes: Cause[];
+}
+
+const topics = ['relengd.ostree.compose.requested', 'relengd.ostree.compose.finished', 'relengd.ostree.compose.failed'] as const;
+
+/**
+ * Runs composes one at a time per ref. A request while a compose is in flight becomes the one
+ * follow-up; further requests merge into that follow-up (coalescing), so a burst of Bodhi pushes
+ * costs at most two composes.
+ */
+export const composer: Listener = {
+  name: 'composer',
+  topics,
+  handle(event: Envelope, { config, state }: ListenerContext): Decision {
+    const data = event.data as ComposeRequested | ComposeFinished | ComposeFailed;
+    const queue: ComposeQueue = (state.get(COMPOSE_QUEUE, data.ref) as ComposeQueue | undefined) ?? { active: null, pending: null };
+    const decision = nothing();
+    const save = (next: ComposeQueue): void => void decision.patches.push({ namespace: COMPOSE_QUEUE, key: data.ref, value: next.active || next.pending ? next : null });
+
+    if (event.topic === 'relengd.ostree.compose.requested') {
+      const request = data as ComposeRequested;
+      if (queue.active === null) {
+        const job = composeJob(event, 'compose', request.stream, request.version, request.treefile, request.causes, config);
+        if (!job) return nothing();
+        decision.jobs.push(job.enqueue);
+        save({ active: { jobId: job.id, version: request.version }, pending: null });
+      } else {
+        const causes = [...(queue.pending?.causes ?? []), ...request.causes.filter((c) => !queue.pending?.causes.some((p) => p.id === c.id))];
+        save({ active: queue.active, pending: { version: request.version, treefile: request.treefile, causes } });
+      }
+      return decision;
+    }
+
+    // A compose ended: remember the head, then start the follow-up if one is waiting.
+    const ended = data as ComposeFinished | ComposeFailed;
+    if (queue.active?.jobId !== ended.composeId) return nothing(); // a result already accounted for
+    if (event.topic === 'relengd.ostree.compose.finished' && (ended as ComposeFinished).commit) {
+      const finished = ended as ComposeFinished;
+      const head: StreamHead = { composeId: finished.composeId, commit: finished.commit!, version: finished.version, ref: finished.ref };
+      decision.patches.push({ namespace: STREAM_HEAD, key: finished.stream, value: head });
+    }
+    if (queue.pending) {
+      const job = composeJob(event, 'follow-up', ended.stream, queue.pending.version, queue.pending.treefile, queue.pending.causes, config);
+      if (job) {
+        decision.jobs.push(job.enqueue);
+        save({ active: { jobId: job.id, version: queue.pending.version }, pending: null });
+        return decision;
+      }
+    }
+    save({ active: null, pending: null });
+    return decision;
+  },
+};
+
+function composeJob(event: Envelope, key: string, streamId: string, version: string, treefile: string, causes: Cause[], config: ListenerContext['config']) {
+  const stream = streamById(config, streamId);
+  if (!stream) return undefined; // the stream left the config: nothing to compose
+  const id = jobIdFor(event.id, 'composer', key);
+  const spec: ComposeJobSpec = {
+    composeId: id,
+    stream: stream.id,
+    group: stream.group,
+    arch: stream.arch,
+    release: stream.release,
+    repo: stream.ostree.repo,
+    ref: stream.ostree.ref,
+    treefile,
+    version,
+    argv: [...stream.ostree.compose],
+    causes,
+  };
+  return { id, enqueue: { kind: 'compose', key, queueKey: `compose:${stream.ostree.repo}:${stream.ostree.ref}`, spec } };
+}

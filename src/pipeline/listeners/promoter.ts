@@ -1,0 +1,240 @@
+import type { GateConfig, StreamConfig } from '../../config/index.ts';
+import type { Envelope } from '../../events/envelope.ts';
+import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../../events/inbound/greenwave.ts';
+import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../../events/inbound/resultsdb.ts';
+import type { ArtifactSummary } from '../../events/relengd/artifact.ts';
+import type { ComposeDone, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from '../../events/relengd/release.ts';
+import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
+import { STREAM_HEAD, type StreamHead } from './composer.ts';
+import { groupLabel, streamsOfGroup } from './streams.ts';
+
+export const PROMOTION = 'promotion';
+export const PROMOTION_SUBJECT = 'promotion-subject';
+export const GATING = 'gating';
+
+/** One release candidate: a group at one version, its arches' composes and where it stands. */
+export interface Candidate {
+  group: string;
+  version: string;
+  composes: Record<string, { composeId: string; stream: string; ref: string; commit: string | null; status: ComposeDone['status']; artifacts: ArtifactSummary[] }>;
+  approval: { by: string | null; eventId: string } | null;
+  phase: 'open' | 'promoting' | 'promoted' | 'refused';
+  jobId?: string;
+}
+
+/** What the gating systems said about one subject (a commit, a compose id, a group label). */
+export interface Gating {
+  greenwave: Record<string, boolean>;
+  results: Record<string, string>;
+}
+
+export interface PromoteTarget {
+  arch: string;
+  stream: string;
+  repo: string;
+  sourceRef: string;
+  ref: string;
+  commit: string;
+  composeId: string;
+  artifacts: ArtifactSummary[];
+}
+
+/** The spec of a promotion job: all arches of the group, moved all or nothing. */
+export interface PromoteJobSpec {
+  group: string;
+  version: string;
+  force: boolean;
+  requestedBy: string | null;
+  targets: PromoteTarget[];
+  summary: { gpgKey: string | null; gpgHome?: string | undefined };
+  deltas: boolean;
+  metadata: string | null;
+  baseUrl: string | null;
+}
+
+const PASSING = new Set(['PASSED', 'INFO']);
+const FAILING = new Set(['FAILED']);
+
+const candidateKey = (group: string, version: string): string => `${group}/${version}`;
+
+/**
+ * Promotes a stream group when, for one version, every arch finished with an accepted status and
+ * every configured gate holds (Greenwave decision, ResultsDB outcomes, approval) with none failed.
+ * The move itself is a job; a refusal is an event with its reason.
+ */
+export const promoter: Listener = {
+  name: 'promoter',
+  topics: [
+    'relengd.compose.finished',
+    'greenwave.decision.update',
+    'resultsdb.result.new',
+    'relengd.release.approve',
+    'relengd.release.promote.requested',
+    'relengd.release.promoted',
+    'relengd.release.promotion.refused',
+  ],
+  handle(event: Envelope, context: ListenerContext): Decision {
+    switch (event.topic) {
+      case 'relengd.compose.finished':
+        return onComposeFinished(event, context);
+      case 'greenwave.decision.update': {
+        const body = event.data as GreenwaveDecisionUpdate;
+        const subject = decisionSubject(body)?.identifier;
+        const ctx = body.decision_context;
+        if (!subject || !ctx) return nothing();
+        return onGating(event, context, subject, (g) => ({ ...g, greenwave: { ...g.greenwave, [ctx]: policiesSatisfied(body) } }), policiesSatisfied(body) ? null : `Greenwave ${ctx}: policies not satisfied for ${subject}`);
+      }
+      case 'resultsdb.result.new': {
+        const body = event.data as ResultsdbResultNew;
+        const subject = resultComposeId(body) ?? resultItem(body);
+        if (!subject) return nothing();
+        const testcase = resultTestcase(body);
+        const outcome = resultOutcome(body);
+        return onGating(event, context, subject, (g) => ({ ...g, results: { ...g.results, [testcase]: outcome } }), FAILING.has(outcome) ? `ResultsDB ${testcase}: ${outcome} for ${subject}` : null);
+      }
+      case 'relengd.release.approve': {
+        const approve = event.data as ReleaseApprove;
+        const candidate = load(context.state, approve.group, approve.version);
+        const updated: Candidate = { ...candidate, approval: { by: event.publisher ?? null, eventId: event.id } };
+        return evaluate(event, context, updated);
+      }
+      case 'relengd.release.promote.requested':
+        return onManualRequest(event, context);
+      case 'relengd.release.promoted':
+      case 'relengd.release.promotion.refused': {
+        const result = event.data as ReleasePromoted | PromotionRefused;
+        if (!result.jobId) return nothing(); // the promoter's own refusals
+        const candidate = load(context.state, result.group, result.version);
+        if (candidate.jobId !== result.jobId) return nothing();
+        const phase = event.topic === 'relengd.release.promoted' ? 'promoted' : 'refused';
+        return { ...nothing(), patches: [save({ ...candidate, phase })] };
+      }
+      default:
+        return nothing();
+    }
+  },
+};
+
+function onComposeFinished(event: Envelope, context: ListenerContext): Decision {
+  const done = event.data as ComposeDone;
+  const stream = context.config.streams.find((s) => s.id === done.stream);
+  if (!stream?.promote || !done.version) return nothing();
+  const candidate = load(context.state, done.group, done.version);
+  if (candidate.phase !== 'open') return nothing();
+  const updated: Candidate = {
+    ...candidate,
+    composes: { ...candidate.composes, [done.arch]: { composeId: done.composeId, stream: done.stream, ref: done.ref, commit: done.commit, status: done.status, artifacts: done.artifacts } },
+  };
+  const key = candidateKey(done.group, done.version);
+  const index = [done.commit, done.composeId, groupLabel(done.group, done.version)].flatMap((subject) => (subject ? [{ namespace: PROMOTION_SUBJECT, key: subject, value: key }] : []));
+  const decision = evaluate(event, context, updated);
+  decision.patches.push(...index);
+  if (!stream.promote.accept.includes(done.status as 'FINISHED')) {
+    decision.emit.push(refusal(done.group, done.version, 'status-not-accepted', `${done.arch} compose ${done.composeId} is ${done.status}; accepted: ${stream.promote.accept.join(', ')}`));
+  }
+  return decision;
+}
+
+function onGating(event: Envelope, context: ListenerContext, subject: string, update: (g: Gating) => Gating, failure: string | null): Decision {
+  const gating = (context.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} };
+  const patch = { namespace: GATING, key: subject, value: update(gating) };
+  const key = context.state.get(PROMOTION_SUBJECT, subject) as string | undefined;
+  if (!key) return { ...nothing(), patches: [patch] }; // kept: the compose may be announced later
+  const [group, ...rest] = key.split('/');
+  const candidate = load(context.state, group!, rest.join('/'));
+  const decision = evaluate(event, context, candidate, { [subject]: patch.value });
+  decision.patches.unshift(patch);
+  if (failure && candidate.phase === 'open') decision.emit.push(refusal(candidate.group, candidate.version, 'gate-failed', failure));
+  return decision;
+}
+
+function onManualRequest(event: Envelope, context: ListenerContext): Decision {
+  const request = event.data as PromoteRequested;
+  const streams = streamsOfGroup(context.config, request.group).filter((s) => s.promote);
+  const candidate = load(context.state, request.group, request.version);
+  if (candidate.phase === 'promoting') {
+    return { ...nothing(), emit: [refusal(request.group, request.version, 'promotion-failed', 'a promotion of this version is already running')] };
+  }
+  if (streams.length === 0) return { ...nothing(), emit: [refusal(request.group, request.version, 'arch-missing', `no promotable stream in group ${request.group}`)] };
+  for (const stream of streams) {
+    const compose = candidate.composes[stream.arch];
+    if (!compose?.commit) {
+      const head = context.state.get(STREAM_HEAD, stream.id) as StreamHead | undefined;
+      const mismatch = head && head.version !== request.version;
+      return {
+        ...nothing(),
+        emit: [refusal(request.group, request.version, mismatch ? 'version-mismatch' : 'arch-missing', mismatch ? `${stream.arch} is at ${head.version}, not ${request.version}` : `no finished compose of ${request.version} for ${stream.arch}`)],
+      };
+    }
+    if (!stream.promote!.accept.includes(compose.status as 'FINISHED')) {
+      return { ...nothing(), emit: [refusal(request.group, request.version, 'status-not-accepted', `${stream.arch} compose is ${compose.status}`)] };
+    }
+  }
+  return promote(event, candidate, streams, { force: request.force, requestedBy: request.requestedBy, key: 'manual' });
+}
+
+/** Promotes when every arch is in, accepted, and every gate holds with none failed. */
+function evaluate(event: Envelope, context: ListenerContext, candidate: Candidate, overrides: Record<string, Gating> = {}): Decision {
+  const streams = streamsOfGroup(context.config, candidate.group).filter((s) => s.promote);
+  const decision = { ...nothing(), patches: [save(candidate)] };
+  if (candidate.phase !== 'open' || streams.length === 0) return decision;
+  for (const stream of streams) {
+    const compose = candidate.composes[stream.arch];
+    if (!compose?.commit || !stream.promote!.accept.includes(compose.status as 'FINISHED')) return decision;
+  }
+  const gatingOf = (subject: string): Gating => overrides[subject] ?? ((context.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} });
+  const gates = streams[0]!.promote!.gates;
+  if (!gates.every((gate) => gateHolds(gate, candidate, streams, gatingOf))) return decision;
+  return promote(event, candidate, streams, { force: false, requestedBy: null, key: 'gated' });
+}
+
+function gateHolds(gate: GateConfig, candidate: Candidate, streams: StreamConfig[], gatingOf: (s: string) => Gating): boolean {
+  if ('approval' in gate) return candidate.approval !== null;
+  const label = groupLabel(candidate.group, candidate.version);
+  // Each arch is covered by a verdict on its commit, its compose, or the whole group's label.
+  return streams.every((stream) => {
+    const compose = candidate.composes[stream.arch]!;
+    const verdicts = [compose.commit!, compose.composeId, label].map(gatingOf);
+    if ('greenwave' in gate) {
+      const ctx = gate.greenwave.decisionContext;
+      return verdicts.some((v) => v.greenwave[ctx] === true) && !verdicts.some((v) => v.greenwave[ctx] === false);
+    }
+    return gate.resultsdb.testcases.every(
+      (tc) => verdicts.some((v) => PASSING.has(v.results[tc] ?? '')) && !verdicts.some((v) => FAILING.has(v.results[tc] ?? '')),
+    );
+  });
+}
+
+function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: { force: boolean; requestedBy: string | null; key: string }): Decision {
+  const promoteConfig = streams[0]!.promote!;
+  const jobId = jobIdFor(event.id, 'promoter', how.key);
+  const spec: PromoteJobSpec = {
+    group: candidate.group,
+    version: candidate.version,
+    force: how.force || !promoteConfig.fastForwardOnly,
+    requestedBy: how.requestedBy,
+    targets: streams.map((stream) => {
+      const compose = candidate.composes[stream.arch]!;
+      return { arch: stream.arch, stream: stream.id, repo: stream.ostree.repo, sourceRef: stream.ostree.ref, ref: stream.promote!.ref, commit: compose.commit!, composeId: compose.composeId, artifacts: compose.artifacts };
+    }),
+    summary: { gpgKey: promoteConfig.summary.gpgKey ?? null, gpgHome: promoteConfig.summary.gpgHome },
+    deltas: promoteConfig.deltas,
+    metadata: promoteConfig.metadata ?? null,
+    baseUrl: promoteConfig.baseUrl ?? null,
+  };
+  const promoting: Candidate = { ...candidate, phase: 'promoting', jobId };
+  return { ...nothing(), jobs: [{ kind: 'promote', key: how.key, queueKey: `promote:${candidate.group}`, spec }], patches: [save(promoting)] };
+}
+
+function refusal(group: string, version: string, reason: PromotionRefused['reason'], detail: string) {
+  const data: PromotionRefused = { group, version, reason, detail };
+  return { topic: 'relengd.release.promotion.refused' as const, key: `refused:${reason}`, subject: group, data };
+}
+
+function load(state: StateView, group: string, version: string): Candidate {
+  return (state.get(PROMOTION, candidateKey(group, version)) as Candidate | undefined) ?? { group, version, composes: {}, approval: null, phase: 'open' };
+}
+
+function save(candidate: Candidate) {
+  return { namespace: PROMOTION, key: candidateKey(candidate.group, candidate.version), value: candidate };
+}
