@@ -11,15 +11,22 @@ import { Dispatcher } from '../pipeline/dispatcher.ts';
 import { Intake } from '../pipeline/intake.ts';
 import { allListeners } from '../pipeline/listeners/index.ts';
 import { Router } from '../pipeline/router.ts';
+import { allExecutors } from '../jobs/executors/index.ts';
+import { JobRunner } from '../jobs/runner.ts';
+import { openRepo } from '../ostree/index.ts';
 import { Store } from '../store/store.ts';
+import { relengdVersion } from './version.ts';
 
 export interface Daemon {
   store: Store;
   transport: Transport;
-  http: RunningHttpServer;
+  http: RunningHttpServer | null;
   dispatcher: Dispatcher;
   intake: Intake;
   outbox: OutboxRelay;
+  runner: JobRunner;
+  /** Resolves when nothing is left to do: no pending event, no queued or running job. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +36,8 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Overrides the configured transport (tests, the demo). */
   transport?: Transport;
+  /** Serve HTTP (ingest, health). The demo feeds messages in process and does without. @default true */
+  serveHttp?: boolean;
 }
 
 function createTransport(config: Config): Transport {
@@ -51,16 +60,46 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const store = Store.open(config.store.path);
   const transport = options.transport ?? createTransport(config);
   const outbox = new OutboxRelay({ store, transport, clock, logger });
-  const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock, logger, onEffects: () => outbox.schedule() });
+  // Late-bound: the runner and the dispatcher wake each other (new jobs; job results to dispatch).
+  let runner: JobRunner | undefined;
+  const dispatcher = new Dispatcher({
+    store,
+    router: new Router(allListeners),
+    config,
+    clock,
+    logger,
+    onEffects: () => {
+      runner?.kick();
+      outbox.schedule();
+    },
+  });
+  runner = new JobRunner({
+    store,
+    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}` }),
+    concurrency: config.jobs.concurrency,
+    workdir: config.jobs.workdir,
+    timeoutMs: config.jobs.timeoutMinutes * 60_000,
+    clock,
+    logger,
+    topicPrefix: config.topicPrefix,
+    onFinished: () => {
+      dispatcher.schedule();
+      outbox.schedule();
+    },
+  });
+  const jobs = runner;
   const intake = new Intake({ store, config, clock, logger, maxMessageBytes: config.http.maxBodyBytes, onCommitted: () => dispatcher.schedule() });
 
   const recovered = await dispatcher.drain();
   if (recovered.dispatched + recovered.failed > 0) logger.info({ component: 'daemon', ...recovered }, 'dispatched events left pending by the last run');
 
+  const { requeued } = jobs.start();
+  if (requeued.length > 0) logger.info({ component: 'daemon', jobs: requeued }, 'requeued jobs interrupted by the last run');
+
   const accept = (batch: Parameters<Intake['accept']>[0]) => intake.accept(batch);
   await transport.start(async (batch) => accept(batch));
   outbox.schedule();
-  const http = await startHttpServer({
+  const http: RunningHttpServer | null = options.serveHttp === false ? null : await startHttpServer({
     host: config.http.host,
     port: config.http.port,
     maxBodyBytes: config.http.maxBodyBytes,
@@ -69,7 +108,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     health: () => ({ transport: transport.name }),
     ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
   });
-  logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http.url, streams: config.streams.length }, 'relengd started');
+  logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
   let stopping: Promise<void> | null = null;
   return {
@@ -79,9 +118,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     dispatcher,
     intake,
     outbox,
+    runner: jobs,
+    idle: async () => {
+      for (;;) {
+        await dispatcher.drain();
+        await jobs.idle();
+        const pendingEvents = store.events.query({ dispatchState: 'pending', limit: 1 }).length;
+        const pendingJobs = store.jobs.list({ state: 'queued', limit: 1 }).length + jobs.runningCount();
+        if (pendingEvents === 0 && pendingJobs === 0) break;
+        jobs.kick();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await outbox.idle();
+    },
     stop: () =>
       (stopping ??= (async () => {
-        await http.close();
+        await http?.close();
+        await jobs.stop();
         await transport.stop();
         await dispatcher.drain();
         outbox.stop();

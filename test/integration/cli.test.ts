@@ -73,14 +73,14 @@ describe('relengd command line', () => {
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
 
-    const events = await runCli(['--config', file, 'events', '--json']);
-    const listed = JSON.parse(events.stdout) as Array<{ id: string; topic: string; time: string; origin: string }>;
-    expect(listed.map((e) => [e.topic, e.origin])).toEqual([
-      ['relengd.ostree.compose.requested', 'emitted'],
-      ['relengd.ostree.compose.requested', 'emitted'],
-      ['bodhi.compose.complete', 'inbound'],
+    const events = await runCli(['--config', file, 'events', '--json', '--topic', '#.compose.requested']);
+    const requested = JSON.parse(events.stdout) as Array<{ topic: string; origin: string; causationid: string }>;
+    expect(requested.map((e) => [e.topic, e.origin, e.causationid])).toEqual([
+      ['relengd.ostree.compose.requested', 'emitted', 'cli-1'],
+      ['relengd.ostree.compose.requested', 'emitted', 'cli-1'],
     ]);
-    expect(listed[2]).toMatchObject({ id: 'cli-1', time: '2026-11-26T10:00:00.000Z' });
+    const inbound = JSON.parse((await runCli(['--config', file, 'events', '--json', '--topic', 'bodhi.compose.complete'])).stdout) as Array<{ id: string; time: string; origin: string }>;
+    expect(inbound).toMatchObject([{ id: 'cli-1', time: '2026-11-26T10:00:00.000Z', origin: 'inbound' }]);
 
     const filtered = await runCli(['--config', file, 'events', '--topic', 'org.fedoraproject.prod.bodhi.#', '--limit', '5']);
     expect(filtered.stdout.trim().split('\n')).toHaveLength(1);
@@ -89,8 +89,13 @@ describe('relengd command line', () => {
     const rejections = await runCli(['--config', file, 'events', '--rejected', '--json']);
     expect(JSON.parse(rejections.stdout)).toMatchObject([{ reason: 'schema', field: 'success', raw: '{"repo":"f26-updates"}' }]);
 
-    const jobs = await runCli(['--config', file, 'jobs']);
-    expect(jobs).toMatchObject({ code: 0, stdout: 'no jobs\n' });
+    const jobs = await runCli(['--config', file, 'jobs', '--json']);
+    expect(jobs.code).toBe(0);
+    const listed2 = JSON.parse(jobs.stdout) as Array<{ kind: string; queueKey: string; correlationId: string }>;
+    expect(listed2.map((j) => [j.kind, j.correlationId])).toEqual([
+      ['compose', 'cli-1'],
+      ['compose', 'cli-1'],
+    ]);
   });
 
   it('schemas export writes one JSON Schema per topic', async () => {

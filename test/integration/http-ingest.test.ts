@@ -26,8 +26,8 @@ const mashed = { topic: 'org.fedoraproject.prod.bodhi.compose.complete', body: {
 describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
   it('stores a message published twice once and derives its compose requests once', async () => {
     const d = await start();
-    const first = await publishOverHttp(d.http.url, { ...mashed, id: 'msg-1' });
-    const second = await publishOverHttp(d.http.url, { ...mashed, id: 'msg-1' });
+    const first = await publishOverHttp(d.http!.url, { ...mashed, id: 'msg-1' });
+    const second = await publishOverHttp(d.http!.url, { ...mashed, id: 'msg-1' });
     await d.dispatcher.drain();
     expect(first).toMatchObject({ status: 202, body: { status: 'accepted', id: 'msg-1' } });
     expect(second).toMatchObject({ status: 200, body: { status: 'duplicate', id: 'msg-1' } });
@@ -41,7 +41,7 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
   it.skipIf(!fixturesPresent)(`stores a real Fedora fixture published twice once (${fixturesPresent ? 'fixtures present' : fixturesMissingReason})`, async () => {
     const d = await start();
     const fixture = loadFixture('bodhi.compose.complete.4.json');
-    const replies = [await publishOverHttp(d.http.url, fixture), await publishOverHttp(d.http.url, fixture)];
+    const replies = [await publishOverHttp(d.http!.url, fixture), await publishOverHttp(d.http!.url, fixture)];
     await d.dispatcher.drain();
     expect(replies.map((r) => r.body.status)).toEqual(['accepted', 'duplicate']);
     expect(d.store.events.count()).toBe(1); // f17-updates-testing feeds no stream: nothing derived
@@ -49,7 +49,7 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
 
   it('rejects an invalid message with a 4xx naming the field, keeps its bytes and reason, and keeps consuming', async () => {
     const d = await start();
-    const bad = await publishOverHttp(d.http.url, { topic: mashed.topic, id: 'bad-1', body: { repo: 'f26-updates', success: 'yes' } });
+    const bad = await publishOverHttp(d.http!.url, { topic: mashed.topic, id: 'bad-1', body: { repo: 'f26-updates', success: 'yes' } });
     expect(bad.status).toBe(422);
     expect(bad.body).toMatchObject({ status: 'rejected', reason: 'schema', field: 'success' });
     expect(String(bad.body.error)).toContain('success');
@@ -58,7 +58,7 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
     expect(rejection).toMatchObject({ reason: 'schema', field: 'success', messageId: 'bad-1', transport: 'http' });
     expect(JSON.parse(Buffer.from(rejection!.raw).toString('utf8'))).toEqual({ repo: 'f26-updates', success: 'yes' });
 
-    const good = await publishOverHttp(d.http.url, { ...mashed, id: 'good-1' });
+    const good = await publishOverHttp(d.http!.url, { ...mashed, id: 'good-1' });
     await d.dispatcher.drain();
     expect(good.status).toBe(202);
     expect(emitted(d, 'relengd.ostree.compose.requested')).toHaveLength(2);
@@ -66,12 +66,12 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
 
   it('rejects a body that is not JSON and a request that is not a CloudEvent, with 400', async () => {
     const d = await start();
-    const notJson = await fetch(`${d.http.url}/events`, {
+    const notJson = await fetch(`${d.http!.url}/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'ce-id': 'x1', 'ce-source': '/t', 'ce-type': mashed.topic, 'ce-specversion': '1.0' },
       body: '{"repo": ',
     });
-    const notCe = await fetch(`${d.http.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"repo":"x"}' });
+    const notCe = await fetch(`${d.http!.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"repo":"x"}' });
     expect([notJson.status, notCe.status]).toEqual([400, 400]);
     expect(((await notJson.json()) as { reason: string }).reason).toBe('not-json');
     expect(d.store.rejected.list().map((r) => r.reason).sort()).toEqual(['not-cloudevent', 'not-json']);
@@ -79,7 +79,7 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
 
   it('accepts structured-mode CloudEvents', async () => {
     const d = await start();
-    const response = await fetch(`${d.http.url}/events`, {
+    const response = await fetch(`${d.http!.url}/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
       body: JSON.stringify({ specversion: '1.0', id: 's-1', source: '/bodhi', type: mashed.topic, datacontenttype: 'application/json', data: mashed.body }),
@@ -91,22 +91,22 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
   it('refuses a body over the size limit with 413 without buffering it', async () => {
     const d = await start('');
     const huge = { ...mashed, id: 'huge', body: { ...mashed.body, padding: 'x'.repeat(2 * 1024 * 1024) } };
-    const reply = await publishOverHttp(d.http.url, huge);
+    const reply = await publishOverHttp(d.http!.url, huge);
     expect(reply.status).toBe(413);
     expect(d.store.events.count()).toBe(0);
   });
 
   it('refuses a gating message over HTTP when the topic has a publisher allowlist (HTTP has no authenticated user)', async () => {
     const d = await start('publishers: { relengd.release.approve: [releng] }');
-    const reply = await publishOverHttp(d.http.url, { topic: 'org.fedoraproject.prod.relengd.release.approve', id: 'a-1', body: { group: 'f26-atomic-host', version: '26.1' } });
+    const reply = await publishOverHttp(d.http!.url, { topic: 'org.fedoraproject.prod.relengd.release.approve', id: 'a-1', body: { group: 'f26-atomic-host', version: '26.1' } });
     expect(reply).toMatchObject({ status: 403, body: { reason: 'unauthorized' } });
     expect(d.store.events.has('a-1')).toBe(false);
   });
 
   it('answers /healthz and /readyz', async () => {
     const d = await start();
-    const health = await fetch(`${d.http.url}/healthz`);
-    const ready = await fetch(`${d.http.url}/readyz`);
+    const health = await fetch(`${d.http!.url}/healthz`);
+    const ready = await fetch(`${d.http!.url}/readyz`);
     expect([health.status, ready.status]).toEqual([200, 200]);
     expect(await ready.json()).toMatchObject({ ready: true, transport: 'embedded' });
   });

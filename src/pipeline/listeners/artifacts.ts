@@ -2,19 +2,9 @@ import type { ArtifactConfig, StreamConfig } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
 import type { ArtifactRequested } from '../../events/relengd/artifact.ts';
 import type { ComposeFinished } from '../../events/relengd/compose.ts';
+import type { ArtifactJobSpec } from '../../jobs/specs.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
-
-/** The spec of an artifact job: the request plus the builder's command, fixed when decided. */
-export interface ArtifactJobSpec extends ArtifactRequested {
-  arch: string;
-  group: string;
-  release: string;
-  repo: string;
-  ref: string;
-  output: string;
-  command: string[];
-}
 
 /** The build requests for every artifact a stream configures, from one commit. */
 export function artifactRequests(stream: StreamConfig, composeId: string, commit: string, version: string | null): Emit[] {

@@ -1,5 +1,6 @@
 import type { Envelope } from '../../events/envelope.ts';
 import type { ComposeFailed, ComposeFinished, ComposeRequested } from '../../events/relengd/compose.ts';
+import type { ComposeJobSpec } from '../../jobs/specs.ts';
 import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
 
@@ -20,21 +21,6 @@ export interface StreamHead {
   commit: string;
   version: string | null;
   ref: string;
-}
-
-/** The spec of a compose job: everything the executor needs, fixed when the compose was decided. */
-export interface ComposeJobSpec {
-  composeId: string;
-  stream: string;
-  group: string;
-  arch: string;
-  release: string;
-  repo: string;
-  ref: string;
-  treefile: string;
-  version: string;
-  argv: string[];
-  causes: Cause[];
 }
 
 const topics = ['relengd.ostree.compose.requested', 'relengd.ostree.compose.finished', 'relengd.ostree.compose.failed'] as const;

@@ -4,6 +4,7 @@ import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from
 import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../../events/inbound/resultsdb.ts';
 import type { ArtifactSummary } from '../../events/relengd/artifact.ts';
 import type { ComposeDone, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from '../../events/relengd/release.ts';
+import type { PromoteJobSpec } from '../../jobs/specs.ts';
 import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
 import { STREAM_HEAD, type StreamHead } from './composer.ts';
 import { groupLabel, streamsOfGroup } from './streams.ts';
@@ -26,30 +27,6 @@ export interface Candidate {
 export interface Gating {
   greenwave: Record<string, boolean>;
   results: Record<string, string>;
-}
-
-export interface PromoteTarget {
-  arch: string;
-  stream: string;
-  repo: string;
-  sourceRef: string;
-  ref: string;
-  commit: string;
-  composeId: string;
-  artifacts: ArtifactSummary[];
-}
-
-/** The spec of a promotion job: all arches of the group, moved all or nothing. */
-export interface PromoteJobSpec {
-  group: string;
-  version: string;
-  force: boolean;
-  requestedBy: string | null;
-  targets: PromoteTarget[];
-  summary: { gpgKey: string | null; gpgHome?: string | undefined };
-  deltas: boolean;
-  metadata: string | null;
-  baseUrl: string | null;
 }
 
 const PASSING = new Set(['PASSED', 'INFO']);

@@ -1,0 +1,134 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EnvelopeInput } from '../../events/envelope.ts';
+
+/**
+ * The seed's story as relengd sees it: Bodhi mashes f26-updates, Koji regenerates the f26-atomic
+ * repo, Greenwave says the two-week tests passed. Recorded messages shaped like Fedora's (fixed ids
+ * and times, so a second run is recognised as the same history), and the config that runs it with
+ * stand-ins for rpm-ostree, lorax and koji.
+ */
+
+export const DEMO_GROUP = 'f26-atomic-host';
+export const DEMO_ARCHES = ['x86_64', 'aarch64'] as const;
+/** {release}.{date}.{n} for the Bodhi push below: release 26, 2017-07-05, the day's first compose. */
+export const DEMO_VERSION = '26.20170705.0';
+
+const standins = resolve(dirname(fileURLToPath(import.meta.url)));
+
+export interface DemoStep {
+  /** What happens, for the timeline. */
+  title: string;
+  /** What the world did before the message (Bodhi wrote the repo). */
+  prepare?: { file: string; content: unknown };
+  message: EnvelopeInput;
+}
+
+export function demoSteps(dir: string): DemoStep[] {
+  return [
+    {
+      title: 'Bodhi pushes f26-updates (the updates repo is mashed)',
+      prepare: { file: join(dir, 'compose', 'f26-updates.json'), content: { packages: ['kernel-4.11.8-300.fc26', 'ostree-2017.7-1.fc26', 'rpm-ostree-2017.6-3.fc26', 'docker-1.13.1-19.git27e468e.fc26'] } },
+      message: {
+        topic: 'org.fedoraproject.prod.bodhi.compose.complete',
+        id: '2017-6f0d1d5e-8b4a-4c1e-9d8e-5a1f0c2b7e01',
+        time: '2017-07-05T10:02:11+00:00',
+        headers: { fedora_messaging_schema: 'bodhi.compose.complete.v1', fedora_messaging_severity: '20', 'sent-at': '2017-07-05T10:02:11+00:00' },
+        data: { agent: 'bodhi', ctype: 'rpm', repo: 'f26-updates', success: true },
+      },
+    },
+    {
+      title: 'Koji regenerates the f26-atomic repo (new installer templates): rebuild installer and images',
+      message: {
+        topic: 'org.fedoraproject.prod.buildsys.repo.done',
+        id: '2017-2c9a7b3e-41d6-4f0a-8e2b-6d3c9f1a4b02',
+        time: '2017-07-05T12:30:40+00:00',
+        headers: { fedora_messaging_schema: 'koji_fedoramessaging.repo.DoneV1', 'sent-at': '2017-07-05T12:30:40+00:00' },
+        data: { instance: 'primary', repo_id: 773459, tag: 'f26-atomic', tag_id: 3429 },
+      },
+    },
+    {
+      title: 'Greenwave: the two-week Atomic Host tests passed for the compose',
+      message: {
+        topic: 'org.fedoraproject.prod.greenwave.decision.update',
+        id: '2017-9e4b2f6a-7c3d-4e8f-a1b5-0d2c6e9f3a03',
+        time: '2017-07-06T08:15:00+00:00',
+        headers: { fedora_messaging_schema: 'greenwave.decision.update.v1', 'sent-at': '2017-07-06T08:15:00+00:00' },
+        data: {
+          decision_context: 'atomic_two_week',
+          product_version: 'fedora-26',
+          subject_type: 'compose',
+          subject_identifier: `${DEMO_GROUP}-${DEMO_VERSION}`,
+          subject: [{ 'productmd.compose.id': `${DEMO_GROUP}-${DEMO_VERSION}` }],
+          policies_satisfied: true,
+          summary: 'All required tests passed',
+          applicable_policies: ['atomic_two_week_tests'],
+          satisfied_requirements: [{ result_id: 20170706, testcase: 'atomic.host.smoke', type: 'test-result-passed' }],
+          unsatisfied_requirements: [],
+        },
+      },
+    },
+  ];
+}
+
+/** The treefile of one arch, as rpm-ostree reads it (ref, repos, packages). */
+export function demoTreefile(arch: string): Record<string, unknown> {
+  return {
+    ref: `fedora/26/${arch}/updates/atomic-host`,
+    repos: ['f26-updates'],
+    packages: ['fedora-release-atomichost', 'kernel', 'ostree', 'rpm-ostree', 'docker', 'atomic'],
+  };
+}
+
+/** The demo's configuration: two arches of one group, stand-in builders, a Greenwave gate. */
+export function demoConfigYaml(dir: string, node: string): string {
+  const compose = [node, join(standins, 'standin-compose.ts'), '--repo={repo}', '--write-commitid-to={commitIdFile}', '--touch-if-changed={changedStamp}', '--add-metadata-string=version={version}', '{treefile}'];
+  const build = (kind: string, out: string) => [node, join(standins, 'standin-build.ts'), '--repo={repo}', '--commit={commit}', `--kind=${kind}`, `--out=${out}`];
+  const stream = (arch: string) => `
+  - id: f26-atomic-host-${arch}
+    group: ${DEMO_GROUP}
+    release: "26"
+    arch: ${arch}
+    triggers:
+      updatesRepos: [f26-updates]
+      tags: [{ tag: f26-atomic, action: artifacts, on: [repo.done] }]
+    ostree:
+      repo: ${join(dir, 'repo')}
+      ref: fedora/26/${arch}/updates/atomic-host
+      treefile: ${join(dir, 'compose', `fedora-atomic-host-${arch}.json`)}
+      version: "{release}.{date}.{n}"
+      compose: ${JSON.stringify(compose)}
+    artifacts:
+      - name: installer
+        kind: installer
+        platform: metal
+        format: iso
+        failable: true
+        output: "{outputDir}/images/boot.iso"
+        command: ${JSON.stringify(build('installer', '{outputDir}/images/boot.iso'))}
+      - name: qcow2
+        kind: image
+        platform: qemu
+        format: qcow2
+        failable: true
+        output: "{outputDir}/*.qcow2"
+        command: ${JSON.stringify(build('image', '{outputDir}/Fedora-Atomic-{version}.{arch}.qcow2'))}
+    promote:
+      ref: fedora/26/${arch}/atomic-host
+      accept: [FINISHED, FINISHED_INCOMPLETE]
+      gates:
+        - greenwave: { decisionContext: atomic_two_week }
+      fastForwardOnly: true
+      deltas: true
+      metadata: ${join(dir, 'streams', `${DEMO_GROUP}.json`)}
+      baseUrl: https://kojipkgs.example.org/atomic/26/`;
+  return `# Written by \`relengd demo\`: every relengd command works on the demo with --config ${join(dir, 'relengd.yaml')}
+topicPrefix: org.fedoraproject.prod
+bus: { transport: embedded }
+store: { path: ${join(dir, 'relengd.db')} }
+http: { host: 127.0.0.1, port: 8089 }
+jobs: { concurrency: 2, workdir: ${join(dir, 'jobs')}, timeoutMinutes: 10 }
+log: { level: warn }
+streams:${DEMO_ARCHES.map(stream).join('')}
+`;
+}

@@ -1,0 +1,160 @@
+import { RefConflictError } from '../../errors.ts';
+import type { OstreeRepo } from '../../ostree/index.ts';
+import type { Executor, JobContext, JobOutcome } from '../executor.ts';
+import { PromoteJobSpec, type PromoteTarget } from '../specs.ts';
+import { streamMetadata, writeJsonAtomically } from './stream-metadata.ts';
+
+export interface PromoteExecutorDeps {
+  openRepo: (path: string) => OstreeRepo;
+  generator: string;
+}
+
+/** Commit metadata a promotion commit carries: the candidate it re-commits, so the next fast-forward check can follow it. */
+export const SOURCE_COMMIT_KEY = 'relengd.source-commit';
+
+type Refusal = 'not-fast-forward' | 'ref-moved' | 'promotion-failed';
+
+interface Move {
+  target: PromoteTarget;
+  repo: OstreeRepo;
+  from: string | null;
+  to: string;
+  /** The ref already points at the candidate (a re-run after a crash, or a repeat). */
+  done: boolean;
+}
+
+/**
+ * Moves a group's release refs to a tested version, all arches or none:
+ * compare-and-swap on each ref, fast-forward check unless forced, a promotion commit bound to the
+ * target ref where the candidate is bound to another, summary regenerated (signed when a key is
+ * configured), static deltas from the previous release, stream metadata written. A failure after
+ * the first ref moved rolls the moved refs back.
+ */
+export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
+  return {
+    kind: 'promote',
+    async execute(ctx: JobContext): Promise<JobOutcome> {
+      const spec = PromoteJobSpec.parse(ctx.job.spec);
+      const refuse = (reason: Refusal, detail: string): JobOutcome => {
+        ctx.logger.warn({ group: spec.group, version: spec.version, reason, detail }, 'promotion refused');
+        return {
+          state: 'failed',
+          error: `refused (${reason}): ${detail}`,
+          emit: [{ topic: 'relengd.release.promotion.refused', key: 'refused', subject: spec.group, data: { group: spec.group, version: spec.version, reason, detail, jobId: ctx.job.id } }],
+        };
+      };
+
+      // 1. Where each ref is, and whether the candidate may follow it.
+      const moves: Move[] = [];
+      for (const target of spec.targets) {
+        const repo = deps.openRepo(target.repo);
+        const from = await repo.revParse(target.ref);
+        const source = from ? await sourceOf(repo, from) : null;
+        const done = source === target.commit;
+        if (from && !done && !spec.force && !(await repo.isAncestor(source!, target.commit))) {
+          return refuse('not-fast-forward', `${target.ref} is at ${from}${source !== from ? ` (from ${source})` : ''}, which ${target.commit} does not descend from; promote with --force to move it anyway`);
+        }
+        moves.push({ target, repo, from, to: done ? from! : await releaseCommit(repo, target, from, spec.version), done });
+      }
+
+      // 2. Move, compare-and-swap; undo everything on the first conflict or later failure.
+      const moved: Move[] = [];
+      const rollback = async (why: string): Promise<void> => {
+        for (const m of moved.reverse()) {
+          try {
+            if (m.from) await m.repo.setRef(m.target.ref, m.from);
+            else await m.repo.deleteRef(m.target.ref);
+          } catch (error) {
+            ctx.logger.error({ err: error, ref: m.target.ref, to: m.from }, 'ROLLBACK FAILED: ref left moved; fix by hand');
+          }
+        }
+        await updateSummaries(moves, spec.summary).catch(() => undefined);
+        ctx.logger.warn({ why, rolledBack: moved.map((m) => m.target.ref) }, 'promotion rolled back');
+      };
+      for (const m of moves) {
+        if (m.done) continue;
+        try {
+          await m.repo.compareAndSetRef(m.target.ref, m.from, m.to);
+          moved.push(m);
+        } catch (error) {
+          await rollback(String(error));
+          if (error instanceof RefConflictError) return refuse('ref-moved', `${error.message}; nothing was promoted`);
+          return refuse('promotion-failed', `moving ${m.target.ref}: ${(error as Error).message}; nothing was promoted`);
+        }
+      }
+
+      // 3. Summary, deltas, metadata: a failure here undoes the moves too.
+      try {
+        await updateSummaries(moves, spec.summary);
+        if (spec.deltas) {
+          for (const m of moves) if (m.from && !m.done) await m.repo.generateStaticDelta(m.from, m.to);
+        }
+        if (spec.metadata) {
+          writeJsonAtomically(
+            spec.metadata,
+            streamMetadata({ stream: spec.group, version: spec.version, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })) }),
+          );
+        }
+      } catch (error) {
+        await rollback(String(error));
+        return refuse('promotion-failed', `${(error as Error).message}; the refs were rolled back`);
+      }
+
+      const refs = moves.map((m) => ({ ref: m.target.ref, arch: m.target.arch, from: m.done ? null : m.from, to: m.to }));
+      ctx.logger.info({ group: spec.group, version: spec.version, refs, forced: spec.force, requestedBy: spec.requestedBy }, 'release promoted');
+      return {
+        state: 'succeeded',
+        result: { refs },
+        emit: [
+          {
+            topic: 'relengd.release.promoted',
+            key: 'promoted',
+            subject: spec.group,
+            data: {
+              group: spec.group,
+              version: spec.version,
+              jobId: ctx.job.id,
+              forced: spec.force,
+              refs,
+              artifacts: spec.targets.flatMap((t) => t.artifacts.map((a) => ({ ...a, arch: t.arch }))),
+            },
+          },
+        ],
+      };
+    },
+  };
+}
+
+/** The candidate a release commit stands for: itself, or the commit a promotion commit re-committed. */
+async function sourceOf(repo: OstreeRepo, commit: string): Promise<string> {
+  const source = await repo.metadata(commit, SOURCE_COMMIT_KEY);
+  return typeof source === 'string' && /^[0-9a-f]{64}$/.test(source) ? source : commit;
+}
+
+/**
+ * The commit the release ref will point to: the candidate itself, unless the candidate is bound to
+ * other refs (clients checking `ostree.ref-binding` would refuse it there): then a new commit of the
+ * same tree, bound to the release ref, whose parent is the previous release.
+ */
+async function releaseCommit(repo: OstreeRepo, target: PromoteTarget, from: string | null, version: string): Promise<string> {
+  const bindings = await repo.refBindings(target.commit);
+  if (bindings.length === 0 || bindings.includes(target.ref)) return target.commit;
+  return repo.commit({
+    tree: { commit: target.commit },
+    orphan: true,
+    parent: from ?? 'none',
+    bindRefs: [target.ref],
+    subject: `Release ${version}`,
+    body: `Promoted from ${target.sourceRef} (${target.commit}), compose ${target.composeId}.`,
+    metadata: { version, [SOURCE_COMMIT_KEY]: target.commit },
+  });
+}
+
+async function updateSummaries(moves: readonly Move[], summary: { gpgKey: string | null; gpgHome?: string | undefined }): Promise<void> {
+  const seen = new Set<string>();
+  for (const m of moves) {
+    if (seen.has(m.target.repo)) continue;
+    seen.add(m.target.repo);
+    await m.repo.updateSummary({ gpgKey: summary.gpgKey, ...(summary.gpgHome ? { gpgHome: summary.gpgHome } : {}) });
+  }
+}

@@ -1,0 +1,305 @@
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { isRetriable, retry, sleep, type RetryPolicy } from '../retry.ts';
+import { storeEmitted } from '../store/emit.ts';
+import type { JobRow } from '../store/jobs.ts';
+import type { Store } from '../store/store.ts';
+import { JobInterruptedError, type Executor, type JobContext, type JobOutcome } from './executor.ts';
+import { awaitPreviousAttempt } from './previous-attempt.ts';
+import { DEFAULT_KILL_GRACE_MS, LOG_MARKER } from './process.ts';
+
+export interface JobRunnerOptions {
+  store: Store;
+  /** One per job kind. */
+  executors: readonly Executor[];
+  /** Jobs run at once (`jobs.concurrency`); jobs sharing a queue key run one at a time regardless. */
+  concurrency: number;
+  /** Root of the job directories (`jobs.workdir`): each job works in `<workdir>/<job id>`. */
+  workdir: string;
+  /** A job's time budget (`jobs.timeoutMinutes`), handed to executors as `ctx.timeoutMs`. */
+  timeoutMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Deployment prefix of the topics of the events jobs emit (`topicPrefix`). */
+  topicPrefix: string;
+  /** Called after a job's final state and its events committed: time to dispatch them. */
+  onFinished?: (() => void) | undefined;
+  /** How often the store is checked for jobs inserted by another process. @default 1000 */
+  pollMs?: number | undefined;
+  /** SIGTERM to SIGKILL, for a previous attempt's command still running at recovery. @default 10000 */
+  killGraceMs?: number | undefined;
+}
+
+/** The log every attempt of a job appends to, in the job's directory. */
+export const JOB_LOG = 'job.log';
+
+/** How often a job's final state is tried again when the store is busy. Rejected event data is not retried. */
+const recordRetry: RetryPolicy = { initialMs: 200, maxMs: 2000, factor: 2, jitter: 0.2, maxAttempts: 5 };
+
+type FinalState = 'succeeded' | 'failed' | 'interrupted';
+
+/**
+ * Runs queued jobs with their executors, at most `concurrency` at once and one at a time per queue
+ * key (oldest first, as `JobsTable.claimNext` picks them). A job's final state and the events its
+ * executor emitted commit in one transaction, so a result is never half-recorded.
+ *
+ * Interruptions: `stop()` aborts running jobs (their commands get SIGTERM, then SIGKILL) and records
+ * them `interrupted`; a crash leaves them `running`. `start()` requeues both, and their next attempt
+ * runs with `recovering: true` (an attempt recovers whenever the job was claimed before: the
+ * attempt counter, kept in the store, survives a crash during recovery too). Only one runner may
+ * work on a store: `start()` takes every `running` job for a leftover of a dead process.
+ *
+ * Logs: `<workdir>/<job id>/job.log` holds all attempts; each begins with an attempt header line,
+ * and each command `runCommand` runs adds a header and a footer.
+ */
+export class JobRunner {
+  readonly #o: JobRunnerOptions & { pollMs: number; killGraceMs: number };
+  readonly #log: Logger;
+  readonly #executors = new Map<string, Executor>();
+  readonly #shutdown = new AbortController();
+  readonly #running = new Map<string, Promise<void>>();
+  #phase: 'new' | 'started' | 'stopped' = 'new';
+  #poll: NodeJS.Timeout | undefined;
+  #idleWaiters: Array<() => void> = [];
+  #stopped: Promise<void> | undefined;
+
+  constructor(options: JobRunnerOptions) {
+    if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) throw new RangeError(`JobRunner: concurrency must be a positive integer, got ${options.concurrency}`);
+    for (const executor of options.executors) {
+      if (this.#executors.has(executor.kind)) throw new RangeError(`JobRunner: two executors for job kind ${JSON.stringify(executor.kind)}`);
+      this.#executors.set(executor.kind, executor);
+    }
+    this.#o = { pollMs: 1000, killGraceMs: DEFAULT_KILL_GRACE_MS, ...options };
+    this.#log = options.logger.child({ component: 'jobs' });
+  }
+
+  /**
+   * Requeues the jobs a previous process left `running` (crash) or `interrupted` (shutdown), then
+   * starts claiming. Calling it again does nothing.
+   * @returns the ids of the requeued jobs.
+   */
+  start(): { requeued: string[] } {
+    if (this.#phase !== 'new') return { requeued: [] };
+    const requeued = this.#recover();
+    this.#phase = 'started';
+    this.#poll = setInterval(() => this.#fill(), this.#o.pollMs).unref();
+    this.#log.info({ concurrency: this.#o.concurrency, kinds: [...this.#executors.keys()], requeued: requeued.length }, 'job runner started');
+    this.#fill();
+    return { requeued };
+  }
+
+  /** Claims what can run now (the dispatcher enqueued jobs). Does nothing before `start()` or after `stop()`. */
+  kick(): void {
+    this.#fill();
+  }
+
+  /** Jobs this runner is running now. */
+  runningCount(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * Resolves when no job is running and none is claimable: every queued job waits for a queue key
+   * held by another process, or there is none. Before `start()` and after `stop()`, resolves as soon
+   * as nothing runs (no job will be claimed then).
+   */
+  idle(): Promise<void> {
+    this.#fill();
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops claiming and aborts running jobs; each is recorded `interrupted` and re-run at the next
+   * start. Resolves when they have ended, or after `graceMs` (then those still running are recorded
+   * `interrupted` anyway, and whatever they finish with later is not kept).
+   * @param options.graceMs default 15000: more than a command's SIGTERM-to-SIGKILL wait.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.#stopped ??= this.#stop(options.graceMs ?? 15_000);
+    return this.#stopped;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    this.#phase = 'stopped';
+    clearInterval(this.#poll);
+    this.#shutdown.abort(new JobInterruptedError());
+    const waiting = this.#running.size;
+    const timer = new AbortController();
+    const inTime = await Promise.race([Promise.allSettled(this.#running.values()).then(() => true), sleep(graceMs, timer.signal).then(() => false)]);
+    timer.abort();
+    if (!inTime) {
+      const now = this.#o.clock.now().toISOString();
+      for (const id of this.#running.keys()) {
+        this.#log.warn({ jobId: id, graceMs }, 'job did not end within the grace period; recorded interrupted');
+        this.#o.store.jobs.finish(id, { state: 'interrupted', error: 'still running at shutdown; re-run at the next start' }, now);
+      }
+    }
+    this.#log.info({ interrupted: waiting }, 'job runner stopped');
+    this.#resolveIdle();
+  }
+
+  #recover(): string[] {
+    const { store } = this.#o;
+    const requeued = store.transaction(() => {
+      const ids: JobRow[] = [];
+      for (const state of ['running', 'interrupted'] as const) {
+        for (let batch = store.jobs.list({ state, limit: 500 }); batch.length > 0; batch = store.jobs.list({ state, limit: 500 })) {
+          for (const job of batch) {
+            store.jobs.requeue(job.id);
+            ids.push(job);
+          }
+        }
+      }
+      return ids;
+    });
+    for (const job of requeued) this.#log.info({ ...jobFields(job), state: job.state }, 'job interrupted earlier; requeued');
+    return requeued.map((j) => j.id);
+  }
+
+  /** Claims and launches jobs while there is room. */
+  #fill(): void {
+    if (this.#phase === 'started') {
+      while (this.#running.size < this.#o.concurrency) {
+        let job: JobRow | undefined;
+        try {
+          job = this.#claim();
+        } catch (error) {
+          // Store busy beyond its timeout (another process writing): the next poll tries again.
+          this.#log.error({ err: error }, 'claiming a job failed; trying again at the next poll');
+          break;
+        }
+        if (!job) break;
+        this.#launch(job);
+      }
+    }
+    if (this.#running.size === 0) this.#resolveIdle();
+  }
+
+  #claim(): JobRow | undefined {
+    const { store, clock } = this.#o;
+    return store.transaction(() => store.jobs.claimNext(clock.now().toISOString(), (job) => join(this.#jobDir(job.id), JOB_LOG)));
+  }
+
+  #launch(job: JobRow): void {
+    const done = this.#attempt(job)
+      .catch((error: unknown) => this.#log.error({ ...jobFields(job), err: error }, 'job attempt crashed'))
+      .finally(() => {
+        this.#running.delete(job.id);
+        this.#fill();
+      });
+    this.#running.set(job.id, done);
+  }
+
+  async #attempt(job: JobRow): Promise<void> {
+    const started = performance.now();
+    const log = this.#log.child(jobFields(job));
+    const recovering = job.attempts > 1;
+    let outcome: JobOutcome;
+    try {
+      outcome = await this.#execute(job, recovering, log);
+    } catch (error) {
+      outcome = { state: 'failed', error: messageOf(error), emit: [] };
+      if (!this.#shutdown.signal.aborted) log.error({ err: error }, 'executor threw');
+    }
+    const durationMs = Math.round(performance.now() - started);
+    if (this.#shutdown.signal.aborted) {
+      // Whatever the executor made of the abort (a cancelled command is not a failed compose): run it again.
+      await this.#record(job, { state: 'interrupted', error: 'interrupted by shutdown; re-run at the next start', emit: [] }, log);
+      log.info({ durationMs, state: 'interrupted' }, 'job ended');
+      return;
+    }
+    const recorded = await this.#record(job, outcome, log);
+    if (!recorded) return;
+    const level = recorded.state === 'succeeded' ? 'info' : 'warn';
+    log[level]({ durationMs, state: recorded.state, error: recorded.error, emitted: recorded.emitted }, 'job ended');
+    try {
+      this.#o.onFinished?.();
+    } catch (error) {
+      log.error({ err: error }, 'onFinished callback threw');
+    }
+  }
+
+  async #execute(job: JobRow, recovering: boolean, log: Logger): Promise<JobOutcome> {
+    const { clock, timeoutMs, killGraceMs } = this.#o;
+    const workdir = this.#jobDir(job.id);
+    const logPath = job.logPath ?? join(workdir, JOB_LOG);
+    const signal = this.#shutdown.signal;
+    mkdirSync(workdir, { recursive: true });
+    appendFileSync(logPath, `${LOG_MARKER} ${clock.now().toISOString()} attempt ${job.attempts} of job ${job.id} (${job.kind})${recovering ? ', recovering' : ''}\n`);
+    log.info({ recovering }, 'job started');
+
+    const executor = this.#executors.get(job.kind);
+    if (!executor) {
+      const known = [...this.#executors.keys()].join(', ') || 'none';
+      return { state: 'failed', error: `no executor for job kind ${JSON.stringify(job.kind)} (this runner runs: ${known})`, emit: [] };
+    }
+    if (recovering && !(await awaitPreviousAttempt(workdir, { timeoutMs, killGraceMs, signal, logger: log }))) throw new JobInterruptedError();
+    const ctx: JobContext = { job, workdir, logPath, signal, timeoutMs, now: () => clock.now(), logger: log, recovering };
+    return checkOutcome(await executor.execute(ctx));
+  }
+
+  /**
+   * Records the final state and the emitted events in one transaction, retrying while the store is
+   * busy. When the events are rejected (data not matching the topic's schema), the job is recorded
+   * failed with that reason and nothing is emitted. @returns undefined when the store could not be
+   * written at all (the job stays `running` there, and the next start re-runs it).
+   */
+  async #record(job: JobRow, outcome: { state: FinalState; result?: unknown; error?: string | undefined; emit: JobOutcome['emit'] }, log: Logger): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
+    const { store, clock, topicPrefix } = this.#o;
+    const write = (o: typeof outcome): number =>
+      store.transaction(() => {
+        const now = clock.now().toISOString();
+        store.jobs.finish(job.id, { state: o.state, result: o.result, error: o.error ?? null }, now);
+        let emitted = 0;
+        for (const emit of o.emit) {
+          const stored = storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter: `job.${job.kind}`, topicPrefix, now });
+          if (stored) (emitted++, log.debug({ msgId: stored.id, topic: stored.topic }, 'emitted'));
+        }
+        return emitted;
+      });
+    try {
+      return { state: outcome.state, error: outcome.error, emitted: await retry(async () => write(outcome), recordRetry) };
+    } catch (error) {
+      if (isRetriable(error)) {
+        log.error({ err: error }, 'could not record the job; it stays running in the store and is re-run at the next start');
+        return undefined;
+      }
+      // The events were rejected (nothing was kept): the job failed, for that reason.
+      const failed = { state: 'failed' as const, error: `job ${outcome.state} but its events were rejected: ${messageOf(error)}`, emit: [] };
+      log.error({ err: error }, 'job events rejected; job recorded failed');
+      return this.#record(job, failed, log);
+    }
+  }
+
+  #jobDir(id: string): string {
+    return join(this.#o.workdir, jobDirName(id));
+  }
+
+  #resolveIdle(): void {
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+}
+
+/** A job's directory name: its id, or a digest of it when the id is not a plain file name. */
+export function jobDirName(id: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 32);
+}
+
+function jobFields(job: JobRow): Record<string, unknown> {
+  return { jobId: job.id, kind: job.kind, queueKey: job.queueKey, correlationId: job.correlationId, attempt: job.attempts };
+}
+
+/** Guards against executors written without the types: a malformed outcome fails the job, clearly. */
+function checkOutcome(outcome: JobOutcome): JobOutcome {
+  const ok = outcome && (outcome.state === 'succeeded' || outcome.state === 'failed') && Array.isArray(outcome.emit);
+  if (!ok) throw new TypeError(`executor returned a malformed outcome: ${JSON.stringify(outcome)?.slice(0, 200)}`);
+  return outcome;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

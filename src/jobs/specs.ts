@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { ArtifactKind, ArtifactSummary } from '../events/relengd/artifact.ts';
+import { Cause } from '../events/relengd/compose.ts';
+
+/**
+ * What each job kind is given. Listeners write these into the job row when they decide; the
+ * executor parses them back (the edge between the store and the effects), so a row written by an
+ * older relengd fails clearly instead of half-running.
+ */
+
+export const ComposeJobSpec = z.object({
+  composeId: z.string(),
+  stream: z.string(),
+  group: z.string(),
+  arch: z.string(),
+  release: z.string(),
+  repo: z.string(),
+  ref: z.string(),
+  treefile: z.string(),
+  version: z.string(),
+  /** The stream's compose argv template. */
+  argv: z.array(z.string()).min(1),
+  causes: z.array(Cause),
+});
+export type ComposeJobSpec = z.infer<typeof ComposeJobSpec>;
+
+export const ArtifactJobSpec = z.looseObject({
+  composeId: z.string(),
+  stream: z.string(),
+  commit: z.string(),
+  version: z.string().nullable().optional(),
+  name: z.string(),
+  kind: ArtifactKind,
+  platform: z.string(),
+  format: z.string(),
+  failable: z.boolean(),
+  arch: z.string(),
+  group: z.string(),
+  release: z.string(),
+  repo: z.string(),
+  ref: z.string(),
+  /** Template of the artifact's path, under {outputDir}; `*` may stand in the file name. */
+  output: z.string(),
+  command: z.array(z.string()).min(1),
+});
+export type ArtifactJobSpec = z.infer<typeof ArtifactJobSpec>;
+
+export const PromoteTarget = z.object({
+  arch: z.string(),
+  stream: z.string(),
+  repo: z.string(),
+  sourceRef: z.string(),
+  ref: z.string(),
+  commit: z.string(),
+  composeId: z.string(),
+  artifacts: z.array(ArtifactSummary),
+});
+export type PromoteTarget = z.infer<typeof PromoteTarget>;
+
+export const PromoteJobSpec = z.object({
+  group: z.string(),
+  version: z.string(),
+  force: z.boolean(),
+  requestedBy: z.string().nullable(),
+  targets: z.array(PromoteTarget).min(1),
+  summary: z.object({ gpgKey: z.string().nullable(), gpgHome: z.string().optional() }),
+  deltas: z.boolean(),
+  metadata: z.string().nullable(),
+  baseUrl: z.string().nullable(),
+});
+export type PromoteJobSpec = z.infer<typeof PromoteJobSpec>;

@@ -1,0 +1,404 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/clock.ts';
+import { JobInterruptedError, pidFileIn, type Executor, type JobContext, type JobOutcome } from '../../../src/jobs/executor.ts';
+import { isProcessAlive, runCommand } from '../../../src/jobs/process.ts';
+import { JobRunner, type JobRunnerOptions } from '../../../src/jobs/runner.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { Store } from '../../../src/store/store.ts';
+import { tempDir } from '../../helpers/tmp.ts';
+
+const node = process.execPath;
+const PREFIX = 'org.example.prod';
+const COMMIT = 'a'.repeat(64);
+
+const runners: JobRunner[] = [];
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const runner of runners.splice(0)) await runner.stop({ graceMs: 5000 });
+  for (const store of stores.splice(0)) store.close();
+});
+
+function openStore(path: string): Store {
+  const store = Store.open(path);
+  stores.push(store);
+  return store;
+}
+
+function newRunner(store: Store, dir: string, executors: Executor[], options: Partial<JobRunnerOptions> = {}): JobRunner {
+  const runner = new JobRunner({
+    store,
+    executors,
+    concurrency: 2,
+    workdir: join(dir, 'jobs'),
+    timeoutMs: 60_000,
+    clock: systemClock,
+    logger: silentLogger(),
+    topicPrefix: PREFIX,
+    pollMs: 50,
+    ...options,
+  });
+  runners.push(runner);
+  return runner;
+}
+
+function setup(executors: Executor[], options: Partial<JobRunnerOptions> = {}) {
+  const dir = tempDir();
+  const dbPath = join(dir, 'relengd.db');
+  const store = openStore(dbPath);
+  return { dir, dbPath, store, runner: newRunner(store, dir, executors, options) };
+}
+
+let created = 0;
+/** Enqueues a job; each one is created a second after the previous, so the queue order is the call order. */
+function enqueue(store: Store, id: string, options: { kind?: string; queueKey?: string; spec?: unknown } = {}): void {
+  const at = new Date(Date.UTC(2026, 10, 26, 12, 0, 0) + created++ * 1000).toISOString();
+  store.jobs.insert({ id, kind: options.kind ?? 'test', queueKey: options.queueKey ?? id, spec: options.spec ?? {}, causeEventId: `cause-of-${id}`, correlationId: `chain-of-${id}`, listener: 'test' }, at);
+}
+
+function executor(kind: string, execute: (ctx: JobContext) => Promise<JobOutcome>): Executor {
+  return { kind, execute };
+}
+
+const succeeded = (): JobOutcome => ({ state: 'succeeded', emit: [] });
+
+/** A promise with its resolve function outside. */
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Runs a real child for `ms` as the job's command. */
+function sleepCommand(ctx: JobContext, ms: number, extra: Partial<Parameters<typeof runCommand>[0]> = {}) {
+  return runCommand({ argv: [node, '-e', `setTimeout(() => {}, ${ms})`], logPath: ctx.logPath, cwd: ctx.workdir, signal: ctx.signal, timeoutMs: ctx.timeoutMs, ...extra });
+}
+
+describe('job runner: scheduling', () => {
+  it('runs no more jobs at once than its concurrency', async () => {
+    let active = 0;
+    let most = 0;
+    const { store, runner } = setup(
+      [
+        executor('test', async (ctx) => {
+          most = Math.max(most, ++active);
+          await sleepCommand(ctx, 200);
+          active--;
+          return succeeded();
+        }),
+      ],
+      { concurrency: 2 },
+    );
+    for (const id of ['j1', 'j2', 'j3']) enqueue(store, id);
+    runner.start();
+    expect(runner.runningCount()).toBe(2);
+    await runner.idle();
+    expect(most).toBe(2);
+    expect(store.jobs.list().map((j) => [j.id, j.state, j.attempts])).toEqual([
+      ['j3', 'succeeded', 1],
+      ['j2', 'succeeded', 1],
+      ['j1', 'succeeded', 1],
+    ]);
+    expect(runner.runningCount()).toBe(0);
+  });
+
+  it('never runs two jobs with the same queue key at once, while a job with another key runs alongside', async () => {
+    const timeline: string[] = [];
+    const otherKeyStarted = deferred();
+    const { store, runner } = setup(
+      [
+        executor('test', async (ctx) => {
+          timeline.push(`start ${ctx.job.id}`);
+          if (ctx.job.id === 'b1') otherKeyStarted.resolve();
+          // a1 finishes only once b1 runs: b1 must not wait for a1.
+          if (ctx.job.id === 'a1') await otherKeyStarted.promise;
+          await sleepCommand(ctx, 50);
+          timeline.push(`end ${ctx.job.id}`);
+          return succeeded();
+        }),
+      ],
+      { concurrency: 3 },
+    );
+    enqueue(store, 'a1', { queueKey: 'fedora/26/x86_64/updates/atomic-host' });
+    enqueue(store, 'a2', { queueKey: 'fedora/26/x86_64/updates/atomic-host' });
+    enqueue(store, 'b1', { queueKey: 'fedora/26/aarch64/updates/atomic-host' });
+    runner.start();
+    expect(runner.runningCount()).toBe(2);
+    await runner.idle();
+    expect(timeline.indexOf('start a2')).toBeGreaterThan(timeline.indexOf('end a1'));
+    expect(timeline.indexOf('start b1')).toBeLessThan(timeline.indexOf('end a1'));
+    expect(store.jobs.list().every((j) => j.state === 'succeeded')).toBe(true);
+  });
+
+  it('starts a job as soon as it is kicked', () => {
+    const { store, runner } = setup([executor('test', (ctx) => sleepCommand(ctx, 50).then(succeeded))], { pollMs: 3_600_000 });
+    runner.start();
+    enqueue(store, 'j1');
+    expect(runner.runningCount()).toBe(0);
+    runner.kick();
+    expect(runner.runningCount()).toBe(1);
+    expect(store.jobs.get('j1')?.state).toBe('running');
+  });
+
+  it('finds, by polling, a job another process inserted', async () => {
+    const ran = deferred<string>();
+    const { dbPath, runner } = setup([executor('test', async (ctx) => (ran.resolve(ctx.job.id), succeeded()))], { pollMs: 20 });
+    runner.start();
+    const other = openStore(dbPath);
+    enqueue(other, 'from-the-cli');
+    expect(await ran.promise).toBe('from-the-cli');
+    await runner.idle();
+    expect(other.jobs.get('from-the-cli')?.state).toBe('succeeded');
+  });
+
+  it('claims nothing before start, and idle() does not wait for jobs it will not run', async () => {
+    const { store, runner } = setup([executor('test', async () => succeeded())]);
+    enqueue(store, 'j1');
+    await runner.idle();
+    expect(store.jobs.get('j1')?.state).toBe('queued');
+  });
+
+  it('gives every job its own directory, stable across attempts, with one log holding every attempt', async () => {
+    const seen: Array<Pick<JobContext, 'workdir' | 'logPath'>> = [];
+    const { dir, store, runner } = setup([executor('test', async (ctx) => (seen.push({ workdir: ctx.workdir, logPath: ctx.logPath }), await sleepCommand(ctx, 1), succeeded()))]);
+    enqueue(store, 'j1');
+    runner.start();
+    await runner.idle();
+    expect(seen).toEqual([{ workdir: join(dir, 'jobs', 'j1'), logPath: join(dir, 'jobs', 'j1', 'job.log') }]);
+    expect(store.jobs.get('j1')?.logPath).toBe(join(dir, 'jobs', 'j1', 'job.log'));
+    const log = readFileSync(join(dir, 'jobs', 'j1', 'job.log'), 'utf8');
+    expect(log).toMatch(/^# relengd: \S+ attempt 1 of job j1 \(test\)\n# relengd: \S+ started \[/);
+    expect(log).toMatch(/exited 0 after \d+ ms\n$/);
+  });
+});
+
+const REF = 'fedora/26/x86_64/updates/atomic-host';
+
+/** A compose executor whose compose failed: a failure that is an outcome, with its event. */
+function failedCompose(ctx: JobContext): JobOutcome {
+  const error = 'rpm-ostree exited with 1';
+  return {
+    state: 'failed',
+    error,
+    result: { exitCode: 1 },
+    emit: [{ topic: 'relengd.ostree.compose.failed', key: 'failed', subject: REF, data: { composeId: ctx.job.id, stream: 'f26-atomic-host-x86_64', ref: REF, error, log: ctx.logPath } }],
+  };
+}
+
+describe('job runner: results', () => {
+  it('stores the events of an outcome as emitted, pending dispatch, caused by the job, and queues them in the outbox', async () => {
+    const { store, runner } = setup([executor('compose', async (ctx) => failedCompose(ctx))]);
+    enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
+    runner.start();
+    await runner.idle();
+
+    expect(store.jobs.get('compose-1')).toMatchObject({ state: 'failed', error: 'rpm-ostree exited with 1', result: { exitCode: 1 } });
+    const [event, ...more] = store.events.query({ topic: 'relengd.ostree.compose.failed' });
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({
+      origin: 'emitted',
+      dispatchState: 'pending',
+      envelope: {
+        topic: 'relengd.ostree.compose.failed',
+        prefix: PREFIX,
+        subject: REF,
+        causationid: 'compose-1',
+        correlationid: 'chain-of-compose-1',
+        source: '/relengd/job.compose',
+        known: true,
+      },
+    });
+    expect(store.outbox.pending(10)).toEqual([expect.objectContaining({ eventId: event!.envelope.id, routingKey: `${PREFIX}.relengd.ostree.compose.failed` })]);
+  });
+
+  it('calls onFinished once the job state and its events are committed', async () => {
+    const seen: unknown[] = [];
+    let store!: Store;
+    const setUp = setup([executor('compose', async (ctx) => failedCompose(ctx))], {
+      onFinished: () => seen.push([store.jobs.get('compose-1')?.state, store.events.query({ topic: 'relengd.ostree.compose.failed' }).length, store.outbox.countPending()]),
+    });
+    store = setUp.store;
+    enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
+    setUp.runner.start();
+    await setUp.runner.idle();
+    expect(seen).toEqual([['failed', 1, 1]]);
+  });
+
+  it('accepts an event whose topic is not in the catalogue, as unknown', async () => {
+    const { store, runner } = setup([executor('test', async () => ({ state: 'succeeded', emit: [{ topic: 'relengd.test.something', key: 'k', data: { free: 'form' } }] }))]);
+    enqueue(store, 'j1');
+    runner.start();
+    await runner.idle();
+    expect(store.events.query({ topic: 'relengd.test.something' }).map((e) => [e.envelope.known, e.envelope.data])).toEqual([[false, { free: 'form' }]]);
+  });
+
+  it('keeps nothing of an outcome whose events are rejected: the job is failed, and not even its valid events are stored', async () => {
+    const { store, runner } = setup([
+      executor('compose', async (ctx) => ({
+        state: 'succeeded',
+        emit: [...failedCompose(ctx).emit, { topic: 'relengd.ostree.compose.failed', key: 'bad', data: { composeId: ctx.job.id } }],
+      })),
+    ]);
+    enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
+    runner.start();
+    await runner.idle();
+    const job = store.jobs.get('compose-1')!;
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatch(/^job succeeded but its events were rejected: relengd\.ostree\.compose\.failed: stream: /);
+    expect(store.events.count()).toBe(0);
+    expect(store.outbox.countPending()).toBe(0);
+  });
+
+  it('records the job failed with the message of an executor that throws, and emits nothing', async () => {
+    let finished = 0;
+    const { store, runner } = setup([executor('test', async () => Promise.reject(new Error('treefile fedora-atomic-host.json is not valid JSON')))], { onFinished: () => finished++ });
+    enqueue(store, 'j1');
+    runner.start();
+    await runner.idle();
+    expect(store.jobs.get('j1')).toMatchObject({ state: 'failed', error: 'treefile fedora-atomic-host.json is not valid JSON', result: null });
+    expect(store.events.count()).toBe(0);
+    expect(finished).toBe(1);
+  });
+
+  it('fails a job of a kind no executor runs, saying so', async () => {
+    const { store, runner } = setup([executor('compose', async () => succeeded()), executor('promote', async () => succeeded())]);
+    enqueue(store, 'j1', { kind: 'teleport' });
+    runner.start();
+    await runner.idle();
+    expect(store.jobs.get('j1')).toMatchObject({ state: 'failed', error: 'no executor for job kind "teleport" (this runner runs: compose, promote)' });
+  });
+
+  it('refuses two executors for one kind', () => {
+    expect(() => setup([executor('compose', async () => succeeded()), executor('compose', async () => succeeded())])).toThrow(/two executors for job kind "compose"/);
+  });
+});
+
+describe('job runner: interruption and recovery', () => {
+  it('re-runs a job a crashed daemon left running, once, with recovering set', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'relengd.db');
+    // The crashed daemon: it claimed the job and never finished it.
+    const crashed = Store.open(dbPath);
+    enqueue(crashed, 'compose-1', { kind: 'compose', queueKey: REF });
+    crashed.transaction(() => crashed.jobs.claimNext(new Date().toISOString(), () => join(dir, 'jobs', 'compose-1', 'job.log')));
+    crashed.close();
+
+    const calls: Array<[number, boolean]> = [];
+    const compose = executor('compose', async (ctx) => (calls.push([ctx.job.attempts, ctx.recovering]), succeeded()));
+    const store = openStore(dbPath);
+    const runner = newRunner(store, dir, [compose]);
+    expect(runner.start()).toEqual({ requeued: ['compose-1'] });
+    await runner.idle();
+    await runner.stop();
+    expect(calls).toEqual([[2, true]]);
+    expect(store.jobs.get('compose-1')).toMatchObject({ state: 'succeeded', attempts: 2 });
+
+    const again = newRunner(store, dir, [compose]);
+    expect(again.start()).toEqual({ requeued: [] });
+    await again.idle();
+    expect(calls).toHaveLength(1);
+  });
+
+  it('waits, before recovering, for the command of the interrupted attempt that still runs', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'relengd.db');
+    const crashed = Store.open(dbPath);
+    enqueue(crashed, 'compose-1', { kind: 'compose', queueKey: REF });
+    crashed.transaction(() => crashed.jobs.claimNext(new Date().toISOString(), () => join(dir, 'jobs', 'compose-1', 'job.log')));
+    crashed.close();
+    // The crashed daemon's rpm-ostree, still composing, with its pid file in the job directory.
+    const jobDir = join(dir, 'jobs', 'compose-1');
+    let orphan = 0;
+    const orphanRun = runCommand({ argv: [node, '-e', 'setTimeout(() => {}, 700)'], logPath: join(jobDir, 'job.log'), pidFile: pidFileIn(jobDir), onSpawn: (pid) => (orphan = pid) });
+
+    const seen: boolean[] = [];
+    const runner = newRunner(openStore(dbPath), dir, [executor('compose', async () => (seen.push(isProcessAlive(orphan)), succeeded()))]);
+    runner.start();
+    await runner.idle();
+    await orphanRun;
+    expect(seen).toEqual([false]);
+  });
+
+  it('kills the command of the interrupted attempt when it runs past the job timeout, then recovers', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'relengd.db');
+    const crashed = Store.open(dbPath);
+    enqueue(crashed, 'compose-1', { kind: 'compose', queueKey: REF });
+    crashed.transaction(() => crashed.jobs.claimNext(new Date().toISOString(), () => join(dir, 'jobs', 'compose-1', 'job.log')));
+    crashed.close();
+    const jobDir = join(dir, 'jobs', 'compose-1');
+    let orphan = 0;
+    const orphanRun = runCommand({ argv: [node, '-e', 'setTimeout(() => {}, 60_000)'], logPath: join(jobDir, 'job.log'), pidFile: pidFileIn(jobDir), onSpawn: (pid) => (orphan = pid) });
+
+    const seen: boolean[] = [];
+    const runner = newRunner(openStore(dbPath), dir, [executor('compose', async () => (seen.push(isProcessAlive(orphan)), succeeded()))], { timeoutMs: 300, killGraceMs: 200 });
+    runner.start();
+    await runner.idle();
+    expect(seen).toEqual([false]);
+    await expect(orphanRun).rejects.toMatchObject({ signal: 'SIGTERM' });
+  });
+
+  it('stops a job on stop(): its command is killed, the job is interrupted, and the next runner re-runs it', async () => {
+    const started = deferred<number>();
+    const calls: Array<{ recovering: boolean; reason?: unknown }> = [];
+    const compose = executor('compose', async (ctx) => {
+      calls.push({ recovering: ctx.recovering });
+      if (ctx.recovering) return { state: 'succeeded', result: { readBack: true }, emit: [] };
+      try {
+        await sleepCommand(ctx, 60_000, { pidFile: pidFileIn(ctx.workdir), onSpawn: (pid) => started.resolve(pid) });
+      } finally {
+        calls.at(-1)!.reason = ctx.signal.reason;
+      }
+      return succeeded();
+    });
+    const { dir, dbPath, store, runner } = setup([compose]);
+    enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
+    runner.start();
+    const pid = await started.promise;
+    await runner.stop({ graceMs: 5000 });
+    expect(isProcessAlive(pid)).toBe(false);
+    expect(store.jobs.get('compose-1')).toMatchObject({ state: 'interrupted', attempts: 1 });
+    expect(calls[0]!.reason).toBeInstanceOf(JobInterruptedError);
+    expect(runner.runningCount()).toBe(0);
+    store.close();
+
+    const next = newRunner(openStore(dbPath), dir, [compose]);
+    expect(next.start()).toEqual({ requeued: ['compose-1'] });
+    await next.idle();
+    expect(calls.map((c) => c.recovering)).toEqual([false, true]);
+    const reopened = openStore(dbPath);
+    expect(reopened.jobs.get('compose-1')).toMatchObject({ state: 'succeeded', attempts: 2, result: { readBack: true }, error: null });
+  });
+
+  it('records a job that ignores the abort interrupted after graceMs, and keeps nothing it returns later', async () => {
+    const release = deferred();
+    const running = deferred();
+    const { store, runner } = setup([
+      executor('compose', async (ctx) => {
+        running.resolve();
+        await release.promise;
+        return failedCompose(ctx);
+      }),
+    ]);
+    enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
+    runner.start();
+    await running.promise;
+    await runner.stop({ graceMs: 50 });
+    expect(store.jobs.get('compose-1')?.state).toBe('interrupted');
+    release.resolve();
+    await runner.idle();
+    expect(store.jobs.get('compose-1')?.state).toBe('interrupted');
+    expect(store.events.count()).toBe(0);
+  });
+
+  it('claims nothing after stop()', async () => {
+    const { store, runner } = setup([executor('test', async () => succeeded())]);
+    runner.start();
+    await runner.stop();
+    enqueue(store, 'j1');
+    runner.kick();
+    await runner.idle();
+    expect(store.jobs.get('j1')?.state).toBe('queued');
+  });
+});
