@@ -5,9 +5,11 @@ import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerJobs } from './commands/jobs.ts';
+import { registerPromote } from './commands/promote.ts';
 import { registerPublish } from './commands/publish.ts';
 import { registerSchemas } from './commands/schemas.ts';
 import { registerStart } from './commands/start.ts';
+import { registerStatus } from './commands/status.ts';
 import { exitCodeFor } from './context.ts';
 
 /** The relengd command line. Exit codes: 0 ok, 1 failure, 2 usage or configuration error. */
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerPublish(program);
   registerEvents(program);
   registerJobs(program);
+  registerStatus(program);
+  registerPromote(program);
   registerConfig(program);
   registerSchemas(program);
   overrideExitEverywhere(program);

@@ -47,7 +47,8 @@ export function composeExecutor(deps: ComposeExecutorDeps): Executor {
         await repo.init('archive');
       }
       // The parent is the ref before the first attempt: a re-run must compare against it, not against a ref the crashed attempt moved.
-      const parent = readParent(files.parentFile) ?? (await recordParent(files.parentFile, await repo.revParse(spec.ref)));
+      const recorded = readParent(files.parentFile);
+      const parent = recorded !== undefined ? recorded : await recordParent(files.parentFile, await repo.revParse(spec.ref));
 
       const alreadyComposed = ctx.recovering && existsSync(files.commitIdFile);
       if (alreadyComposed) ctx.logger.info({ ref: spec.ref }, 'compose finished before the interruption: reading its commit back');

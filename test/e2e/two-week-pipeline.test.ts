@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Daemon } from '../../src/cli/daemon.ts';
+import { DEMO_VERSION } from '../../src/cli/demo/scenario.ts';
+import { startPipeline } from '../helpers/pipeline.ts';
+import { runCli } from '../helpers/process.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+let daemon: Daemon | undefined;
+afterEach(async () => {
+  await daemon?.stop();
+  daemon = undefined;
+});
+
+async function pipeline(edit?: (yaml: string) => string) {
+  const p = await startPipeline(tempDir(), edit);
+  daemon = p.daemon;
+  return p;
+}
+
+/** Makes one artifact's stand-in builder fail, in every stream. */
+const failing = (output: string) => (yaml: string) => yaml.replaceAll(`"--out=${output}"]`, `"--out=${output}","--fail"]`);
+
+describe('the two-week release on a real OSTree repository', () => {
+  it('promotes a compose whose failable image failed (FINISHED_INCOMPLETE is accepted)', { timeout: 60_000 }, async () => {
+    const p = await pipeline(failing('{outputDir}/Fedora-Atomic-{version}.{arch}.qcow2'));
+    await p.feed(0);
+    expect(p.events('relengd.compose.finished').map((c) => c.status)).toEqual(['FINISHED_INCOMPLETE', 'FINISHED_INCOMPLETE']);
+    expect(p.events('relengd.artifact.build.failed').map((a) => a.name)).toEqual(['qcow2', 'qcow2']);
+    await p.feed(2);
+    const [promoted] = p.events('relengd.release.promoted');
+    expect(promoted).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION });
+    for (const ref of promoted!.refs as Array<{ ref: string; to: string }>) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
+  });
+
+  it('dooms a compose whose non-failable installer failed, and promotes nothing', { timeout: 60_000 }, async () => {
+    const p = await pipeline((yaml) => failing('{outputDir}/images/boot.iso')(yaml).replaceAll('failable: true\n        output: "{outputDir}/images/boot.iso"', 'failable: false\n        output: "{outputDir}/images/boot.iso"'));
+    await p.feed(0);
+    expect(p.events('relengd.compose.finished').map((c) => c.status)).toEqual(['DOOMED', 'DOOMED']);
+    expect(p.events('relengd.release.promotion.refused').map((r) => r.reason)).toEqual(['status-not-accepted', 'status-not-accepted']);
+    await p.feed(2);
+    expect(p.events('relengd.release.promoted')).toEqual([]);
+    expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBeNull();
+  });
+
+  it('does not announce or promote a compose that changed nothing', { timeout: 60_000 }, async () => {
+    const p = await pipeline();
+    await p.feed(0);
+    const firstCommit = await p.repo.revParse('fedora/26/x86_64/updates/atomic-host');
+    // Bodhi pushes again with the same content: rpm-ostree finds nothing to commit.
+    await p.feed(0, (s) => ({ ...s, message: { ...s.message, id: 'second-push', time: '2017-07-05T18:00:00+00:00' } }));
+    const composes = p.events('relengd.ostree.compose.finished');
+    expect(composes.map((c) => [c.version, c.commit === null])).toEqual([
+      [DEMO_VERSION, false],
+      [DEMO_VERSION, false],
+      ['26.20170705.1', true],
+      ['26.20170705.1', true],
+    ]);
+    expect(p.events('relengd.compose.finished')).toHaveLength(2); // only the first push's
+    expect(await p.repo.revParse('fedora/26/x86_64/updates/atomic-host')).toBe(firstCommit);
+    // Gating the no-change version promotes nothing: there is no such candidate.
+    await p.feed(2, (s) => ({ ...s, message: { ...s.message, id: 'gw-nochange', data: { ...(s.message.data as object), subject_identifier: 'f26-atomic-host-26.20170705.1' } } }));
+    expect(p.events('relengd.release.promoted')).toEqual([]);
+    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+  });
+
+  it('refuses a Greenwave decision with policies_satisfied false, and moves no ref', { timeout: 60_000 }, async () => {
+    const p = await pipeline();
+    await p.feed(0);
+    await p.feed(2, (s) => ({ ...s, message: { ...s.message, data: { ...(s.message.data as object), policies_satisfied: false } } }));
+    expect(p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'gate-failed', version: DEMO_VERSION }]);
+    expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBeNull();
+  });
+});
+
+describe('relengd promote (manual, audited)', () => {
+  it('promotes a version without its gates, recording who asked, and refuses a version the arches are not at', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const p = await startPipeline(dir, undefined, { http: true });
+    daemon = p.daemon;
+    await p.feed(0);
+    const url = p.daemon.http!.url;
+    const missing = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--url', url, '--group', 'f26-atomic-host', '--version', '26.20170705.7']);
+    expect(missing.code, missing.stderr).toBe(0);
+    await p.daemon.idle();
+    expect(p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'version-mismatch', version: '26.20170705.7' }]);
+
+    const asked = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--url', url, '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--comment', 'release day']);
+    expect(asked.code, asked.stderr).toBe(0);
+    await p.daemon.idle();
+    const [request] = p.events('relengd.release.promote.requested');
+    expect(request).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION, force: false, comment: 'release day' });
+    expect(typeof request!.requestedBy).toBe('string');
+    const [promoted] = p.events('relengd.release.promoted');
+    expect(promoted).toMatchObject({ version: DEMO_VERSION, forced: false });
+    for (const ref of promoted!.refs as Array<{ ref: string; to: string }>) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
+  });
+});
