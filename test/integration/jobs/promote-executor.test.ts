@@ -143,6 +143,28 @@ async function someoneElsesCommit(): Promise<string> {
   return candidate('aarch64', 'hand-made', { orphan: true, variant: 'EDITED_BY_HAND=1\n' });
 }
 
+/**
+ * Attempt 1 of a promotion in `workdir` during which relengd dies right after the command that
+ * writes `ref`: nothing of that attempt runs any more (its later ostree calls never return).
+ */
+async function crashRightAfterMoving(ref: string, s: PromoteJobSpec, workdir: string): Promise<void> {
+  let dead = false;
+  let crashed!: () => void;
+  const crash = new Promise<void>((resolve) => (crashed = resolve));
+  const dying: Run = async (argv) => {
+    if (dead) return new Promise(() => undefined);
+    const result = await execRun(argv);
+    if (argv.includes(`--create=${ref}`)) {
+      dead = true;
+      crashed();
+    }
+    return result;
+  };
+  const attempt1 = promoteExecutor({ openRepo: (path) => openRepo(path, dying), generator: GENERATOR });
+  void promote(s, { executor: attempt1, workdir });
+  await crash;
+}
+
 describe('promote executor', () => {
   it('promotes every arch: promotion commits of the same tree bound to the release refs, release.promoted, stream metadata and summary', async () => {
     const c = await candidates(V1);
@@ -370,22 +392,7 @@ describe('promote executor', () => {
   it('a crash between the two ref moves is completed by the re-run: both arches end on the release', async () => {
     const c = await candidates(V1);
     const workdir = newWorkdir(tmp);
-    // Attempt 1: relengd dies right after the x86_64 ref moved: nothing of it runs any more.
-    let dead = false;
-    let crashed!: () => void;
-    const crash = new Promise<void>((resolve) => (crashed = resolve));
-    const dying: Run = async (argv) => {
-      if (dead) return new Promise(() => undefined);
-      const result = await execRun(argv);
-      if (argv.includes(`--create=${releaseRef('x86_64')}`)) {
-        dead = true;
-        crashed();
-      }
-      return result;
-    };
-    const attempt1 = promoteExecutor({ openRepo: (path) => openRepo(path, dying), generator: GENERATOR });
-    void promote(spec(V1, c), { executor: attempt1, workdir });
-    await crash;
+    await crashRightAfterMoving(releaseRef('x86_64'), spec(V1, c), workdir);
     const half = await releaseRefs();
     expect(half.aarch64).toBeNull();
 
@@ -399,5 +406,26 @@ describe('promote executor', () => {
       expect(await repo.refBindings(released[arch]!)).toEqual([releaseRef(arch)]);
     }
     expect(JSON.parse(readFileSync(metadataPath, 'utf8')).architectures.aarch64.ostree.commit).toBe(released.aarch64);
+  });
+
+  // BUG: promote.ts generates static deltas only for moves that are not `done`; on the re-run after
+  // a crash between the ref moves and the delta generation both moves are `done` (their `from` is
+  // lost), so the promotion ends `succeeded` without the configured delta from the previous release
+  // (which the promotion commit still names as its parent) — clients download whole objects.
+  it('re-running a promotion interrupted after its ref moves still generates the static deltas from the previous release', async () => {
+    const first = await firstRelease();
+    const c2 = await candidates(V2);
+    const workdir = newWorkdir(tmp);
+    const s = spec(V2, c2, { deltas: true });
+    await crashRightAfterMoving(releaseRef('aarch64'), s, workdir);
+    const moved = await releaseRefs();
+    for (const arch of ARCHES) expect(await repo.parentOf(moved[arch]!)).toBe(first.released[arch]);
+
+    const outcome = await promote(s, { workdir, recovering: true });
+
+    expect(outcome.state).toBe('succeeded');
+    expect(await releaseRefs()).toEqual(moved);
+    const deltas = await repo.listStaticDeltas();
+    for (const arch of ARCHES) expect(deltas).toContainEqual({ from: first.released[arch], to: moved[arch] });
   });
 });
