@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { isRetriable, retry, sleep, type RetryPolicy } from '../retry.ts';
+import { deriveId } from '../events/ids.ts';
 import { storeEmitted } from '../store/emit.ts';
 import type { JobRow } from '../store/jobs.ts';
 import type { Store } from '../store/store.ts';
@@ -253,10 +254,12 @@ export class JobRunner {
     const write = (o: typeof outcome): number =>
       store.transaction(() => {
         const now = clock.now().toISOString();
-        store.jobs.finish(job.id, { state: o.state, result: o.result, error: o.error ?? null }, now);
+        const emitter = `job.${job.kind}`;
+        const ids = o.emit.map((emit) => deriveId(job.id, emitter, emit.key));
+        store.jobs.finish(job.id, { state: o.state, result: o.result, error: o.error ?? null, emitted: ids }, now);
         let emitted = 0;
         for (const emit of o.emit) {
-          const stored = storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter: `job.${job.kind}`, topicPrefix, now });
+          const stored = storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter, topicPrefix, now });
           if (stored) (emitted++, log.debug({ msgId: stored.id, topic: stored.topic }, 'emitted'));
         }
         return emitted;

@@ -30,6 +30,8 @@ export interface JobRow extends NewJobRow {
   logPath: string | null;
   result: unknown;
   error: string | null;
+  /** Ids of the events the job's outcome emitted (its result events). */
+  emitted: string[];
 }
 
 /** Jobs: effects the listeners decided (compose, build, promote), run by the job runner. */
@@ -68,10 +70,18 @@ export class JobsTable {
   }
 
   /** Records how a job ended. */
-  finish(id: string, outcome: { state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'; result?: unknown; error?: string | null }, at: string): void {
+  finish(id: string, outcome: { state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'; result?: unknown; error?: string | null; emitted?: readonly string[] }, at: string): void {
     this.#db
-      .prepare('UPDATE jobs SET state = ?, finished_at = ?, result = ?, error = ? WHERE id = ?')
-      .run(outcome.state, at, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, id);
+      .prepare('UPDATE jobs SET state = ?, finished_at = ?, result = ?, error = ?, emitted = ? WHERE id = ?')
+      .run(outcome.state, at, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, JSON.stringify(outcome.emitted ?? []), id);
+  }
+
+  /** Jobs that ended, caused by any of these events (replay checks their outcome events still exist). */
+  finishedFor(causeEventIds: readonly string[]): JobRow[] {
+    const out: JobRow[] = [];
+    const stmt = this.#db.prepare(`SELECT * FROM jobs WHERE cause_event_id = ? AND state IN ('succeeded', 'failed')`);
+    for (const id of causeEventIds) for (const row of stmt.all(id) as Array<Record<string, unknown>>) out.push(toJob(row));
+    return out;
   }
 
   /** Puts a job back in the queue (after an interruption), keeping its attempt count. */
@@ -117,5 +127,6 @@ function toJob(row: Record<string, unknown>): JobRow {
     logPath: row.log_path as string | null,
     result: row.result === null ? null : (JSON.parse(row.result as string) as unknown),
     error: row.error as string | null,
+    emitted: JSON.parse((row.emitted as string | undefined) ?? '[]') as string[],
   };
 }

@@ -87,4 +87,6 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (namespace, key)
   );
   `,
+  // 2: the ids of the events a job emitted, so replay can tell a job whose outcome event was lost.
+  `ALTER TABLE jobs ADD COLUMN emitted TEXT NOT NULL DEFAULT '[]';`,
 ];

@@ -52,6 +52,7 @@ export function jobRow(init: Pick<ContextInit, 'kind' | 'spec' | 'id' | 'attempt
     logPath,
     result: null,
     error: null,
+    emitted: [],
   };
 }
 

@@ -51,9 +51,10 @@ export function artifactExecutor(): Executor {
         if (error instanceof CommandFailedError) return failed(error.message);
         throw error;
       }
-      const matches = matchOutput(expandTemplate(spec.output, vars));
+      const output = expandTemplate(spec.output, vars);
+      const matches = matchOutput(output);
       if (matches.length !== 1) {
-        return failed(matches.length === 0 ? `the builder left no file matching ${spec.output}` : `${spec.output} matches ${matches.length} files: ${matches.map((m) => basename(m)).join(', ')}`);
+        return failed(matches.length === 0 ? `the builder left no file matching ${output}` : `${output} matches ${matches.length} files: ${matches.map((m) => basename(m)).join(', ')}`);
       }
       const path = matches[0]!;
       const size = statSync(path).size;

@@ -80,7 +80,7 @@ export function composeExecutor(deps: ComposeExecutorDeps): Executor {
       const changed = commit !== null && commit !== parent && (!usesStamp || existsSync(files.changedStamp));
       if (changed) {
         const current = await repo.revParse(spec.ref);
-        // rpm-ostree moves the ref itself; a stand-in may not. Anything else moved it: refuse.
+        // rpm-ostree with --write-commitid-to leaves the ref alone; a wrapper may have moved it already. Anything else moved it: refuse.
         if (current !== commit) {
           try {
             await repo.compareAndSetRef(spec.ref, parent, commit);

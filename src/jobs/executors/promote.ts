@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RefConflictError } from '../../errors.ts';
 import type { OstreeRepo } from '../../ostree/index.ts';
 import type { Executor, JobContext, JobOutcome } from '../executor.ts';
@@ -14,21 +16,27 @@ export const SOURCE_COMMIT_KEY = 'relengd.source-commit';
 
 type Refusal = 'not-fast-forward' | 'ref-moved' | 'promotion-failed';
 
-interface Move {
-  target: PromoteTarget;
-  repo: OstreeRepo;
+/** Where one release ref goes: decided once, kept in the job directory so a re-run after a crash finishes the same plan. */
+interface PlannedMove {
+  ref: string;
   from: string | null;
   to: string;
-  /** The ref already points at the candidate (a re-run after a crash, or a repeat). */
-  done: boolean;
+}
+
+interface Move extends PlannedMove {
+  target: PromoteTarget;
+  repo: OstreeRepo;
 }
 
 /**
  * Moves a group's release refs to a tested version, all arches or none:
- * compare-and-swap on each ref, fast-forward check unless forced, a promotion commit bound to the
- * target ref where the candidate is bound to another, summary regenerated (signed when a key is
- * configured), static deltas from the previous release, stream metadata written. A failure after
- * the first ref moved rolls the moved refs back.
+ * fast-forward check unless forced, a promotion commit bound to the target ref where the candidate
+ * is bound to another, compare-and-swap on each ref, summary regenerated (signed when a key is
+ * configured), static deltas from the previous release, stream metadata written.
+ *
+ * The plan (each ref's from and to) is written to the job directory before the first move, so a
+ * re-run after a crash finishes or undoes the same moves: a failure after any ref moved, in this
+ * attempt or an earlier one, rolls every moved ref back to where the plan found it.
  */
 export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
   return {
@@ -44,50 +52,49 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
         };
       };
 
-      // 1. Where each ref is, and whether the candidate may follow it.
-      const moves: Move[] = [];
-      for (const target of spec.targets) {
-        const repo = deps.openRepo(target.repo);
-        const from = await repo.revParse(target.ref);
-        const source = from ? await sourceOf(repo, from) : null;
-        const done = source === target.commit;
-        if (from && !done && !spec.force && !(await repo.isAncestor(source!, target.commit))) {
-          return refuse('not-fast-forward', `${target.ref} is at ${from}${source !== from ? ` (from ${source})` : ''}, which ${target.commit} does not descend from; promote with --force to move it anyway`);
-        }
-        moves.push({ target, repo, from, to: done ? from! : await releaseCommit(repo, target, from, spec.version), done });
+      const planFile = join(ctx.workdir, 'plan.json');
+      let plan = readPlan(planFile);
+      if (!plan) {
+        const planned = await planMoves(spec, deps);
+        if ('refusal' in planned) return refuse('not-fast-forward', planned.refusal);
+        plan = planned.moves;
+        writeFileSync(planFile, JSON.stringify(plan));
       }
+      const moves: Move[] = spec.targets.map((target, i) => ({ ...plan[i]!, target, repo: deps.openRepo(target.repo) }));
 
-      // 2. Move, compare-and-swap; undo everything on the first conflict or later failure.
-      const moved: Move[] = [];
       const rollback = async (why: string): Promise<void> => {
-        for (const m of moved.reverse()) {
+        const undone: string[] = [];
+        for (const m of [...moves].reverse()) {
+          if (m.from === m.to || (await m.repo.revParse(m.ref)) !== m.to) continue;
           try {
-            if (m.from) await m.repo.setRef(m.target.ref, m.from);
-            else await m.repo.deleteRef(m.target.ref);
+            if (m.from) await m.repo.setRef(m.ref, m.from);
+            else await m.repo.deleteRef(m.ref);
+            undone.push(m.ref);
           } catch (error) {
-            ctx.logger.error({ err: error, ref: m.target.ref, to: m.from }, 'ROLLBACK FAILED: ref left moved; fix by hand');
+            ctx.logger.error({ err: error, ref: m.ref, to: m.from }, 'ROLLBACK FAILED: ref left moved; fix by hand');
           }
         }
         await updateSummaries(moves, spec.summary).catch(() => undefined);
-        ctx.logger.warn({ why, rolledBack: moved.map((m) => m.target.ref) }, 'promotion rolled back');
+        ctx.logger.warn({ why, rolledBack: undone }, 'promotion rolled back');
       };
+
       for (const m of moves) {
-        if (m.done) continue;
+        if (m.from === m.to) continue;
+        const current = await m.repo.revParse(m.ref);
+        if (current === m.to) continue; // moved by an earlier attempt
         try {
-          await m.repo.compareAndSetRef(m.target.ref, m.from, m.to);
-          moved.push(m);
+          await m.repo.compareAndSetRef(m.ref, m.from, m.to);
         } catch (error) {
           await rollback(String(error));
           if (error instanceof RefConflictError) return refuse('ref-moved', `${error.message}; nothing was promoted`);
-          return refuse('promotion-failed', `moving ${m.target.ref}: ${(error as Error).message}; nothing was promoted`);
+          return refuse('promotion-failed', `moving ${m.ref}: ${(error as Error).message}; nothing was promoted`);
         }
       }
 
-      // 3. Summary, deltas, metadata: a failure here undoes the moves too.
       try {
         await updateSummaries(moves, spec.summary);
         if (spec.deltas) {
-          for (const m of moves) if (m.from && !m.done) await m.repo.generateStaticDelta(m.from, m.to);
+          for (const m of moves) if (m.from && m.from !== m.to) await m.repo.generateStaticDelta(m.from, m.to);
         }
         if (spec.metadata) {
           writeJsonAtomically(
@@ -100,7 +107,7 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
         return refuse('promotion-failed', `${(error as Error).message}; the refs were rolled back`);
       }
 
-      const refs = moves.map((m) => ({ ref: m.target.ref, arch: m.target.arch, from: m.done ? null : m.from, to: m.to }));
+      const refs = moves.map((m) => ({ ref: m.ref, arch: m.target.arch, from: m.from === m.to ? null : m.from, to: m.to }));
       ctx.logger.info({ group: spec.group, version: spec.version, refs, forced: spec.force, requestedBy: spec.requestedBy }, 'release promoted');
       return {
         state: 'succeeded',
@@ -123,6 +130,32 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
       };
     },
   };
+}
+
+/**
+ * Where each ref is and where it goes. Every fast-forward check runs before any promotion commit is
+ * written, so a refusal leaves the repository untouched. A ref already standing for the candidate
+ * plans no move (`from === to`).
+ */
+async function planMoves(spec: PromoteJobSpec, deps: PromoteExecutorDeps): Promise<{ moves: PlannedMove[] } | { refusal: string }> {
+  const found: Array<{ target: PromoteTarget; repo: OstreeRepo; from: string | null; done: boolean }> = [];
+  for (const target of spec.targets) {
+    const repo = deps.openRepo(target.repo);
+    const from = await repo.revParse(target.ref);
+    const source = from ? await sourceOf(repo, from) : null;
+    const done = source === target.commit;
+    if (from && !done && !spec.force && !(await repo.isAncestor(source!, target.commit))) {
+      return { refusal: `${target.ref} is at ${from}${source !== from ? ` (from ${source})` : ''}, which ${target.commit} does not descend from; promote with --force to move it anyway` };
+    }
+    found.push({ target, repo, from, done });
+  }
+  const moves: PlannedMove[] = [];
+  for (const f of found) moves.push({ ref: f.target.ref, from: f.from, to: f.done ? f.from! : await releaseCommit(f.repo, f.target, f.from, spec.version) });
+  return { moves };
+}
+
+function readPlan(file: string): PlannedMove[] | null {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PlannedMove[]) : null;
 }
 
 /** The candidate a release commit stands for: itself, or the commit a promotion commit re-committed. */

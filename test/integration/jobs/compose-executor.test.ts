@@ -162,23 +162,27 @@ describe('compose executor', () => {
   });
 
   /**
-   * Attempt 1 of a compose job in `workdir` that dies right after the compose command wrote its
-   * commit id: relengd's next ostree call never returns. The command itself moved the ref, as
-   * rpm-ostree does. Returns the commit it made.
+   * Attempt 1 of a compose job in `workdir` that dies at the first ostree command relengd runs
+   * after the compose command wrote its commit id and that `at` accepts (default: the very first):
+   * that command never runs. Returns the commit the compose made.
    */
-  async function crashAfterCommand(workdir: string): Promise<string> {
+  async function crashAfterCommand(workdir: string, s: ComposeJobSpec, at: (argv: readonly string[]) => boolean = () => true): Promise<string> {
     const { commitIdFile } = composeFiles(workdir);
     const crashing: Run = async (argv) => {
-      if (existsSync(commitIdFile)) throw new Error('simulated crash: relengd died here');
+      if (existsSync(commitIdFile) && at(argv)) throw new Error('simulated crash: relengd died here');
       return execRun(argv);
     };
     const attempt1 = composeExecutor({ openRepo: (path) => openRepo(path, crashing) });
-    await expect(attempt1.execute(executorContext({ kind: 'compose', spec: spec(), workdir }))).rejects.toThrow('simulated crash');
+    await expect(attempt1.execute(executorContext({ kind: 'compose', spec: s, workdir }))).rejects.toThrow('simulated crash');
     const composed = readFileSync(commitIdFile, 'utf8').trim();
-    expect(await repo.revParse(REF)).toBe(composed);
     // Were the compose run again now, these newer updates would make another commit.
     writeUpdates(['kernel-4.14.0-300.fc26', 'ostree-2018.1-1.fc26']);
     return composed;
+  }
+
+  async function recover(workdir: string, s: ComposeJobSpec) {
+    const ctx = executorContext({ kind: 'compose', spec: s, workdir, recovering: true });
+    return { ctx, outcome: await executor.execute(ctx) };
   }
 
   it('recovering after a crash between the compose command and recording its result does not compose again and reports the commit', async () => {
@@ -186,10 +190,10 @@ describe('compose executor', () => {
     const previous = await repo.revParse(REF);
     writeUpdates(['kernel-4.13.10-200.fc26', 'ostree-2017.12-2.fc26']);
     const workdir = newWorkdir(tmp);
-    const composed = await crashAfterCommand(workdir);
+    const composed = await crashAfterCommand(workdir, spec());
+    expect(await repo.revParse(REF)).toBe(composed);
 
-    const ctx = executorContext({ kind: 'compose', spec: spec(), workdir, recovering: true });
-    const outcome = await executor.execute(ctx);
+    const { ctx, outcome } = await recover(workdir, spec());
 
     expect(outcome.state).toBe('succeeded');
     expect(commandsStarted(ctx.logPath)).toBe(1);
@@ -198,22 +202,87 @@ describe('compose executor', () => {
     expect(summaryRefs(repoPath)).toEqual({ [REF]: composed });
   });
 
-  // BUG: compose.ts reads the recorded parent with `readParent(file) ?? recordParent(...)`: a recorded
-  // parent of null (the stream's first compose, the ref did not exist) is taken for "not recorded",
-  // so the recovering attempt records the ref the crashed attempt moved as the parent, and the
-  // first commit of the stream is announced as "no change" (commit: null) and never promoted.
+  // Regression (found by this test, fixed in e7f7760): a recorded parent of null (the stream's first
+  // compose) was taken for "not recorded" (`??`), so the recovering attempt compared against the
+  // commit the crashed attempt made and announced "no change" (commit: null): never promoted.
   it('recovering the first compose of a new stream after a crash between the command and recording its result reports the commit', async () => {
     const workdir = newWorkdir(tmp);
-    const composed = await crashAfterCommand(workdir);
+    const composed = await crashAfterCommand(workdir, spec());
 
-    const ctx = executorContext({ kind: 'compose', spec: spec(), workdir, recovering: true });
-    const outcome = await executor.execute(ctx);
+    const { ctx, outcome } = await recover(workdir, spec());
 
     expect(outcome.state).toBe('succeeded');
     expect(commandsStarted(ctx.logPath)).toBe(1);
     expect((await repo.log(REF)).map((e) => e.checksum)).toEqual([composed]);
     expect(only(outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit: composed, parent: null, version: VERSION });
     expect(summaryRefs(repoPath)).toEqual({ [REF]: composed });
+  });
+
+  describe('with a compose command that leaves the ref alone (real rpm-ostree with --write-commitid-to)', () => {
+    /** The stand-in wrapped so that, like rpm-ostree given --write-commitid-to, it commits but does not set the ref. */
+    function rpmOstreeLike(): string[] {
+      const script = join(tmp, 'rpm-ostree-like.mjs');
+      writeFileSync(
+        script,
+        `import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+const [standin, ...args] = process.argv.slice(2);
+const repo = args.find((a) => a.startsWith('--repo=')).slice('--repo='.length);
+const { ref } = JSON.parse(readFileSync(args.at(-1), 'utf8'));
+const ostree = (...a) => execFileSync('ostree', [...a, '--repo=' + repo], { encoding: 'utf8' }).trim();
+const refs = () => ostree('refs').split('\\n');
+const before = refs().includes(ref) ? ostree('rev-parse', ref) : null;
+execFileSync(process.execPath, [standin, ...args], { stdio: 'inherit' });
+if (before) ostree('refs', '--force', '--create=' + ref, before);
+else if (refs().includes(ref)) ostree('refs', '--delete', ref);
+`,
+      );
+      return [node, script, ...STANDIN_ARGV.slice(1)];
+    }
+
+    it('the executor moves the ref to the new commit, on top of the previous one', async () => {
+      const argv = rpmOstreeLike();
+      const first = await compose({ argv });
+      const c1 = await repo.revParse(REF);
+      expect(only(first.outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit: c1, parent: null });
+      expect(c1).toMatch(/^[0-9a-f]{64}$/);
+      writeUpdates(['kernel-4.13.10-200.fc26']);
+
+      const second = await compose({ argv, version: '26.20261126.1' });
+
+      const c2 = await repo.revParse(REF);
+      expect(c2).not.toBe(c1);
+      expect(only(second.outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit: c2, parent: c1, version: '26.20261126.1' });
+      expect(summaryRefs(repoPath)).toEqual({ [REF]: c2 });
+    });
+
+    it('recovering after a crash right after the command moves the ref without composing again', async () => {
+      const argv = rpmOstreeLike();
+      const workdir = newWorkdir(tmp);
+      const composed = await crashAfterCommand(workdir, spec({ argv }));
+      expect(await repo.revParse(REF)).toBeNull();
+
+      const { ctx, outcome } = await recover(workdir, spec({ argv }));
+
+      expect(commandsStarted(ctx.logPath)).toBe(1);
+      expect(await repo.revParse(REF)).toBe(composed);
+      expect(only(outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit: composed, parent: null });
+    });
+
+    // Regression, same cause as above, as reached with real rpm-ostree: relengd dies after moving the
+    // ref itself (here: at the summary update) during the first compose of a new stream.
+    it('recovering the first compose of a new stream after a crash after relengd moved the ref reports the commit', async () => {
+      const argv = rpmOstreeLike();
+      const workdir = newWorkdir(tmp);
+      const composed = await crashAfterCommand(workdir, spec({ argv }), (a) => a.includes('summary'));
+      expect(await repo.revParse(REF)).toBe(composed);
+
+      const { outcome } = await recover(workdir, spec({ argv }));
+
+      expect(outcome.state).toBe('succeeded');
+      expect(only(outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit: composed, parent: null, version: VERSION });
+      expect(summaryRefs(repoPath)).toEqual({ [REF]: composed });
+    });
   });
 
   it('recovering when the interrupted attempt left no commit id runs the compose', async () => {

@@ -3,12 +3,12 @@
  * all refs or none, fast-forward only unless forced, promotion commits where the candidate is bound
  * to the updates ref, rollback on any failure after a ref moved.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { JobOutcome } from '../../../src/jobs/executor.ts';
 import { SOURCE_COMMIT_KEY, promoteExecutor } from '../../../src/jobs/executors/promote.ts';
 import type { PromoteJobSpec, PromoteTarget } from '../../../src/jobs/specs.ts';
@@ -23,6 +23,8 @@ const V2 = '26.20261210.0';
 const BASE_URL = 'https://example.org/pub/atomic/26/';
 const GENERATOR = 'relengd 0.1.0 (test)';
 const NOW = new Date('2026-11-26T12:00:00.000Z');
+/** The summary-signing tests need gpg; they are skipped (and named by the reporter) where it is absent. */
+const HAS_GPG = spawnSync('gpg', ['--version']).status === 0 && spawnSync('gpgconf', ['--version']).status === 0;
 
 const updatesRef = (arch: Arch): string => `fedora/26/${arch}/updates/atomic-host`;
 const releaseRef = (arch: Arch): string => `fedora/26/${arch}/atomic-host`;
@@ -368,6 +370,41 @@ describe('promote executor', () => {
     expect(Object.keys(summaryRefs(repoPath))).not.toContain(releaseRef('x86_64'));
   });
 
+  describe('a signed summary', () => {
+    /** A GPG home under the test's temp dir; its agent is stopped after the test. */
+    function gpgHome(): string {
+      const home = join(tmp, 'gnupg');
+      mkdirSync(home, { mode: 0o700 });
+      onTestFinished(() => void spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' }));
+      return home;
+    }
+
+    it.skipIf(!HAS_GPG)('with a signing key the promotion leaves a signed summary (summary.sig)', async () => {
+      const home = gpgHome();
+      const gpg = (...args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      gpg('--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'relengd release <releng@example.invalid>', 'ed25519', 'sign', 'never');
+      const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(gpg('--list-keys', '--with-colons'))![1]!;
+      const c = await candidates(V1);
+
+      const outcome = await promote(spec(V1, c, { summary: { gpgKey: fingerprint, gpgHome: home } }));
+
+      expect(outcome.state).toBe('succeeded');
+      expect(existsSync(join(repoPath, 'summary.sig'))).toBe(true);
+    });
+
+    it.skipIf(!HAS_GPG)('a summary that cannot be signed (key not in the keyring) rolls both refs back and refuses promotion-failed', async () => {
+      const first = await firstRelease();
+      const c2 = await candidates(V2);
+
+      const outcome = await promote(spec(V2, c2, { summary: { gpgKey: 'DEADBEEFDEADBEEF', gpgHome: gpgHome() } }));
+
+      expect(outcome.state).toBe('failed');
+      expect(only(outcome, 'relengd.release.promotion.refused')).toMatchObject({ reason: 'promotion-failed' });
+      expect(await releaseRefs()).toEqual(first.released);
+      expect(summaryRefs(repoPath)).toMatchObject({ [releaseRef('x86_64')]: first.released.x86_64, [releaseRef('aarch64')]: first.released.aarch64 });
+    });
+  });
+
   it('re-running a promotion whose refs already moved (crash after the move) succeeds without new commits and reports the same targets', async () => {
     const c = await candidates(V1);
     const workdir = newWorkdir(tmp);
@@ -408,10 +445,8 @@ describe('promote executor', () => {
     expect(JSON.parse(readFileSync(metadataPath, 'utf8')).architectures.aarch64.ostree.commit).toBe(released.aarch64);
   });
 
-  // BUG: promote.ts generates static deltas only for moves that are not `done`; on the re-run after
-  // a crash between the ref moves and the delta generation both moves are `done` (their `from` is
-  // lost), so the promotion ends `succeeded` without the configured delta from the previous release
-  // (which the promotion commit still names as its parent) — clients download whole objects.
+  // Regression: the re-run used to lose each ref's `from` (both moves looked done) and skipped the
+  // deltas; the plan kept in the job directory now carries it across the crash.
   it('re-running a promotion interrupted after its ref moves still generates the static deltas from the previous release', async () => {
     const first = await firstRelease();
     const c2 = await candidates(V2);
@@ -427,5 +462,24 @@ describe('promote executor', () => {
     expect(await releaseRefs()).toEqual(moved);
     const deltas = await repo.listStaticDeltas();
     for (const arch of ARCHES) expect(deltas).toContainEqual({ from: first.released[arch], to: moved[arch] });
+  });
+
+  // Regression: all or nothing across a crash. The rollback used to cover only the refs moved by
+  // the current attempt, leaving the arches split; it now undoes every ref the plan moved.
+  it('a re-run after a crash between the ref moves that then fails rolls back the ref the crashed attempt moved too', async () => {
+    const first = await firstRelease();
+    const metadataBefore = readFileSync(metadataPath, 'utf8');
+    const c2 = await candidates(V2);
+    const workdir = newWorkdir(tmp);
+    await crashRightAfterMoving(releaseRef('x86_64'), spec(V2, c2), workdir);
+    expect((await releaseRefs()).x86_64).not.toBe(first.released.x86_64);
+    const blocker = join(tmp, 'not-a-directory');
+    writeFileSync(blocker, '');
+
+    const outcome = await promote(spec(V2, c2, { metadata: join(blocker, `${GROUP}.json`) }), { workdir, recovering: true });
+
+    expect(only(outcome, 'relengd.release.promotion.refused')).toMatchObject({ reason: 'promotion-failed' });
+    expect(readFileSync(metadataPath, 'utf8')).toBe(metadataBefore);
+    expect(await releaseRefs()).toEqual(first.released);
   });
 });
