@@ -15,6 +15,7 @@ import { allExecutors } from '../jobs/executors/index.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { openRepo } from '../ostree/index.ts';
 import { Store } from '../store/store.ts';
+import { catchUpOnStart } from './recovery.ts';
 import { relengdVersion } from './version.ts';
 
 export interface Daemon {
@@ -38,6 +39,8 @@ export interface DaemonOptions {
   transport?: Transport;
   /** Serve HTTP (ingest, health). The demo feeds messages in process and does without. @default true */
   serveHttp?: boolean;
+  /** For the datagrepper catch-up (tests serve pages locally). */
+  fetchImpl?: typeof fetch;
 }
 
 function createTransport(config: Config): Transport {
@@ -60,11 +63,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const store = Store.open(config.store.path);
   const transport = options.transport ?? createTransport(config);
   const outbox = new OutboxRelay({ store, transport, clock, logger });
+  const router = new Router(allListeners);
   // Late-bound: the runner and the dispatcher wake each other (new jobs; job results to dispatch).
   let runner: JobRunner | undefined;
   const dispatcher = new Dispatcher({
     store,
-    router: new Router(allListeners),
+    router,
     config,
     clock,
     logger,
@@ -90,6 +94,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const jobs = runner;
   const intake = new Intake({ store, config, clock, logger, maxMessageBytes: config.http.maxBodyBytes, onCommitted: () => dispatcher.schedule() });
 
+  await catchUpOnStart({ config, store, intake, clock, logger, topics: router.patterns(), fetchImpl: options.fetchImpl });
   const recovered = await dispatcher.drain();
   if (recovered.dispatched + recovered.failed > 0) logger.info({ component: 'daemon', ...recovered }, 'dispatched events left pending by the last run');
 
@@ -110,6 +115,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
+  // Events stored by other processes (relengd replay, publish while paused) are picked up here.
+  const poll = setInterval(() => dispatcher.schedule(), 2000);
+  poll.unref();
   let stopping: Promise<void> | null = null;
   return {
     store,
@@ -133,6 +141,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     stop: () =>
       (stopping ??= (async () => {
+        clearInterval(poll);
         await http?.close();
         await jobs.stop();
         await transport.stop();

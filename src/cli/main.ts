@@ -7,6 +7,8 @@ import { registerEvents } from './commands/events.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerPromote } from './commands/promote.ts';
 import { registerPublish } from './commands/publish.ts';
+import { registerReplay } from './commands/replay.ts';
+import { registerExport } from './commands/export.ts';
 import { registerSchemas } from './commands/schemas.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerJobs(program);
   registerStatus(program);
   registerPromote(program);
+  registerReplay(program);
+  registerExport(program);
   registerConfig(program);
   registerSchemas(program);
   overrideExitEverywhere(program);

@@ -180,6 +180,20 @@ const LogSchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // streams
 
+const DatagrepperRecoverySchema = z.strictObject({
+  /** Base URL of a datagrepper instance (the API is at `<url>/v2/search`), e.g. https://apps.fedoraproject.org/datagrepper. */
+  url: z.url(),
+  /** Topics (full, with prefix) to ask for. Default: every topic the listeners subscribe to. */
+  topics: z.array(text()).optional(),
+  /** Look back at most this far when the store is empty or far behind. Default 24. */
+  maxAgeHours: positiveInt().default(24),
+});
+
+const RecoverySchema = z.strictObject({
+  /** Catch up from datagrepper on start, from the newest stored message's time, before consuming live (as fedmsg consumers did). */
+  datagrepper: DatagrepperRecoverySchema.optional(),
+});
+
 const TAG_EVENTS = ['tag', 'untag', 'repo.done'] as const;
 
 /**
@@ -381,6 +395,8 @@ export const ConfigSchema = z
     http: HttpSchema.prefault({}),
     jobs: JobsSchema.prefault({}),
     log: LogSchema.prefault({}),
+    /** Recovering messages missed while relengd was down. Default: none. */
+    recovery: RecoverySchema.prefault({}),
     /**
      * Who may send gating messages: bare topic (no prefix) -> allowed AMQP `user_id`s. A topic not
      * listed accepts anyone; a listed topic rejects messages without a matching `user_id`. Default `{}`.

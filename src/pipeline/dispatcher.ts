@@ -4,6 +4,7 @@ import type { Envelope } from '../events/envelope.ts';
 import { eventFields, type Logger } from '../log.ts';
 import type { StoredEvent } from '../store/events.ts';
 import { storeEmitted } from '../store/emit.ts';
+import type { NewJobRow } from '../store/jobs.ts';
 import type { Store } from '../store/store.ts';
 import { jobIdFor, type Decision, type Listener, type ListenerContext, type StateView } from './listener.ts';
 import type { Router } from './router.ts';
@@ -13,6 +14,12 @@ export interface DispatchStats {
   emitted: number;
   jobs: number;
   failed: number;
+}
+
+/** What dispatching decided, for callers that report it (replay, dry runs). */
+export interface DispatchObserver {
+  emitted?(envelope: Envelope, listener: string): void;
+  enqueued?(job: NewJobRow): void;
 }
 
 export interface DispatcherOptions {
@@ -85,13 +92,29 @@ export class Dispatcher {
   }
 
   /** One transaction over the oldest pending events. */
-  dispatchBatch(): DispatchStats {
-    const { store, batchSize } = this.#o;
+  dispatchBatch(observer?: DispatchObserver): DispatchStats {
+    return this.#run(this.#o.store.events.pending(this.#o.batchSize), observer);
+  }
+
+  /**
+   * Runs stored events through the listeners again (replay). Decisions only add what is missing:
+   * emitted events and jobs keep their derived ids, so what exists is not added twice. An event that
+   * was dispatched before does not re-apply its state changes (state already holds their effect; a
+   * stale change would rewind it, e.g. mark a long-finished compose as running); an event never
+   * dispatched (pending, or failed in a listener since fixed) is dispatched in full.
+   */
+  replayBatch(events: readonly StoredEvent[], observer?: DispatchObserver): DispatchStats {
+    return this.#run(events, observer, true);
+  }
+
+  #run(events: readonly StoredEvent[], observer: DispatchObserver | undefined, replay = false): DispatchStats {
+    const { store } = this.#o;
     const stats: DispatchStats = { dispatched: 0, emitted: 0, jobs: 0, failed: 0 };
     store.transaction(() => {
-      for (const event of store.events.pending(batchSize)) {
+      for (const event of events) {
         try {
-          const done = store.savepoint(() => this.#dispatchOne(event));
+          const applyState = !(replay && event.dispatchState === 'done');
+          const done = store.savepoint(() => this.#dispatchOne(event, applyState, observer));
           stats.dispatched++;
           stats.emitted += done.emitted;
           stats.jobs += done.jobs;
@@ -106,7 +129,7 @@ export class Dispatcher {
     return stats;
   }
 
-  #dispatchOne(event: StoredEvent): { emitted: number; jobs: number } {
+  #dispatchOne(event: StoredEvent, applyState: boolean, observer: DispatchObserver | undefined): { emitted: number; jobs: number } {
     const { store, router, config, clock } = this.#o;
     const env = event.envelope;
     const now = clock.now().toISOString();
@@ -116,35 +139,37 @@ export class Dispatcher {
     const context: ListenerContext = { config, state: stateView(store) };
     for (const listener of listeners) {
       const decision = listener.handle(env, context);
-      emitted += this.#applyEmits(env, listener, decision, now);
-      jobs += this.#applyJobs(env, listener, decision, now);
-      for (const patch of decision.patches) store.state.put(patch.namespace, patch.key, patch.value, now, listener.name);
+      emitted += this.#applyEmits(env, listener, decision, now, observer);
+      jobs += this.#applyJobs(env, listener, decision, now, observer);
+      if (applyState) for (const patch of decision.patches) store.state.put(patch.namespace, patch.key, patch.value, now, listener.name);
     }
     store.events.markDispatched(event.seq, now);
     this.#log.debug({ ...eventFields(env), listeners: listeners.length, emitted, jobs }, 'dispatched');
     return { emitted, jobs };
   }
 
-  #applyEmits(cause: Envelope, listener: Listener, decision: Decision, now: string): number {
+  #applyEmits(cause: Envelope, listener: Listener, decision: Decision, now: string, observer: DispatchObserver | undefined): number {
     let count = 0;
     for (const emit of decision.emit) {
       const ctx = { causeId: cause.id, correlationId: cause.correlationid, emitter: listener.name, topicPrefix: this.#o.config.topicPrefix, now };
       const stored = storeEmitted(this.#o.store, emit, ctx);
       if (stored) {
         count++;
+        observer?.emitted?.(stored, listener.name);
         this.#log.info({ ...eventFields(stored), causationId: cause.id, listener: listener.name }, 'emitted');
       }
     }
     return count;
   }
 
-  #applyJobs(cause: Envelope, listener: Listener, decision: Decision, now: string): number {
+  #applyJobs(cause: Envelope, listener: Listener, decision: Decision, now: string, observer: DispatchObserver | undefined): number {
     let count = 0;
     for (const job of decision.jobs) {
       const id = jobIdFor(cause.id, listener.name, job.key);
       const row = { id, kind: job.kind, queueKey: job.queueKey, spec: job.spec, causeEventId: cause.id, correlationId: cause.correlationid, listener: listener.name };
       if (this.#o.store.jobs.insert(row, now)) {
         count++;
+        observer?.enqueued?.(row);
         this.#log.info({ ...eventFields(cause), jobId: id, kind: job.kind, listener: listener.name }, 'job enqueued');
       }
     }

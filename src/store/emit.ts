@@ -28,12 +28,14 @@ export interface EmitContext {
  * @returns the envelope when it was new, else null.
  */
 export function storeEmitted(store: Store, emit: EmitRequest, ctx: EmitContext): Envelope | null {
+  const id = deriveId(ctx.causeId, ctx.emitter, emit.key);
+  if (store.events.has(id)) return null; // decided before (redelivery, replay)
   const envelope = {
     ...makeEnvelope(
       {
         topic: emit.topic,
         data: emit.data,
-        id: deriveId(ctx.causeId, ctx.emitter, emit.key),
+        id,
         type: cloudEventTypeOf(emit.topic),
         source: `/relengd/${ctx.emitter}`,
         subject: emit.subject,

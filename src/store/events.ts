@@ -25,6 +25,10 @@ export interface EventQuery {
   correlationId?: string | undefined;
   ids?: readonly string[] | undefined;
   dispatchState?: DispatchState | undefined;
+  /** Only events stored after this one (keyset paging, with order 'asc'). */
+  afterSeq?: number | undefined;
+  /** Only inbound or only emitted events. */
+  origin?: EventOrigin | undefined;
   limit?: number | undefined;
   /** Newest first (the CLI's default) or oldest first (replay). */
   order?: 'asc' | 'desc' | undefined;
@@ -64,6 +68,7 @@ export class EventsTable {
   readonly #markDone: StatementSync;
   readonly #markAttempt: StatementSync;
   readonly #byId: StatementSync;
+  readonly #exists: StatementSync;
   readonly #count: StatementSync;
 
   constructor(db: DatabaseSync) {
@@ -77,6 +82,7 @@ export class EventsTable {
     this.#markAttempt = db.prepare(`UPDATE events SET dispatch_state = ?, dispatch_error = ?,
       dispatch_attempts = dispatch_attempts + 1 WHERE seq = ?`);
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
+    this.#exists = db.prepare('SELECT 1 FROM events WHERE id = ?');
     this.#count = db.prepare('SELECT count(*) AS n FROM events');
   }
 
@@ -105,7 +111,7 @@ export class EventsTable {
   }
 
   has(id: string): boolean {
-    return this.#byId.get(id) !== undefined;
+    return this.#exists.get(id) !== undefined;
   }
 
   get(id: string): StoredEvent | undefined {
@@ -128,10 +134,22 @@ export class EventsTable {
     this.#markAttempt.run(state, error, event.seq);
   }
 
-  /** Puts events back to pending so the dispatcher runs them again (replay). */
+  /** Puts events back to pending so the dispatcher runs them again. */
   resetDispatch(seqs: readonly number[]): void {
     const stmt = this.#db.prepare(`UPDATE events SET dispatch_state = 'pending', dispatch_attempts = 0 WHERE seq = ?`);
     for (const seq of seqs) stmt.run(seq);
+  }
+
+  /** Deletes an event and its outbox row (an operator repairing the store; tests of recovery). */
+  delete(id: string): boolean {
+    this.#db.prepare('DELETE FROM outbox WHERE event_id = ?').run(id);
+    return this.#db.prepare('DELETE FROM events WHERE id = ?').run(id).changes === 1;
+  }
+
+  /** The time of the newest inbound event (catch-up resumes from it). */
+  lastInboundTime(): string | null {
+    const row = this.#db.prepare(`SELECT max(time) AS t FROM events WHERE origin = 'inbound'`).get() as { t: string | null };
+    return row.t;
   }
 
   count(): number {
@@ -153,6 +171,8 @@ export class EventsTable {
     if (q.until) (where.push('time < ?'), params.push(q.until));
     if (q.correlationId) (where.push('correlation_id = ?'), params.push(q.correlationId));
     if (q.dispatchState) (where.push('dispatch_state = ?'), params.push(q.dispatchState));
+    if (q.afterSeq !== undefined) (where.push('seq > ?'), params.push(q.afterSeq));
+    if (q.origin) (where.push('origin = ?'), params.push(q.origin));
     if (q.ids?.length) (where.push(`id IN (${q.ids.map(() => '?').join(', ')})`), params.push(...q.ids));
     const sql = `SELECT ${COLUMNS} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} ${q.limit ? 'LIMIT ?' : ''}`;

@@ -1,0 +1,324 @@
+/**
+ * The AMQP wire format, both ways: one `decode` for everything that arrives, one `encode` for what
+ * relengd publishes, and the copy that goes to the dead-letter queue.
+ *
+ * Inbound (topic = routing key, always):
+ * - Fedora Messaging: UTF-8 JSON body; headers `fedora_messaging_schema`, `fedora_messaging_severity`,
+ *   `sent-at` (-> time); property `message_id` (-> id) and `user_id` (-> publisher; RabbitMQ checks
+ *   it against the connection's user).
+ * - CloudEvents binary mode: JSON body, attributes in headers prefixed `cloudEvents_` (the AMQP
+ *   0-9-1 binding), `cloudEvents:` (AMQP 1.0), `ce-` or `ce_`. An attribute wins over the Fedora
+ *   equivalent (`cloudEvents_id` over `message_id`, `cloudEvents_time` over `sent-at`).
+ * - CloudEvents structured mode: content type `application/cloudevents+json`, the event as the body.
+ * A message without an id gets `idFromBytes(routingKey, body)`: the same bytes, the same id.
+ *
+ * Outbound: Fedora Messaging's properties and headers plus every CloudEvents attribute as a
+ * `cloudEvents_*` header, so both kinds of consumer read relengd's events unchanged.
+ */
+import type { Message, Options } from 'amqplib';
+import type { Envelope, EnvelopeInput } from '../../events/envelope.ts';
+import { idFromBytes } from '../../events/ids.ts';
+import { MessageRejectedError, RejectReason } from '../../errors.ts';
+import type { Delivery } from '../../pipeline/intake.ts';
+
+/** `Delivery.transport` and the `transport` column of stored events. */
+export const TRANSPORT_NAME = 'amqp';
+
+/** Header of a dead-lettered copy: why relengd rejected it (an AMQP table, see {@link deadLetterCopy}). */
+export const ERROR_HEADER = 'x-relengd-error';
+
+/** Fedora Messaging's severity for informational messages (10 debug, 20 info, 30 warning, 40 error). */
+export const FEDORA_SEVERITY_INFO = 20;
+
+/** A message ready for `channel.publish`. */
+export interface AmqpMessage {
+  exchange: string;
+  routingKey: string;
+  content: Buffer;
+  options: Options.Publish;
+}
+
+/** What `encode` produces; the exchange is the caller's. */
+export type EncodedMessage = Pick<AmqpMessage, 'content' | 'options'>;
+
+/** The parts of an amqplib message the codec reads (a consumed or returned message). */
+export type WireMessage = Pick<Message, 'content' | 'fields' | 'properties'>;
+
+/** CloudEvents attributes relengd maps to envelope fields or writes as headers. */
+const CE_ATTRIBUTES = ['specversion', 'id', 'type', 'source', 'time', 'subject', 'correlationid', 'causationid', 'datacontenttype'] as const;
+type CeAttribute = (typeof CE_ATTRIBUTES)[number];
+
+const CE_HEADER = /^(?:cloudEvents[_:]|ce[-_])(.+)$/i;
+const STRUCTURED_CONTENT_TYPE = /^application\/cloudevents\+json\b/i;
+const UTF8 = /^utf-?8$/i;
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+// ---------------------------------------------------------------------------------------------
+// decode
+
+/**
+ * A consumed message as a delivery for the intake: envelope fields, or the reason it cannot be one.
+ * Never throws; `headers` keeps every wire header (as text) and the AMQP properties
+ * (`amqp.routing-key`, `amqp.message-id`, `amqp.user-id`, ...) for the rejected table.
+ */
+export function decode(msg: WireMessage): Delivery {
+  const base = { transport: TRANSPORT_NAME, raw: msg.content, headers: deliveryHeaders(msg) };
+  try {
+    return { ...base, decoded: decodeInput(msg) };
+  } catch (error) {
+    const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notJson, `undecodable message: ${String(error)}`);
+    return { ...base, decoded: rejection };
+  }
+}
+
+/** The id relengd uses for a message: its CloudEvents id, else `message_id`, else one derived from its bytes. */
+export function messageIdOf(msg: WireMessage): string {
+  const headers = msg.properties.headers ?? {};
+  return ceHeaderAttributes(headers).id ?? nonEmpty(msg.properties.messageId) ?? idFromBytes(msg.fields.routingKey, msg.content);
+}
+
+function decodeInput(msg: WireMessage): EnvelopeInput {
+  const { properties: props, fields } = msg;
+  const wire = props.headers ?? {};
+  const text = utf8Text(msg.content, props.contentEncoding);
+  const fallbackTime = headerText(wire['sent-at']) ?? amqpTimestamp(props.timestamp);
+  const common = { topic: fields.routingKey, publisher: nonEmpty(props.userId), headers: keptHeaders(wire) };
+
+  if (STRUCTURED_CONTENT_TYPE.test(String(props.contentType ?? ''))) {
+    const event = parseJson(text);
+    if (!isRecord(event) || typeof event.specversion !== 'string') {
+      throw new MessageRejectedError(RejectReason.notCloudEvent, 'content type is application/cloudevents+json but the body has no specversion', 'specversion');
+    }
+    const attr = (name: CeAttribute): string | undefined => nonEmpty(event[name]);
+    return {
+      ...common,
+      data: 'data_base64' in event ? jsonFromBase64(event.data_base64) : event.data,
+      id: attr('id') ?? messageIdOf(msg),
+      type: attr('type'),
+      source: attr('source'),
+      time: attr('time') ?? fallbackTime,
+      subject: attr('subject'),
+      correlationid: attr('correlationid'),
+      causationid: attr('causationid'),
+    };
+  }
+
+  const ce = ceHeaderAttributes(wire);
+  return {
+    ...common,
+    data: parseJson(text),
+    id: messageIdOf(msg),
+    type: ce.type,
+    source: ce.source,
+    time: ce.time ?? fallbackTime,
+    subject: ce.subject,
+    correlationid: ce.correlationid,
+    causationid: ce.causationid,
+  };
+}
+
+function utf8Text(content: Buffer, encoding: unknown): string {
+  if (encoding !== undefined && encoding !== null && encoding !== '' && !UTF8.test(String(encoding))) {
+    throw new MessageRejectedError(RejectReason.notJson, `content encoding ${String(encoding)} is not utf-8`, 'content-encoding');
+  }
+  try {
+    return utf8Decoder.decode(content);
+  } catch {
+    throw new MessageRejectedError(RejectReason.notJson, 'body is not valid UTF-8');
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MessageRejectedError(RejectReason.notJson, `body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function jsonFromBase64(value: unknown): unknown {
+  if (typeof value !== 'string') throw new MessageRejectedError(RejectReason.notCloudEvent, 'data_base64 is not a string', 'data_base64');
+  try {
+    return JSON.parse(utf8Decoder.decode(Buffer.from(value, 'base64')));
+  } catch {
+    throw new MessageRejectedError(RejectReason.notJson, 'data_base64 does not hold UTF-8 JSON', 'data_base64');
+  }
+}
+
+/** CloudEvents attributes from binary-mode headers, whichever of the four prefixes they use. */
+function ceHeaderAttributes(headers: Record<string, unknown>): Partial<Record<CeAttribute, string>> {
+  const out: Partial<Record<CeAttribute, string>> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    const name = ceAttributeOf(key);
+    if (name === undefined) continue;
+    const text = nonEmpty(headerText(value));
+    if (text !== undefined) out[name] ??= text;
+  }
+  return out;
+}
+
+function ceAttributeOf(header: string): CeAttribute | undefined {
+  const name = CE_HEADER.exec(header)?.[1]?.toLowerCase();
+  return (CE_ATTRIBUTES as readonly string[]).includes(name ?? '') ? (name as CeAttribute) : undefined;
+}
+
+/**
+ * Headers kept on the envelope: the producer's scalar headers as text (`fedora_messaging_*`,
+ * `sent-at`, `priority`, unknown `cloudEvents_*` extensions). Not kept: CloudEvents attributes (they
+ * are envelope fields), broker-added `x-*` headers (`x-delivery-count`, `x-death`, federation's
+ * `x-received-from`: they differ between deliveries of the same message) and tables or arrays.
+ */
+function keptHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase().startsWith('x-') || ceAttributeOf(key) !== undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || isTimestamp(value)) out[key] = headerText(value)!;
+  }
+  return out;
+}
+
+/** Every wire header as text, and the AMQP properties under `amqp.*`: what the rejected table keeps. */
+function deliveryHeaders(msg: WireMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(msg.properties.headers ?? {})) {
+    const text = headerText(value);
+    if (text !== undefined) out[key] = text;
+  }
+  const p = msg.properties;
+  const pseudo: Record<string, unknown> = {
+    'amqp.exchange': msg.fields.exchange,
+    'amqp.routing-key': msg.fields.routingKey,
+    'amqp.message-id': p.messageId,
+    'amqp.user-id': p.userId,
+    'amqp.content-type': p.contentType,
+    'amqp.content-encoding': p.contentEncoding,
+    'amqp.timestamp': p.timestamp,
+  };
+  for (const [key, value] of Object.entries(pseudo)) {
+    const text = headerText(value);
+    if (text !== undefined && text !== '') out[key] = text;
+  }
+  return out;
+}
+
+/** A header value as text: strings as they are, numbers and booleans printed, AMQP timestamps as ISO times, tables as JSON. */
+function headerText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (isTimestamp(value)) return amqpTimestamp(value.value);
+  return JSON.stringify(value);
+}
+
+function isTimestamp(value: unknown): value is { '!': 'timestamp'; value: number } {
+  return isRecord(value) && value['!'] === 'timestamp' && typeof value.value === 'number';
+}
+
+/** AMQP timestamps are POSIX seconds. */
+function amqpTimestamp(seconds: unknown): string | undefined {
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : undefined;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// encode
+
+/**
+ * `fedora_messaging_schema` of a relengd event: `relengd.compose.finished` -> `relengd.compose.finished.v1`.
+ * Other topics (`relengd publish` of a foreign topic) name Fedora Messaging's base schema, `base.message`.
+ */
+export function fedoraSchemaName(topic: string): string {
+  return topic.startsWith('relengd.') ? `${topic}.v1` : 'base.message';
+}
+
+/** Fedora's `sent-at`: ISO 8601 in UTC with `+00:00` and without fractions (`2019-07-30T19:12:22+00:00`). */
+export function fedoraSentAt(time: string): string {
+  return new Date(time).toISOString().replace(/\.\d+Z$/, '+00:00');
+}
+
+/**
+ * An envelope as Fedora Messaging publishes a message: JSON body in UTF-8, persistent,
+ * `message_id` = envelope id, headers `fedora_messaging_schema`, `fedora_messaging_severity`,
+ * `sent-at` (the event's time), plus the CloudEvents attributes as `cloudEvents_*` headers.
+ */
+export function encode(envelope: Envelope, routingKey: string): EncodedMessage {
+  const ms = Date.parse(envelope.time);
+  const headers: Record<string, string | number> = {
+    fedora_messaging_schema: fedoraSchemaName(envelope.topic),
+    fedora_messaging_severity: FEDORA_SEVERITY_INFO,
+    'sent-at': fedoraSentAt(envelope.time),
+    cloudEvents_specversion: '1.0',
+    cloudEvents_id: envelope.id,
+    cloudEvents_type: envelope.type,
+    cloudEvents_source: envelope.source,
+    cloudEvents_time: envelope.time,
+    cloudEvents_correlationid: envelope.correlationid,
+    cloudEvents_datacontenttype: 'application/json',
+  };
+  if (envelope.subject) headers.cloudEvents_subject = envelope.subject;
+  if (envelope.causationid) headers.cloudEvents_causationid = envelope.causationid;
+  return {
+    content: Buffer.from(JSON.stringify(envelope.data), 'utf8'),
+    options: {
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      deliveryMode: 2,
+      messageId: envelope.id,
+      timestamp: Math.floor(ms / 1000),
+      type: envelope.type,
+      appId: 'relengd',
+      headers,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// dead-letter copy
+
+/**
+ * The copy of a rejected message for the dead-letter exchange: the same body and properties, the
+ * original headers, and `x-relengd-error`, a table `{reason, detail, field?, exchange, routing-key,
+ * user-id?, delivery-count, rejected-at}`. `user_id` moves into that table: RabbitMQ refuses a
+ * `user_id` other than the publishing connection's user. The copy always has a `message_id`
+ * (the id relengd used, when the original had none), so an unroutable return can be matched to it.
+ */
+export function deadLetterCopy(msg: WireMessage, error: MessageRejectedError, options: { exchange: string; rejectedAt: string }): AmqpMessage {
+  const p = msg.properties;
+  const { 'x-delivery-count': deliveryCount, ...original } = p.headers ?? {};
+  const why: Record<string, unknown> = {
+    reason: error.reason,
+    detail: error.message,
+    field: error.field,
+    exchange: msg.fields.exchange,
+    'routing-key': msg.fields.routingKey,
+    'user-id': nonEmpty(p.userId),
+    'delivery-count': typeof deliveryCount === 'number' ? deliveryCount + 1 : 1,
+    'rejected-at': options.rejectedAt,
+  };
+  const publish: Options.Publish = {
+    contentType: p.contentType,
+    contentEncoding: p.contentEncoding,
+    deliveryMode: 2,
+    priority: p.priority,
+    correlationId: p.correlationId,
+    replyTo: p.replyTo,
+    messageId: nonEmpty(p.messageId) ?? messageIdOf(msg),
+    timestamp: p.timestamp,
+    type: p.type,
+    appId: p.appId,
+    headers: { ...original, [ERROR_HEADER]: withoutUndefined(why) },
+  };
+  return { exchange: options.exchange, routingKey: msg.fields.routingKey, content: msg.content, options: withoutUndefined(publish) };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { decodeArchive, type ArchiveProblem } from '../../bus/archive/codec.ts';
+import { datagrepperPages } from '../../bus/archive/datagrepper.ts';
+import { archiveEntryToDelivery } from '../../bus/archive/codec.ts';
+import { splitTopic } from '../../events/topics.ts';
+import { UsageError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import type { Delivery } from '../../pipeline/intake.ts';
+import { addCounts, importDeliveries, type ImportCounts } from '../../pipeline/import.ts';
+import { replayStored, type ReplayReport } from '../../pipeline/replay.ts';
+import type { Store } from '../../store/store.ts';
+import type { Dispatcher } from '../../pipeline/dispatcher.ts';
+import { output, resolveConfig, type GlobalOptions } from '../context.ts';
+import { openPipeline } from '../pipeline.ts';
+import { parseSince } from '../time.ts';
+
+interface ReplayOptions {
+  since?: string;
+  until?: string;
+  topic?: string;
+  id?: string[];
+  correlation?: string;
+  fromFile?: string;
+  fromDatagrepper?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+class DryRunRollback extends Error {}
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('re-dispatch stored events through the listeners (only what is missing is done), or catch up on missed messages from an archive')
+    .option('--since <time>', 'from this time (ISO, or 30m / 6h / 7d back)')
+    .option('--until <time>', 'up to this time (exclusive)')
+    .option('--topic <pattern>', 'topic or AMQP-style pattern, with or without prefix')
+    .option('--id <id>', 'this message id (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--correlation <id>', 'every event of one chain (the message that started it)')
+    .option('--from-file <file>', 'catch up from an archive: a datagrepper page (/v2/search or /raw), or JSON lines (fedora-messaging record, relengd export)')
+    .option('--from-datagrepper <url>', 'catch up from datagrepper over HTTP (with --since), e.g. https://apps.fedoraproject.org/datagrepper')
+    .option('--dry-run', 'print what would be emitted, enqueued and promoted; change nothing')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: ReplayOptions, cmd: Command) => {
+      const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
+      if (opts.fromFile && opts.fromDatagrepper) throw new UsageError('give --from-file or --from-datagrepper, not both');
+      if (opts.fromDatagrepper && !opts.since) throw new UsageError('--from-datagrepper needs --since');
+      const now = new Date();
+      const since = opts.since ? parseSince(opts.since, now) : undefined;
+      const until = opts.until ? parseSince(opts.until, now) : undefined;
+      const logger = createLogger({ level: 'warn', fd: 2 });
+      const { store, dispatcher, intake } = openPipeline(config, logger);
+      try {
+        if (opts.fromFile || opts.fromDatagrepper) {
+          const report = await catchUp(store, dispatcher, opts, async (deliveries) => importDeliveries(intake, deliveries), since, until);
+          for (const p of report.problems) process.stderr.write(`relengd: ${opts.fromFile}:${p.line}: skipped: ${p.error}\n`);
+          output(opts.json, report, () =>
+            `${opts.dryRun ? 'dry run: would process' : 'processed'} ${report.committed} new message(s); ${report.duplicate} already seen, ${report.rejected} rejected, ${report.problems.length} bad line(s) skipped` +
+            `${report.emitted ? `; ${report.emitted} event(s) emitted, ${report.enqueued} job(s) enqueued` : ''}`,
+          );
+          return;
+        }
+        const selection = { since, until, topic: opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined, ids: opts.id, correlationId: opts.correlation };
+        const report = replayStored(store, dispatcher, selection, { dryRun: Boolean(opts.dryRun) });
+        output(opts.json, report, () => renderReport(report));
+      } finally {
+        store.close();
+      }
+    });
+}
+
+type CatchUpReport = ImportCounts & { problems: ArchiveProblem[]; emitted: number; enqueued: number; dryRun: boolean };
+
+/** Imports archived messages (only unseen ids are stored) and dispatches them; in a dry run, all of it is rolled back. */
+async function catchUp(store: Store, dispatcher: Dispatcher, opts: ReplayOptions, importBatch: (d: Delivery[]) => Promise<ImportCounts>, since?: string, until?: string): Promise<CatchUpReport> {
+  const report: CatchUpReport = { committed: 0, duplicate: 0, rejected: 0, failed: 0, problems: [], emitted: 0, enqueued: 0, dryRun: Boolean(opts.dryRun) };
+  const batches: Delivery[][] = [];
+  if (opts.fromFile) {
+    const decoded = decodeArchive(readFileSync(opts.fromFile, 'utf8'));
+    report.problems.push(...decoded.problems);
+    batches.push(decoded.deliveries);
+  } else {
+    let n = 0;
+    for await (const entries of datagrepperPages(opts.fromDatagrepper!, { since: since!, until })) {
+      const deliveries: Delivery[] = [];
+      for (const entry of entries) {
+        n++;
+        const d = archiveEntryToDelivery(entry);
+        if (typeof d === 'string') report.problems.push({ line: n, error: d });
+        else deliveries.push(d);
+      }
+      batches.push(deliveries);
+    }
+  }
+  const observer = { emitted: () => void report.emitted++, enqueued: () => void report.enqueued++ };
+  const work = async (): Promise<void> => {
+    for (const batch of batches) Object.assign(report, addCounts(report, await importBatch(batch)));
+    while (dispatcher.dispatchBatch(observer).dispatched > 0) {
+      // dispatch what was imported, and its cascade
+    }
+  };
+  if (!opts.dryRun) {
+    await work();
+    return report;
+  }
+  store.db.exec('BEGIN IMMEDIATE');
+  try {
+    await work();
+  } finally {
+    store.db.exec('ROLLBACK');
+  }
+  return report;
+}
+
+function renderReport(r: ReplayReport): string {
+  if (r.selected === 0) return 'no stored event matches the selection: nothing to replay';
+  const verb = r.dryRun ? 'would' : '';
+  const lines = [`${r.dryRun ? 'dry run: ' : ''}replayed ${r.selected} event(s)`];
+  if (r.emitted.length + r.enqueued.length + r.requeued.length === 0) lines.push('everything was already done: nothing emitted, nothing enqueued');
+  for (const e of r.emitted) lines.push(`  ${verb ? 'would emit' : 'emitted'}  ${e.topic}  ${e.id}${e.subject ? `  ${e.subject}` : ''}  (by ${e.listener})`);
+  for (const j of r.enqueued) lines.push(`  ${verb ? 'would enqueue' : 'enqueued'}  ${j.kind} job ${j.id}  (${j.queueKey})${j.kind === 'promote' ? '  <- a promotion' : ''}`);
+  for (const j of r.requeued) lines.push(`  ${verb ? 'would re-run' : 're-run'}  ${j.kind} job ${j.id}: its outcome event ${j.missing.join(', ')} is missing`);
+  if (!r.dryRun && r.enqueued.length + r.requeued.length > 0) lines.push('jobs run in the daemon (relengd start); follow them with relengd jobs');
+  return lines.join('\n');
+}

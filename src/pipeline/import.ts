@@ -1,0 +1,40 @@
+import type { Delivery, Intake } from './intake.ts';
+
+export interface ImportCounts {
+  /** New messages, stored and (once dispatched) processed. */
+  committed: number;
+  /** Already in the store: skipped. */
+  duplicate: number;
+  /** Invalid: kept in the rejected table with the reason. */
+  rejected: number;
+  /** The store could not take them. */
+  failed: number;
+}
+
+/** Feeds archived messages through the inbox in batches: only message ids not seen before are stored. */
+export function importDeliveries(intake: Intake, deliveries: readonly Delivery[], batchSize = 500): ImportCounts {
+  const counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, failed: 0 };
+  for (let i = 0; i < deliveries.length; i += batchSize) {
+    for (const outcome of intake.accept(deliveries.slice(i, i + batchSize))) {
+      switch (outcome.kind) {
+        case 'committed':
+          counts.committed++;
+          break;
+        case 'duplicate':
+          counts.duplicate++;
+          break;
+        case 'rejected':
+          counts.rejected++;
+          break;
+        case 'retry-later':
+          counts.failed++;
+          break;
+      }
+    }
+  }
+  return counts;
+}
+
+export function addCounts(a: ImportCounts, b: ImportCounts): ImportCounts {
+  return { committed: a.committed + b.committed, duplicate: a.duplicate + b.duplicate, rejected: a.rejected + b.rejected, failed: a.failed + b.failed };
+}
