@@ -143,7 +143,8 @@ export class Dispatcher {
       jobs += this.#applyJobs(env, listener, decision, now, observer);
       if (applyState) for (const patch of decision.patches) store.state.put(patch.namespace, patch.key, patch.value, now, listener.name);
     }
-    store.events.markDispatched(event.seq, now);
+    // A replayed event keeps its dispatch record: replay of a fully processed history writes nothing.
+    if (applyState) store.events.markDispatched(event.seq, now);
     this.#log.debug({ ...eventFields(env), listeners: listeners.length, emitted, jobs }, 'dispatched');
     return { emitted, jobs };
   }

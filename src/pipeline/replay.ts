@@ -48,19 +48,7 @@ export function replayStored(store: Store, dispatcher: Dispatcher, selection: Re
       if (job.kind === 'promote') report.promotions++;
     },
   };
-  const run = (): void => {
-    const causes: string[] = [];
-    let lastSeq = 0;
-    // Only what was stored before the replay started: events it emits are the cascade, run below.
-    const maxSeq = store.events.query({ limit: 1 })[0]?.seq ?? 0;
-    for (;;) {
-      const page = select(store, selection, lastSeq, maxSeq);
-      if (page.scanned === 0) break;
-      lastSeq = page.lastSeq;
-      report.selected += page.events.length;
-      if (page.events.length > 0) dispatcher.replayBatch(page.events, observer);
-      for (const e of page.events) causes.push(e.envelope.id);
-    }
+  const requeueLost = (causes: readonly string[]): void =>
     store.transaction(() => {
       for (const job of store.jobs.finishedFor(causes)) {
         const missing = job.emitted.filter((id) => !store.events.has(id));
@@ -69,6 +57,19 @@ export function replayStored(store: Store, dispatcher: Dispatcher, selection: Re
         report.requeued.push({ id: job.id, kind: job.kind, queueKey: job.queueKey, missing });
       }
     });
+  const run = (): void => {
+    let lastSeq = 0;
+    // Only what was stored before the replay started: events it emits are the cascade, run below.
+    const maxSeq = store.events.query({ limit: 1 })[0]?.seq ?? 0;
+    for (;;) {
+      const page = select(store, selection, lastSeq, maxSeq);
+      if (page.scanned === 0) break;
+      lastSeq = page.lastSeq;
+      report.selected += page.events.length;
+      if (page.events.length === 0) continue;
+      dispatcher.replayBatch(page.events, observer);
+      requeueLost(page.events.map((e) => e.envelope.id));
+    }
     while (dispatcher.dispatchBatch(observer).dispatched > 0) {
       // the cascade of what the replay emitted
     }

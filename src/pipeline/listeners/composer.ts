@@ -5,6 +5,8 @@ import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext }
 import { streamById } from './streams.ts';
 
 export const COMPOSE_QUEUE = 'compose-queue';
+/** A follow-up remembers its most recent causes only: a compose stuck for hours must not make every request slower. */
+export const MAX_CAUSES = 50;
 export const STREAM_HEAD = 'stream-head';
 
 type Cause = ComposeRequested['causes'][number];
@@ -47,7 +49,8 @@ export const composer: Listener = {
         decision.jobs.push(job.enqueue);
         save({ active: { jobId: job.id, version: request.version }, pending: null });
       } else {
-        const causes = [...(queue.pending?.causes ?? []), ...request.causes.filter((c) => !queue.pending?.causes.some((p) => p.id === c.id))];
+        const known = new Set(queue.pending?.causes.map((c) => c.id));
+        const causes = [...(queue.pending?.causes ?? []), ...request.causes.filter((c) => !known.has(c.id))].slice(-MAX_CAUSES);
         save({ active: queue.active, pending: { version: request.version, treefile: request.treefile, causes } });
       }
       return decision;

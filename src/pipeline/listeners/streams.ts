@@ -20,6 +20,7 @@ export function dateStamp(time: string): string {
 }
 
 export const VERSION_COUNTERS = 'version-counter';
+const MAX_REMEMBERED = 200;
 
 /** A group's composes on one day: the next {n}, and the {n} each trigger got (so a replay re-derives it). */
 interface VersionCounter {
@@ -37,7 +38,9 @@ export function versionFor(stream: StreamConfig, causeId: string, time: string, 
   const key = `${stream.group}/${date}`;
   const counter = (state.get(VERSION_COUNTERS, key) as VersionCounter | undefined) ?? { next: 0, byCause: {} };
   const n = counter.byCause[causeId] ?? counter.next;
-  const updated: VersionCounter = { next: Math.max(counter.next, n + 1), byCause: { ...counter.byCause, [causeId]: n } };
+  // The most recent triggers of the day are enough: a replayed older one only re-derives events that exist.
+  const recent = Object.entries(counter.byCause).slice(-(MAX_REMEMBERED - 1));
+  const updated: VersionCounter = { next: Math.max(counter.next, n + 1), byCause: { ...Object.fromEntries(recent), [causeId]: n } };
   const version = expandTemplate(stream.ostree.version, { release: stream.release, date, n: String(n), group: stream.group });
   return { version, patch: { namespace: VERSION_COUNTERS, key, value: updated } };
 }
