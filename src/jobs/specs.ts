@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArtifactKind, ArtifactSummary } from '../events/relengd/artifact.ts';
+import { ArtifactRequested, ArtifactSummary } from '../events/relengd/artifact.ts';
 import { Cause } from '../events/relengd/compose.ts';
 
 /**
@@ -24,16 +24,8 @@ export const ComposeJobSpec = z.object({
 });
 export type ComposeJobSpec = z.infer<typeof ComposeJobSpec>;
 
-export const ArtifactJobSpec = z.looseObject({
-  composeId: z.string(),
-  stream: z.string(),
-  commit: z.string(),
-  version: z.string().nullable().optional(),
-  name: z.string(),
-  kind: ArtifactKind,
-  platform: z.string(),
-  format: z.string(),
-  failable: z.boolean(),
+/** The build request plus what the builder needs, fixed when the build was decided. */
+export const ArtifactJobSpec = ArtifactRequested.extend({
   arch: z.string(),
   group: z.string(),
   release: z.string(),
