@@ -16,6 +16,7 @@ import { JobRunner } from '../jobs/runner.ts';
 import { openRepo } from '../ostree/index.ts';
 import { Store } from '../store/store.ts';
 import { catchUpOnStart } from './recovery.ts';
+import type { Sample } from '../http/metrics.ts';
 import { relengdVersion } from './version.ts';
 
 export interface Daemon {
@@ -112,6 +113,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     deliver: createBatcher(accept),
     health: () => ({ transport: transport.name }),
     ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
+    metrics: () => storeMetrics(store, transport),
   });
   logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
@@ -152,4 +154,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         logger.info({ component: 'daemon' }, 'relengd stopped');
       })()),
   };
+}
+
+/** What an operator alerts on, read from the store at scrape time (so restarts lose no counts). */
+function storeMetrics(store: Store, transport: Transport): Sample[] {
+  return [
+    {
+      name: 'relengd_events',
+      help: 'Stored events by origin and dispatch state (failed: a listener threw; replay after a fix).',
+      type: 'gauge',
+      values: store.events.countsByState().map((r) => ({ labels: { origin: r.origin, state: r.state }, value: r.n })),
+    },
+    { name: 'relengd_rejected_messages', help: 'Messages kept in the rejected table (invalid, unauthorized, too large).', type: 'gauge', values: [{ value: store.rejected.count() }] },
+    { name: 'relengd_jobs', help: 'Jobs by state.', type: 'gauge', values: Object.entries(store.jobs.countByState()).map(([state, n]) => ({ labels: { state }, value: n })) },
+    { name: 'relengd_outbox_pending', help: 'Events waiting for the broker to confirm them.', type: 'gauge', values: [{ value: store.outbox.countPending() }] },
+    { name: 'relengd_transport_ready', help: '1 when the transport is connected and consuming.', type: 'gauge', values: [{ labels: { transport: transport.name }, value: transport.isReady() ? 1 : 0 }] },
+  ];
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
 import type { Delivery, Outcome } from '../pipeline/intake.ts';
 import { decodeHttpEvent, httpResponseFor } from './ingest.ts';
+import { renderMetrics, type Sample } from './metrics.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -15,6 +16,8 @@ export interface HttpServerOptions {
   health: () => Record<string, unknown>;
   /** Readiness: store open, transport connected. */
   ready: () => { ready: boolean; detail: Record<string, unknown> };
+  /** Prometheus metrics, read at scrape time. */
+  metrics?: () => Sample[];
 }
 
 export interface RunningHttpServer {
@@ -23,7 +26,7 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-/** The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz. */
+/** The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics. */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const log = options.logger.child({ component: 'http' });
   const server = createServer((req, res) => {
@@ -59,6 +62,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
   if (path === '/readyz' && req.method === 'GET') {
     const { ready, detail } = o.ready();
     return sendJson(res, ready ? 200 : 503, { ready, ...detail });
+  }
+  if (path === '/metrics' && req.method === 'GET' && o.metrics) {
+    const text = renderMetrics(o.metrics());
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+    return void res.end(text);
   }
   if (path === '/events') {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a CloudEvent to /events' });

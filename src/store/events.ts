@@ -156,6 +156,11 @@ export class EventsTable {
     return (this.#count.get() as { n: number }).n;
   }
 
+  /** Events by origin and dispatch state (metrics). */
+  countsByState(): Array<{ origin: EventOrigin; state: DispatchState; n: number }> {
+    return this.#db.prepare('SELECT origin, dispatch_state AS state, count(*) AS n FROM events GROUP BY origin, dispatch_state').all() as Array<{ origin: EventOrigin; state: DispatchState; n: number }>;
+  }
+
   /** Raw bytes as received, for inbound events. */
   raw(id: string): Uint8Array | null {
     const row = this.#db.prepare('SELECT raw FROM events WHERE id = ?').get(id) as { raw: Uint8Array | null } | undefined;

@@ -110,4 +110,16 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
     expect([health.status, ready.status]).toEqual([200, 200]);
     expect(await ready.json()).toMatchObject({ ready: true, transport: 'embedded' });
   });
+
+  it('exposes Prometheus metrics read from the store', async () => {
+    const d = await start();
+    await publishOverHttp(d.http!.url, { ...mashed, id: 'm-1' });
+    await publishOverHttp(d.http!.url, { topic: mashed.topic, id: 'bad', body: { repo: 1 } });
+    await d.dispatcher.drain();
+    const text = await (await fetch(`${d.http!.url}/metrics`)).text();
+    expect(text).toContain('relengd_events{origin="inbound",state="done"} 1');
+    expect(text).toContain('relengd_events{origin="emitted",state="done"} 2');
+    expect(text).toContain('relengd_rejected_messages 1');
+    expect(text).toContain('relengd_transport_ready{transport="embedded"} 1');
+  });
 });
