@@ -27,6 +27,8 @@ export interface EventQuery {
   dispatchState?: DispatchState | undefined;
   /** Only events stored after this one (keyset paging, with order 'asc'). */
   afterSeq?: number | undefined;
+  /** Only events stored before this one (keyset paging, newest first). */
+  beforeSeq?: number | undefined;
   /** Only inbound or only emitted events. */
   origin?: EventOrigin | undefined;
   limit?: number | undefined;
@@ -177,6 +179,7 @@ export class EventsTable {
     if (q.correlationId) (where.push('correlation_id = ?'), params.push(q.correlationId));
     if (q.dispatchState) (where.push('dispatch_state = ?'), params.push(q.dispatchState));
     if (q.afterSeq !== undefined) (where.push('seq > ?'), params.push(q.afterSeq));
+    if (q.beforeSeq !== undefined) (where.push('seq < ?'), params.push(q.beforeSeq));
     if (q.origin) (where.push('origin = ?'), params.push(q.origin));
     if (q.ids?.length) (where.push(`id IN (${q.ids.map(() => '?').join(', ')})`), params.push(...q.ids));
     const sql = `SELECT ${COLUMNS} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

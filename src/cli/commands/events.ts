@@ -39,10 +39,17 @@ export function registerEvents(program: Command): void {
         }
         const pattern = opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined;
         const exact = pattern && !/[*#]/.test(pattern) ? pattern : undefined;
-        const rows = store.events
-          .query({ topic: exact, type: opts.type, since, dispatchState: opts.failed ? 'failed' : undefined, limit: exact || !pattern ? limit : undefined })
-          .filter((e) => !pattern || exact || topicMatches(pattern, e.envelope.topic))
-          .slice(0, limit);
+        const base = { topic: exact, type: opts.type, since, dispatchState: opts.failed ? ('failed' as const) : undefined };
+        // A pattern is matched here, page by page from the newest, until `limit` events matched.
+        const rows: StoredEvent[] = [];
+        for (let before: number | undefined; rows.length < limit; ) {
+          const page = store.events.query({ ...base, beforeSeq: before, limit: exact || !pattern ? limit : 1000 });
+          if (page.length === 0) break;
+          before = page.at(-1)!.seq;
+          rows.push(...page.filter((e) => !pattern || exact || topicMatches(pattern, e.envelope.topic)));
+          if (exact || !pattern) break;
+        }
+        rows.splice(limit);
         output(opts.json, rows.map(toJson), () => rows.map(toLine).join('\n') || 'no events match');
       } finally {
         store.close();
