@@ -1,4 +1,5 @@
 import { createBatcher } from '../bus/batcher.ts';
+import { AmqpTransport, bindingKeysFor } from '../bus/amqp/index.ts';
 import { EmbeddedTransport } from '../bus/embedded/transport.ts';
 import { OutboxRelay } from '../bus/outbox-relay.ts';
 import type { Transport } from '../bus/transport.ts';
@@ -44,13 +45,21 @@ export interface DaemonOptions {
   fetchImpl?: typeof fetch;
 }
 
-function createTransport(config: Config): Transport {
+function createTransport(config: Config, router: Router, logger: Logger, clock: Clock, onReady: () => void): Transport {
   switch (config.bus.transport) {
     case 'embedded':
       return new EmbeddedTransport();
     case 'amqp':
+      return new AmqpTransport({
+        config: config.bus.amqp,
+        topicPrefix: config.topicPrefix,
+        bindingKeys: bindingKeysFor(router.patterns(), config.topicPrefix, config.bus.amqp.bindings),
+        logger,
+        clock,
+        onReady,
+      });
     case 'kafka':
-      throw new ConfigError('bus.transport', `the ${config.bus.transport} transport is not available in this build yet; use embedded`);
+      throw new ConfigError('bus.transport', 'the kafka transport is not available in this build yet; use embedded or amqp');
   }
 }
 
@@ -62,9 +71,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const store = Store.open(config.store.path);
-  const transport = options.transport ?? createTransport(config);
-  const outbox = new OutboxRelay({ store, transport, clock, logger });
   const router = new Router(allListeners);
+  // In a dry run nothing leaves: decisions are stored and logged, never published or run.
+  const publish = (): void => {
+    if (!config.dryRun) outbox.schedule();
+  };
+  const transport = options.transport ?? createTransport(config, router, logger, clock, publish);
+  const outbox = new OutboxRelay({ store, transport, clock, logger });
   // Late-bound: the runner and the dispatcher wake each other (new jobs; job results to dispatch).
   let runner: JobRunner | undefined;
   const dispatcher = new Dispatcher({
@@ -75,7 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger,
     onEffects: () => {
       runner?.kick();
-      outbox.schedule();
+      publish();
     },
   });
   runner = new JobRunner({
@@ -89,7 +102,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     topicPrefix: config.topicPrefix,
     onFinished: () => {
       dispatcher.schedule();
-      outbox.schedule();
+      publish();
     },
   });
   const jobs = runner;
@@ -99,12 +112,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const recovered = await dispatcher.drain();
   if (recovered.dispatched + recovered.failed > 0) logger.info({ component: 'daemon', ...recovered }, 'dispatched events left pending by the last run');
 
-  const { requeued } = jobs.start();
-  if (requeued.length > 0) logger.info({ component: 'daemon', jobs: requeued }, 'requeued jobs interrupted by the last run');
+  if (config.dryRun) logger.warn({ component: 'daemon' }, 'dry run: jobs are enqueued and events emitted in the store, but nothing runs and nothing is published');
+  else {
+    const { requeued } = jobs.start();
+    if (requeued.length > 0) logger.info({ component: 'daemon', jobs: requeued }, 'requeued jobs interrupted by the last run');
+  }
 
   const accept = (batch: Parameters<Intake['accept']>[0]) => intake.accept(batch);
   await transport.start(async (batch) => accept(batch));
-  outbox.schedule();
+  publish();
   const http: RunningHttpServer | null = options.serveHttp === false ? null : await startHttpServer({
     host: config.http.host,
     port: config.http.port,

@@ -395,6 +395,12 @@ export const ConfigSchema = z
     http: HttpSchema.prefault({}),
     jobs: JobsSchema.prefault({}),
     log: LogSchema.prefault({}),
+    /**
+     * Consume, store and decide, but run no job and publish nothing: each decision is logged
+     * instead. For watching a production bus (Fedora's public broker) before relengd acts on it.
+     * Default false.
+     */
+    dryRun: z.boolean().default(false),
     /** Recovering messages missed while relengd was down. Default: none. */
     recovery: RecoverySchema.prefault({}),
     /**

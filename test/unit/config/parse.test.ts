@@ -89,6 +89,7 @@ describe('defaults', () => {
       jobs: { concurrency: 2, workdir: '/var/lib/relengd/jobs', timeoutMinutes: 240 },
       log: { level: 'info' },
       publishers: {},
+      dryRun: false,
       recovery: {},
       streams: [],
     });

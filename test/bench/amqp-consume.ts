@@ -1,0 +1,139 @@
+/**
+ * Consuming from RabbitMQ: relengd (decode, validate, store in SQLite with synchronous=FULL, ack)
+ * against the ceiling, a raw amqplib consumer that only acks. The same messages, a fresh quorum
+ * queue per case declared as relengd declares it, the same prefetch; each consumer runs in a
+ * process of its own (amqp-consumer-process.ts) so that CPU and peak RSS are its own.
+ *
+ * Prefetch (BENCH_PREFETCH, a list; default 50,500): 50 is `bus.amqp.prefetch`'s default; 500 lets
+ * relengd commit bigger batches (fewer, larger SQLite transactions), which is where its time goes.
+ *
+ * Two modes (BENCH_MODES=stream,drain):
+ * - stream: the consumer is running and the messages are published while it consumes (the way a
+ *   bus delivers them); rate = messages / (first publish .. last ack). The broker, taking
+ *   persistent publishes into a quorum queue and delivering them, is the ceiling.
+ * - drain: the queue is filled first, then the consumer drains it; rate = messages / consumer time.
+ *   Shows what each consumer costs when the broker is not the limit.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connect, type ChannelModel } from 'amqplib';
+import { declareTopology } from '../../src/bus/amqp/index.ts';
+import { benchMessages, publishAll, type BenchMessage } from './messages.ts';
+import type { Benchmark, BenchRow } from './types.ts';
+
+const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const prefetches = (process.env.BENCH_PREFETCH ?? '50,500').split(',').map(Number);
+/** relengd logs one line per stored message at `info` (to /dev/null here, but written). */
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+const modes = (process.env.BENCH_MODES ?? 'stream,drain').split(',').map((m) => m.trim()) as Array<'stream' | 'drain'>;
+const worker = join(dirname(fileURLToPath(import.meta.url)), 'amqp-consumer-process.ts');
+
+type Kind = 'raw' | 'relengd';
+const label: Record<Kind, string> = { raw: 'raw amqplib, ack only', relengd: 'relengd: decode, validate, SQLite FULL, ack' };
+
+export const amqpConsume: Benchmark = {
+  name: 'amqp-consume',
+  async run({ messages: count }) {
+    const run = randomUUID().slice(0, 8);
+    const prefix = `bench${run}.org.fedoraproject.prod`;
+    const routingKey = `${prefix}.bodhi.compose.complete`;
+    const messages = benchMessages(count);
+    const admin = await connect(url, { noDelay: true });
+    const queues: string[] = [];
+    const rows: BenchRow[] = [];
+    const notes: string[] = [];
+    try {
+      for (const prefetch of prefetches) {
+        for (const mode of modes) {
+          const rates: Partial<Record<Kind, number>> = {};
+          let batches = 0;
+          for (const kind of ['raw', 'relengd'] as const) {
+            const queue = `relengd-bench-${mode}-${prefetch}-${kind}-${run}`;
+            queues.push(queue);
+            const m = await runCase(admin, { mode, kind, prefetch }, queue, prefix, routingKey, messages);
+            rates[kind] = count / m.seconds;
+            rows.push({ benchmark: 'amqp-consume', case: `${mode}, prefetch ${prefetch}: ${label[kind]}`, messages: count, rate: count / m.seconds, seconds: m.seconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds });
+            if (m.batches) batches = m.batches;
+          }
+          notes.push(`${mode}, prefetch ${prefetch}: relengd / raw = ${(rates.relengd! / rates.raw!).toFixed(2)} (target >= 0.80); relengd committed ${count} messages in ${batches} transactions (${(count / batches).toFixed(0)} per commit)`);
+        }
+      }
+      notes.push(`${count} persistent messages of ${messages[0]!.content.length} bytes, quorum queue, relengd log level ${logLevel} (to /dev/null)`);
+      return { rows, notes };
+    } finally {
+      const ch = await admin.createChannel();
+      for (const q of queues) {
+        await ch.deleteQueue(q).catch(() => undefined);
+        await ch.deleteQueue(`${q}.dead`).catch(() => undefined);
+        await ch.deleteExchange(`${q}.dead`).catch(() => undefined);
+      }
+      await admin.close();
+    }
+  },
+};
+
+interface Case {
+  mode: 'stream' | 'drain';
+  kind: Kind;
+  prefetch: number;
+}
+
+async function runCase(
+  admin: ChannelModel,
+  { mode, kind, prefetch }: Case,
+  queue: string,
+  prefix: string,
+  routingKey: string,
+  messages: readonly BenchMessage[],
+): Promise<Done> {
+  const ch = await admin.createConfirmChannel();
+  try {
+    await declareTopology(ch, { queue, deadLetter: `${queue}.dead`, deliveryLimit: 5, bindingKeys: [routingKey] });
+    if (mode === 'drain') {
+      await publishAll(ch, routingKey, messages);
+      return await consumer(kind, prefetch, queue, prefix, messages.length).done;
+    }
+    const c = consumer(kind, prefetch, queue, prefix, messages.length);
+    await c.ready;
+    const start = Number(process.hrtime.bigint());
+    await publishAll(ch, routingKey, messages);
+    const ackedAt = await c.acked;
+    return { ...(await c.done), seconds: (ackedAt - start) / 1e9 };
+  } finally {
+    await ch.unbindQueue(queue, 'amq.topic', routingKey).catch(() => undefined);
+    await ch.close().catch(() => undefined);
+  }
+}
+
+interface Done {
+  seconds: number;
+  peakRssMiB: number;
+  cpuSeconds: number;
+  /** relengd only: store transactions (batches) used. */
+  batches?: number;
+}
+
+function consumer(kind: Kind, prefetch: number, queue: string, prefix: string, count: number): { ready: Promise<void>; acked: Promise<number>; done: Promise<Done> } {
+  const child = spawn(process.execPath, [worker, kind, queue, prefix, String(count), String(prefetch), logLevel], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let onReady: () => void = () => undefined;
+  let onAcked: (at: number) => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  const acked = new Promise<number>((resolve) => (onAcked = resolve));
+  let seconds = 0;
+  const done = new Promise<Done>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const event = JSON.parse(line) as { event: string; seconds: number } & Omit<Done, 'seconds'>;
+      if (event.event === 'ready') onReady();
+      if (event.event === 'acked') {
+        seconds = event.seconds;
+        onAcked(Number(process.hrtime.bigint()));
+      }
+      if (event.event === 'done') resolve({ ...event, seconds });
+    });
+    child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`${kind} consumer exited with ${code}`))));
+  });
+  return { ready, acked, done };
+}

@@ -1,0 +1,106 @@
+/**
+ * One consumer of the amqp-consume benchmark, in a process of its own so that its CPU and memory
+ * are its own: `node amqp-consumer-process.ts <raw|relengd> <queue> <topicPrefix> <count> <prefetch> <logLevel>`.
+ * Prints JSON lines: `{"event":"ready"}` once consuming, `{"event":"acked","seconds"}` when the last of
+ * `count` messages is acked, `{"event":"done",...}` (CPU, peak RSS) after closing down.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'amqplib';
+import { pino } from 'pino';
+import { AmqpTransport, bindingKeysFor } from '../../src/bus/amqp/index.ts';
+import { systemClock } from '../../src/clock.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { Intake } from '../../src/pipeline/intake.ts';
+import { Store } from '../../src/store/store.ts';
+
+const [kind, queue, prefix, countArg, prefetchArg, logLevel] = process.argv.slice(2);
+const count = Number(countArg);
+const prefetch = Number(prefetchArg);
+const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/**
+ * Peak RSS of this process image. Linux keeps `getrusage` maxrss across exec, so a child spawned by
+ * a big parent would report the parent's size; VmHWM starts afresh with the new image.
+ */
+function peakRssMiB(): number {
+  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8').toString())?.[1];
+  return (hwm ? Number(hwm) : process.resourceUsage().maxRSS) / 1024;
+}
+
+function report(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+/** The ceiling: consume and ack each message, nothing else. */
+async function raw(onReady: () => void, onAcked: () => void): Promise<Record<string, unknown>> {
+  const connection = await connect(url, { noDelay: true });
+  const ch = await connection.createChannel();
+  await ch.prefetch(prefetch);
+  let acked = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await ch.consume(queue!, (msg) => {
+    if (!msg) return;
+    ch.ack(msg);
+    if (++acked === count) done();
+  });
+  onReady();
+  await finished;
+  onAcked();
+  await ch.close();
+  await connection.close();
+  return {};
+}
+
+/** relengd as the daemon wires it: AmqpTransport delivering batches to Intake on a real SQLite file. */
+async function relengd(onReady: () => void, onAcked: () => void): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'relengd-bench-'));
+  try {
+    const config = parseConfig(`topicPrefix: ${prefix}\nstore: { path: ${join(dir, 'relengd.db')} }\n`, {});
+    const store = Store.open(config.store.path);
+    const logger = pino({ level: logLevel }, pino.destination({ dest: '/dev/null', sync: false }));
+    const intake = new Intake({ store, config, clock: systemClock, logger });
+    const transport = new AmqpTransport({
+      config: { ...config.bus.amqp, url, queue: queue!, deadLetter: `${queue}.dead`, prefetch, deliveryLimit: 5 },
+      topicPrefix: prefix!,
+      bindingKeys: bindingKeysFor([], prefix!),
+      logger,
+    });
+    let stored = 0;
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await transport.start(async (batch) => {
+      const outcomes = intake.accept(batch);
+      stored += outcomes.length;
+      // The transport acks right after this returns.
+      if (stored >= count) setImmediate(done);
+      return outcomes;
+    });
+    onReady();
+    await finished;
+    onAcked();
+    await transport.stop();
+    const { acked, committed, batches } = transport.stats().consumer;
+    if (acked !== count || committed !== count) throw new Error(`relengd acked ${acked} and committed ${committed} of ${count}`);
+    store.close();
+    return { batches };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cpu = process.cpuUsage();
+const start = process.hrtime.bigint();
+const extra = await (kind === 'raw' ? raw : relengd)(
+  () => report({ event: 'ready' }),
+  () => report({ event: 'acked', seconds: Number(process.hrtime.bigint() - start) / 1e9 }),
+);
+const used = process.cpuUsage(cpu);
+report({
+  event: 'done',
+  peakRssMiB: peakRssMiB(),
+  cpuSeconds: (used.user + used.system) / 1e6,
+  ...extra,
+});

@@ -1,0 +1,39 @@
+/**
+ * `npm run bench`: runs the benchmarks (not tests) and prints one table.
+ *   BENCH_MESSAGES  messages per case (default 50000; e.g. 5000 for a quick run)
+ *   BENCH_ONLY      comma-separated benchmark names to run (default: all)
+ *   AMQP_URL        the broker (default amqp://guest:guest@127.0.0.1:5672)
+ *   BENCH_PREFETCH, BENCH_LOG_LEVEL: see amqp-consume.ts
+ */
+import { amqpConsume } from './amqp-consume.ts';
+import type { Benchmark, BenchRow } from './types.ts';
+
+const benchmarks: Benchmark[] = [amqpConsume];
+
+const messages = Number(process.env.BENCH_MESSAGES ?? 50_000);
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+if (!Number.isInteger(messages) || messages <= 0) {
+  console.error(`BENCH_MESSAGES must be a positive integer, got ${process.env.BENCH_MESSAGES}`);
+  process.exit(2);
+}
+
+const rows: BenchRow[] = [];
+const notes: string[] = [];
+for (const bench of benchmarks.filter((b) => !only || only.includes(b.name))) {
+  process.stderr.write(`running ${bench.name} (${messages} messages)...\n`);
+  const result = await bench.run({ messages });
+  rows.push(...result.rows);
+  notes.push(...result.notes.map((n) => `${bench.name}: ${n}`));
+}
+printTable(rows);
+for (const note of notes) console.log(note);
+
+function printTable(table: BenchRow[]): void {
+  const header = ['benchmark', 'case', 'messages', 'seconds', 'msg/s', 'peak RSS MiB', 'CPU s'];
+  const lines = table.map((r) => [r.benchmark, r.case, String(r.messages), r.seconds.toFixed(2), Math.round(r.rate).toString(), r.peakRssMiB.toFixed(0), r.cpuSeconds.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(format(l));
+}

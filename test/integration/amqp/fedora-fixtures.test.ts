@@ -1,0 +1,67 @@
+/**
+ * Every recorded Fedora message, published the way Fedora Messaging publishes it, goes through a
+ * real RabbitMQ into the store exactly once.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { idFromBytes } from '../../../src/events/ids.ts';
+import { splitTopic } from '../../../src/events/topics.ts';
+import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../helpers/fixtures.ts';
+import { tempDir } from '../../helpers/tmp.ts';
+import { brokerLock, brokerMissingReason, deleteTopology, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
+import { fedoraWire, fromFixture, publishFedora } from './fedora.ts';
+import { startConsuming, type Consuming } from './harness.ts';
+
+const missing = brokerMissingReason ?? (fixturesPresent ? null : fixturesMissingReason);
+
+describe.skipIf(missing !== null)(titled('Fedora fixtures over RabbitMQ', missing), () => {
+  let names: TestNames;
+  let consuming: Consuming | undefined;
+  let release: () => void;
+  beforeEach(async () => {
+    release = await brokerLock('shared');
+    names = testNames('fixtures');
+  });
+  afterEach(async () => {
+    await consuming?.close();
+    consuming = undefined;
+    await deleteTopology(names);
+    release();
+  });
+
+  it('stores every fixture once with its id, topic and prefix, and acks the second copy as a duplicate', async () => {
+    const fixtures = loadFixtures();
+    const messages = fixtures.map(fromFixture);
+    const topics = [...new Set(fixtures.map((f) => f.topic))];
+    consuming = await startConsuming({ names, dir: tempDir(), topics: [], bindings: topics, topicPrefix: 'org.fedoraproject.prod' });
+    const { connection, channel } = await plainConnection();
+    try {
+      await publishFedora(channel, [...messages, ...messages]);
+      const transport = consuming.transport;
+      await vi.waitFor(() => {
+        const s = transport.stats().consumer;
+        expect(s.acked).toBeGreaterThanOrEqual(2 * fixtures.length);
+      }, { timeout: 20_000, interval: 50 });
+      expect(await readyCount(channel, names.queue)).toBe(0);
+    } finally {
+      await connection.close();
+    }
+
+    const store = consuming.store;
+    // Ids are the inbox key: fixtures that share an id (three 2015 pungi captures do) are one event,
+    // filed under the first of them published.
+    const firstById = new Map<string, { topic: string }>();
+    for (const m of messages) {
+      const id = m.id ?? idFromBytes(m.topic, fedoraWire(m).content);
+      if (!firstById.has(id)) firstById.set(id, m);
+    }
+    for (const [id, first] of firstById) {
+      const rows = store.db.prepare('SELECT topic, prefix, transport, known FROM events WHERE id = ?').all(id) as Array<Record<string, unknown>>;
+      const { prefix, name } = splitTopic(first.topic, 'org.fedoraproject.prod');
+      expect(rows, `${first.topic} ${id}`).toEqual([{ topic: name, prefix, transport: 'amqp', known: expect.any(Number) }]);
+    }
+    expect(store.rejected.count()).toBe(0);
+    const stats = consuming.transport.stats().consumer;
+    expect(stats.committed).toBe(firstById.size);
+    expect(stats.duplicate).toBe(2 * fixtures.length - firstById.size);
+  });
+});
