@@ -53,7 +53,9 @@ function createTransport(config: Config, router: Router, logger: Logger, clock: 
       return new AmqpTransport({
         config: config.bus.amqp,
         topicPrefix: config.topicPrefix,
-        bindingKeys: bindingKeysFor(router.patterns(), config.topicPrefix, config.bus.amqp.bindings),
+        // relengd.# too: every event relengd publishes is routable (to its own queue at least, where
+        // the inbox drops the echo), so a mandatory publish is never returned for want of a consumer.
+        bindingKeys: bindingKeysFor([...router.patterns(), 'relengd.#'], config.topicPrefix, config.bus.amqp.bindings),
         logger,
         clock,
         onReady,

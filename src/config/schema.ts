@@ -114,8 +114,12 @@ const AmqpSchema = z.strictObject({
   tls: AmqpTlsSchema.optional(),
   /** Durable quorum queue consumed. Default `relengd`. */
   queue: text().default('relengd'),
-  /** Unacked deliveries in flight (AMQP prefetch). Default 50. */
-  prefetch: positiveInt().default(50),
+  /**
+   * Unacked deliveries in flight (AMQP prefetch). Default 500: deliveries that arrive together are
+   * stored in one transaction and acked together, so a larger window means fewer, larger commits
+   * (measured: 0.60 of a raw consumer's rate at 50, 0.76 at 500).
+   */
+  prefetch: positiveInt().default(500),
   /** Extra binding keys on `amq.topic`; the streams' own topics are bound automatically. Default `[]`. */
   bindings: z.array(text()).default(() => []),
   /** Queue receiving rejected messages, with the reason. Default `relengd.dead`. */

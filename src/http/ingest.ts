@@ -24,7 +24,9 @@ export function decodeHttpEvent(headers: Record<string, string>, body: Buffer): 
   if (typeof event.data === 'string' && isJsonContent(event.datacontenttype)) {
     return { ...base, decoded: new MessageRejectedError(RejectReason.notJson, 'data is not JSON', 'data') };
   }
-  return { ...base, decoded: inputFromCloudEvent(event) };
+  // Binary mode: the body is the data, kept once by the store. Structured: the body is the envelope.
+  const binary = 'ce-id' in headers && event.data_base64 === undefined;
+  return { ...base, decoded: inputFromCloudEvent(event), rawIsData: binary };
 }
 
 function isJsonContent(type: string | undefined): boolean {

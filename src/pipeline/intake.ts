@@ -13,6 +13,12 @@ export interface Delivery {
   /** Wire headers as strings, kept for the rejected table. */
   headers: Record<string, string>;
   decoded: EnvelopeInput | MessageRejectedError;
+  /**
+   * `raw` is exactly the message body the data was parsed from (not an envelope around it), so the
+   * store keeps those bytes once, as the data. Codecs set it for Fedora Messaging bodies and
+   * binary-mode CloudEvents.
+   */
+  rawIsData?: boolean | undefined;
 }
 
 /** What became of a delivery; the transport maps it to a broker verb in one place. */
@@ -69,6 +75,11 @@ export class Intake {
       }
       if (delivery.decoded instanceof MessageRejectedError) throw delivery.decoded;
       const envelope = makeEnvelope(delivery.decoded, { prefix: config.topicPrefix, receivedAt });
+      // Known already (relengd's own event coming back from the broker, a redelivery): nothing to check or store.
+      if (store.events.has(envelope.id)) {
+        this.#log.debug({ ...eventFields(envelope), transport: delivery.transport }, 'duplicate dropped');
+        return { kind: 'duplicate', id: envelope.id };
+      }
       const allowed = config.publishers[envelope.topic];
       if (allowed && allowed.length > 0 && !(envelope.publisher && allowed.includes(envelope.publisher))) {
         throw new MessageRejectedError(
@@ -77,8 +88,9 @@ export class Intake {
           'user_id',
         );
       }
-      const isNew = store.events.insert(envelope, { origin: 'inbound', transport: delivery.transport, receivedAt, raw: delivery.raw });
-      this.#log.info({ ...eventFields(envelope), transport: delivery.transport, known: envelope.known, duplicate: !isNew }, isNew ? 'accepted' : 'duplicate dropped');
+      const isNew = store.events.insert(envelope, { origin: 'inbound', transport: delivery.transport, receivedAt, raw: delivery.raw, rawIsData: delivery.rawIsData === true });
+      // Per message at debug: at bus rates an info line each costs more than validating it.
+      this.#log.debug({ ...eventFields(envelope), transport: delivery.transport, known: envelope.known, duplicate: !isNew }, isNew ? 'accepted' : 'duplicate dropped');
       return isNew ? { kind: 'committed', id: envelope.id } : { kind: 'duplicate', id: envelope.id };
     } catch (error) {
       if (!(error instanceof MessageRejectedError)) throw error;

@@ -89,4 +89,6 @@ export const migrations: readonly string[] = [
   `,
   // 2: the ids of the events a job emitted, so replay can tell a job whose outcome event was lost.
   `ALTER TABLE jobs ADD COLUMN emitted TEXT NOT NULL DEFAULT '[]';`,
+  // 3: a message body is stored once: as the data, when the raw bytes are exactly that body.
+  `ALTER TABLE events ADD COLUMN raw_is_data INTEGER NOT NULL DEFAULT 0;`,
 ];

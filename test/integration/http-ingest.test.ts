@@ -36,6 +36,8 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
     expect(requests.map((e) => e.envelope.subject).sort()).toEqual(['fedora/26/aarch64/updates/atomic-host', 'fedora/26/x86_64/updates/atomic-host']);
     expect(requests.every((e) => e.envelope.causationid === 'msg-1' && e.envelope.correlationid === 'msg-1')).toBe(true);
     expect(d.store.outbox.countPending()).toBe(0); // the embedded transport confirmed them
+    // The body's bytes are kept exactly as sent (once, as the data).
+    expect(Buffer.from(d.store.events.raw('msg-1')!).toString('utf8')).toBe(JSON.stringify(mashed.body));
   });
 
   it.skipIf(!fixturesPresent)(`stores a real Fedora fixture published twice once (${fixturesPresent ? 'fixtures present' : fixturesMissingReason})`, async () => {

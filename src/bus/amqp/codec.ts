@@ -64,7 +64,10 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 export function decode(msg: WireMessage): Delivery {
   const base = { transport: TRANSPORT_NAME, raw: msg.content, headers: deliveryHeaders(msg) };
   try {
-    return { ...base, decoded: decodeInput(msg) };
+    const structured = STRUCTURED_CONTENT_TYPE.test(String(msg.properties.contentType ?? ''));
+    const utf8 = !msg.properties.contentEncoding || /^utf-?8$/i.test(String(msg.properties.contentEncoding));
+    // A Fedora Messaging or binary-mode body is the data itself: the store keeps those bytes once.
+    return { ...base, decoded: decodeInput(msg), rawIsData: !structured && utf8 };
   } catch (error) {
     const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notJson, `undecodable message: ${String(error)}`);
     return { ...base, decoded: rejection };

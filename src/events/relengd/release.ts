@@ -59,7 +59,8 @@ export type ReleasePromoted = z.infer<typeof ReleasePromoted>;
 export const PromoteRequested = z.looseObject({
   group: z.string().min(1),
   version: z.string().min(1),
-  force: z.boolean().default(false),
+  /** Absent means false (no schema default: a stored body must equal what was received). */
+  force: z.boolean().optional(),
   requestedBy: z.string().min(1),
   comment: z.string().optional(),
 });

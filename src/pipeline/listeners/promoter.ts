@@ -147,7 +147,7 @@ function onManualRequest(event: Envelope, context: ListenerContext): Decision {
       return { ...nothing(), emit: [refusal(request.group, request.version, 'status-not-accepted', `${stream.arch} compose is ${compose.status}`)] };
     }
   }
-  return promote(event, candidate, streams, { force: request.force, requestedBy: request.requestedBy, key: 'manual' });
+  return promote(event, candidate, streams, { force: request.force ?? false, requestedBy: request.requestedBy, key: 'manual' });
 }
 
 /** Promotes when every arch is in, accepted, and every gate holds with none failed. */

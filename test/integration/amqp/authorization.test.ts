@@ -9,7 +9,7 @@ import { ERROR_HEADER } from '../../../src/bus/amqp/index.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixture } from '../../helpers/fixtures.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { amqpUrl, brokerLock, deleteTopology, drainQueue, plainConnection, probeRabbitmqctl, rabbitmqctl, testNames, titled, type TestNames } from './broker.ts';
-import { publishFedora } from './fedora.ts';
+import { publishFedora } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
 const missing = (await probeRabbitmqctl()) ?? (fixturesPresent ? null : fixturesMissingReason);

@@ -20,21 +20,23 @@ import { sleep } from '../../../src/retry.ts';
 export const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const isCi = process.env.CI === 'true';
 
-/** Null when the broker answers, else why not. */
+/**
+ * Null when the broker answers, else why not. Another test file may be restarting the broker
+ * (it holds the exclusive lock meanwhile): wait for that before concluding there is none.
+ */
 async function probeBroker(): Promise<string | null> {
-  try {
-    const connection = await connect(amqpUrl, { timeout: 3000 });
-    await connection.close();
-    return null;
-  } catch (error) {
-    return `no RabbitMQ at ${amqpUrl.replace(/:[^:@/]*@/, ':***@')} (${(error as Error).message}); set AMQP_URL`;
+  for (let attempt = 0; ; attempt++) {
+    for (let waited = 0; writerWaiting() && waited < 120_000; waited += 100) await sleep(100);
+    try {
+      const connection = await connect(amqpUrl, { timeout: 3000 });
+      await connection.close();
+      return null;
+    } catch (error) {
+      if (writerWaiting() && attempt < 5) continue;
+      return `no RabbitMQ at ${amqpUrl.replace(/:[^:@/]*@/, ':***@')} (${(error as Error).message}); set AMQP_URL`;
+    }
   }
 }
-
-export const brokerMissingReason: string | null = await probeBroker();
-export const brokerPresent = brokerMissingReason === null;
-if (!brokerPresent && isCi) throw new Error(`CI=true but ${brokerMissingReason}`);
-if (!brokerPresent) console.warn(`skipping AMQP tests: ${brokerMissingReason}`);
 
 /** A describe title that says why it is skipped. */
 export function titled(title: string, missing: string | null = brokerMissingReason): string {
@@ -204,3 +206,9 @@ export async function brokerLock(mode: 'shared' | 'exclusive'): Promise<() => vo
   while (liveReaders().length > 0) await sleep(100);
   return () => rmSync(WRITER, { recursive: true, force: true });
 }
+
+// Probed last: the lock helpers above must be initialised first.
+export const brokerMissingReason: string | null = await probeBroker();
+export const brokerPresent = brokerMissingReason === null;
+if (!brokerPresent && isCi) throw new Error(`CI=true but ${brokerMissingReason}`);
+if (!brokerPresent) console.warn(`skipping AMQP tests: ${brokerMissingReason}`);

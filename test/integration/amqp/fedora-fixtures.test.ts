@@ -8,7 +8,7 @@ import { splitTopic } from '../../../src/events/topics.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../helpers/fixtures.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { brokerLock, brokerMissingReason, deleteTopology, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
-import { fedoraWire, fromFixture, publishFedora } from './fedora.ts';
+import { fedoraWire, fromFixture, publishFedora } from '../../helpers/fedora-wire.ts';
 import { startConsuming, type Consuming } from './harness.ts';
 
 const missing = brokerMissingReason ?? (fixturesPresent ? null : fixturesMissingReason);
@@ -49,7 +49,7 @@ describe.skipIf(missing !== null)(titled('Fedora fixtures over RabbitMQ', missin
     const store = consuming.store;
     // Ids are the inbox key: fixtures that share an id (three 2015 pungi captures do) are one event,
     // filed under the first of them published.
-    const firstById = new Map<string, { topic: string }>();
+    const firstById = new Map<string, (typeof messages)[number]>();
     for (const m of messages) {
       const id = m.id ?? idFromBytes(m.topic, fedoraWire(m).content);
       if (!firstById.has(id)) firstById.set(id, m);
@@ -58,6 +58,9 @@ describe.skipIf(missing !== null)(titled('Fedora fixtures over RabbitMQ', missin
       const rows = store.db.prepare('SELECT topic, prefix, transport, known FROM events WHERE id = ?').all(id) as Array<Record<string, unknown>>;
       const { prefix, name } = splitTopic(first.topic, 'org.fedoraproject.prod');
       expect(rows, `${first.topic} ${id}`).toEqual([{ topic: name, prefix, transport: 'amqp', known: expect.any(Number) }]);
+      // The body is kept byte for byte, and its data is the body as received.
+      expect(Buffer.from(store.events.raw(id)!).equals(fedoraWire(first).content), `${first.topic} raw bytes`).toBe(true);
+      expect(store.events.get(id)?.envelope.data).toEqual(first.body);
     }
     expect(store.rejected.count()).toBe(0);
     const stats = consuming.transport.stats().consumer;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ERROR_HEADER } from '../../../src/bus/amqp/index.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { brokerLock, brokerMissingReason, deleteTopology, drainQueue, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
-import { fedoraWire, type FedoraMessage } from './fedora.ts';
+import { fedoraWire, type FedoraMessage } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
 describe.skipIf(brokerMissingReason !== null)(titled('malformed messages on RabbitMQ'), () => {

@@ -9,7 +9,7 @@ import { MessageRejectedError } from '../../../src/errors.ts';
 import type { Outcome } from '../../../src/pipeline/intake.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { brokerLock, brokerMissingReason, deleteTopology, drainQueue, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
-import { publishFedora, type FedoraMessage } from './fedora.ts';
+import { publishFedora, type FedoraMessage } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
 const DELIVERY_LIMIT = 3;

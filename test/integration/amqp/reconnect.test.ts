@@ -9,7 +9,7 @@ import { makeEnvelope } from '../../../src/events/envelope.ts';
 import { sleep } from '../../../src/retry.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { brokerLock, deleteTopology, plainConnection, probeRabbitmqctl, rabbitmqctl, readyCount, testNames, titled, type TestNames } from './broker.ts';
-import { publishFedora, type FedoraMessage } from './fedora.ts';
+import { publishFedora, type FedoraMessage } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
 const missing = await probeRabbitmqctl();

@@ -7,7 +7,7 @@ import type { DeliverBatch } from '../../../src/bus/transport.ts';
 import { sleep } from '../../../src/retry.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { brokerLock, brokerMissingReason, deleteTopology, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
-import { publishFedora } from './fedora.ts';
+import { publishFedora } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
 function slowly(ms: number) {

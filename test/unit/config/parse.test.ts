@@ -76,7 +76,7 @@ describe('defaults', () => {
         amqp: {
           url: 'amqp://guest:guest@127.0.0.1:5672',
           queue: 'relengd',
-          prefetch: 50,
+          prefetch: 500,
           bindings: [],
           deadLetter: 'relengd.dead',
           deliveryLimit: 5,

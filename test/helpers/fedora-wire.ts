@@ -5,7 +5,7 @@
  * `fedora_messaging_schema`, `fedora_messaging_severity`, `sent-at` (no fractions, `+00:00`).
  */
 import type { ConfirmChannel, Options } from 'amqplib';
-import type { FedoraFixture } from '../../helpers/fixtures.ts';
+import type { FedoraFixture } from './fixtures.ts';
 
 /** Python's `json.dumps` with its defaults: `", "` and `": "` separators, non-ASCII as `\uXXXX`. */
 export function pythonJsonDumps(value: unknown): string {

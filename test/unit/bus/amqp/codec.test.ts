@@ -5,12 +5,12 @@
  */
 import type { MessageProperties } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { decode, deadLetterCopy, encode, ERROR_HEADER, fedoraSchemaName, fedoraSentAt, type WireMessage } from '../../../src/bus/amqp/codec.ts';
-import { MessageRejectedError, RejectReason } from '../../../src/errors.ts';
-import { makeEnvelope, type Envelope, type EnvelopeInput } from '../../../src/events/envelope.ts';
-import { idFromBytes } from '../../../src/events/ids.ts';
-import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../helpers/fixtures.ts';
-import { fedoraWire, fromFixture, pythonJsonDumps } from './fedora.ts';
+import { decode, deadLetterCopy, encode, ERROR_HEADER, fedoraSchemaName, fedoraSentAt, type WireMessage } from '../../../../src/bus/amqp/codec.ts';
+import { MessageRejectedError, RejectReason } from '../../../../src/errors.ts';
+import { makeEnvelope, type Envelope, type EnvelopeInput } from '../../../../src/events/envelope.ts';
+import { idFromBytes } from '../../../../src/events/ids.ts';
+import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../../helpers/fixtures.ts';
+import { fedoraWire, fromFixture, pythonJsonDumps } from '../../../helpers/fedora-wire.ts';
 
 const noProperties: MessageProperties = {
   contentType: undefined, contentEncoding: undefined, headers: undefined, deliveryMode: undefined, priority: undefined,
