@@ -180,7 +180,8 @@ export class EventsTable {
     if (q.type) (where.push('type = ?'), params.push(q.type));
     if (q.since) (where.push('time >= ?'), params.push(q.since));
     if (q.until) (where.push('time < ?'), params.push(q.until));
-    if (q.correlationId) (where.push('correlation_id = ?'), params.push(q.correlationId));
+    // The chain's first message has the correlation id as its id; the rest were emitted by relengd.
+    if (q.correlationId) (where.push(`(id = ? OR (origin = 'emitted' AND correlation_id = ?))`), params.push(q.correlationId, q.correlationId));
     if (q.dispatchState) (where.push('dispatch_state = ?'), params.push(q.dispatchState));
     if (q.afterSeq !== undefined) (where.push('seq > ?'), params.push(q.afterSeq));
     if (q.beforeSeq !== undefined) (where.push('seq < ?'), params.push(q.beforeSeq));

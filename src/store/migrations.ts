@@ -91,4 +91,9 @@ export const migrations: readonly string[] = [
   `ALTER TABLE jobs ADD COLUMN emitted TEXT NOT NULL DEFAULT '[]';`,
   // 3: a message body is stored once: as the data, when the raw bytes are exactly that body.
   `ALTER TABLE events ADD COLUMN raw_is_data INTEGER NOT NULL DEFAULT 0;`,
+  // 4: fewer random index writes per inbound message (measured: 58 -> 37 us a message). An inbound
+  // message's correlation id is its own id (already the unique key); time ranges are read in seq order.
+  `DROP INDEX events_time;
+   DROP INDEX events_correlation;
+   CREATE INDEX events_correlation_emitted ON events (correlation_id) WHERE origin = 'emitted';`,
 ];

@@ -4,7 +4,7 @@
  * Prints JSON lines: `{"event":"ready"}` once consuming, `{"event":"acked","seconds"}` when the last of
  * `count` messages is acked, `{"event":"done",...}` (CPU, peak RSS) after closing down.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
@@ -14,20 +14,12 @@ import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { Store } from '../../src/store/store.ts';
+import { peakRssMiB } from './peak-rss.ts';
 
 const [kind, queue, prefix, countArg, prefetchArg, logLevel] = process.argv.slice(2);
 const count = Number(countArg);
 const prefetch = Number(prefetchArg);
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-/**
- * Peak RSS of this process image. Linux keeps `getrusage` maxrss across exec, so a child spawned by
- * a big parent would report the parent's size; VmHWM starts afresh with the new image.
- */
-function peakRssMiB(): number {
-  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8').toString())?.[1];
-  return (hwm ? Number(hwm) : process.resourceUsage().maxRSS) / 1024;
-}
 
 function report(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);

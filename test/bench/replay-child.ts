@@ -10,6 +10,7 @@ import { allListeners } from '../../src/pipeline/listeners/index.ts';
 import { replayStored } from '../../src/pipeline/replay.ts';
 import { Router } from '../../src/pipeline/router.ts';
 import { Store } from '../../src/store/store.ts';
+import { peakRssMiB } from './peak-rss.ts';
 import { benchConfigYaml } from './replay-setup.ts';
 
 const dir = process.argv[2]!;
@@ -20,4 +21,4 @@ const started = performance.now();
 const report = replayStored(store, dispatcher, {}, { dryRun: false });
 const seconds = (performance.now() - started) / 1000;
 store.close();
-process.stdout.write(`${JSON.stringify({ events: report.selected, seconds, emitted: report.emitted.length, enqueued: report.enqueued.length, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ events: report.selected, seconds, emitted: report.emitted.length, enqueued: report.enqueued.length, maxRssMb: peakRssMiB() })}\n`);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { populateStore } from './replay-setup.ts';
+import type { Benchmark, BenchRow } from './types.ts';
 
 export interface ReplayBenchResult {
   events: number;
@@ -37,6 +38,20 @@ export async function replayBenchmark(count: number): Promise<ReplayBenchResult>
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** For `npm run bench`: the replay rows and their ratio to the first dispatch of the same events. */
+export const replay: Benchmark = {
+  name: 'replay',
+  async run() {
+    const count = Number(process.env.BENCH_EVENTS ?? 100_000);
+    const r = await replayBenchmark(count);
+    const row = (name: string, rate: number, seconds: number, rss: number): BenchRow => ({ benchmark: 'replay', case: name, messages: r.events, seconds, rate, peakRssMiB: rss, cpuSeconds: Number.NaN });
+    return {
+      rows: [row('first dispatch (store + listeners)', r.populateRate, count / r.populateRate, Number.NaN), row('replay through the listeners', r.replayRate, r.replaySeconds, r.maxRssMb)],
+      notes: [`${r.events} events: replay / first dispatch = ${(r.replayRate / r.populateRate).toFixed(2)}; replay ${Math.round(r.replayRate)} events/s (target >= 20000), peak RSS ${Math.round(r.maxRssMb)} MiB (target < 300); new decisions on replay: ${r.newDecisions}`],
+    };
+  },
+};
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const count = Number(process.env.BENCH_EVENTS ?? 100_000);

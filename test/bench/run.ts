@@ -2,13 +2,15 @@
  * `npm run bench`: runs the benchmarks (not tests) and prints one table.
  *   BENCH_MESSAGES  messages per case (default 50000; e.g. 5000 for a quick run)
  *   BENCH_ONLY      comma-separated benchmark names to run (default: all)
+ *   BENCH_EVENTS    events stored then replayed by the replay benchmark (default 100000)
  *   AMQP_URL        the broker (default amqp://guest:guest@127.0.0.1:5672)
  *   BENCH_PREFETCH, BENCH_LOG_LEVEL: see amqp-consume.ts
  */
 import { amqpConsume } from './amqp-consume.ts';
+import { replay } from './replay.ts';
 import type { Benchmark, BenchRow } from './types.ts';
 
-const benchmarks: Benchmark[] = [amqpConsume];
+const benchmarks: Benchmark[] = [amqpConsume, replay];
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 50_000);
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -30,7 +32,8 @@ for (const note of notes) console.log(note);
 
 function printTable(table: BenchRow[]): void {
   const header = ['benchmark', 'case', 'messages', 'seconds', 'msg/s', 'peak RSS MiB', 'CPU s'];
-  const lines = table.map((r) => [r.benchmark, r.case, String(r.messages), r.seconds.toFixed(2), Math.round(r.rate).toString(), r.peakRssMiB.toFixed(0), r.cpuSeconds.toFixed(2)]);
+  const num = (n: number, digits: number): string => (Number.isNaN(n) ? '-' : n.toFixed(digits));
+  const lines = table.map((r) => [r.benchmark, r.case, String(r.messages), r.seconds.toFixed(2), Math.round(r.rate).toString(), num(r.peakRssMiB, 0), num(r.cpuSeconds, 2)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   console.log(format(header));

@@ -46,6 +46,19 @@ describe('dispatcher', () => {
     expect(store.outbox.countPending()).toBe(2);
   });
 
+  it('finds a whole chain by its correlation id: the first message and everything derived from it', async () => {
+    const { store, dispatcher, send } = setup([updatesMashed]);
+    send('m1');
+    send('m2');
+    await dispatcher.drain();
+    const chain = store.events.query({ correlationId: 'm1', order: 'asc' }).map((e) => [e.envelope.topic, e.envelope.correlationid]);
+    expect(chain).toEqual([
+      ['bodhi.compose.complete', 'm1'],
+      ['relengd.ostree.compose.requested', 'm1'],
+      ['relengd.ostree.compose.requested', 'm1'],
+    ]);
+  });
+
   it('derives nothing new when an event is processed again (deterministic ids)', async () => {
     const { store, dispatcher, send } = setup([updatesMashed]);
     send('m1');
