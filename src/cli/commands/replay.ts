@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { decodeArchive, type ArchiveProblem } from '../../bus/archive/codec.ts';
 import { datagrepperPages } from '../../bus/archive/datagrepper.ts';
+import { readStream } from '../../bus/amqp/index.ts';
 import { archiveEntryToDelivery } from '../../bus/archive/codec.ts';
 import { splitTopic } from '../../events/topics.ts';
 import { UsageError } from '../../errors.ts';
@@ -23,6 +24,7 @@ interface ReplayOptions {
   correlation?: string;
   fromFile?: string;
   fromDatagrepper?: string;
+  fromStream?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -40,21 +42,28 @@ export function registerReplay(program: Command): void {
     .option('--correlation <id>', 'every event of one chain (the message that started it)')
     .option('--from-file <file>', 'catch up from an archive: a datagrepper page (/v2/search or /raw), or JSON lines (fedora-messaging record, relengd export)')
     .option('--from-datagrepper <url>', 'catch up from datagrepper over HTTP (with --since), e.g. https://apps.fedoraproject.org/datagrepper')
+    .option('--from-stream', 'catch up from the RabbitMQ stream named by bus.amqp.stream (with --since): read by time, x-stream-offset')
     .option('--dry-run', 'print what would be emitted, enqueued and promoted; change nothing')
     .option('--json', 'print the report as JSON')
     .action(async (opts: ReplayOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      if (opts.fromFile && opts.fromDatagrepper) throw new UsageError('give --from-file or --from-datagrepper, not both');
-      if (opts.fromDatagrepper && !opts.since) throw new UsageError('--from-datagrepper needs --since');
+      if ([opts.fromFile, opts.fromDatagrepper, opts.fromStream].filter(Boolean).length > 1) throw new UsageError('give one of --from-file, --from-datagrepper, --from-stream');
+      if ((opts.fromDatagrepper || opts.fromStream) && !opts.since) throw new UsageError(`${opts.fromStream ? '--from-stream' : '--from-datagrepper'} needs --since`);
       const now = new Date();
       const since = opts.since ? parseSince(opts.since, now) : undefined;
       const until = opts.until ? parseSince(opts.until, now) : undefined;
       const logger = createLogger({ level: 'warn', fd: 2 });
       const { store, dispatcher, intake } = openPipeline(config, logger);
       try {
-        if (opts.fromFile || opts.fromDatagrepper) {
-          const report = await catchUp(store, dispatcher, opts, async (deliveries) => importDeliveries(intake, deliveries), since, until);
-          for (const p of report.problems) process.stderr.write(`relengd: ${opts.fromFile}:${p.line}: skipped: ${p.error}\n`);
+        if (opts.fromFile || opts.fromDatagrepper || opts.fromStream) {
+          const source = async (): Promise<Delivery[][]> => {
+            if (!opts.fromStream) return [];
+            const batches: Delivery[][] = [];
+            await readStream({ config: config.bus.amqp, since: since!, until, logger }, async (batch) => void batches.push(batch));
+            return batches;
+          };
+          const report = await catchUp(store, dispatcher, opts, async (deliveries) => importDeliveries(intake, deliveries), since, until, await source());
+          for (const p of report.problems) process.stderr.write(`relengd: ${opts.fromFile ?? opts.fromDatagrepper}:${p.line}: skipped: ${p.error}\n`);
           output(opts.json, report, () =>
             `${opts.dryRun ? 'dry run: would process' : 'processed'} ${report.committed} new message(s); ${report.duplicate} already seen, ${report.rejected} rejected, ${report.problems.length} bad line(s) skipped` +
             `${report.emitted ? `; ${report.emitted} event(s) emitted, ${report.enqueued} job(s) enqueued` : ''}`,
@@ -73,14 +82,14 @@ export function registerReplay(program: Command): void {
 type CatchUpReport = ImportCounts & { problems: ArchiveProblem[]; emitted: number; enqueued: number; dryRun: boolean };
 
 /** Imports archived messages (only unseen ids are stored) and dispatches them; in a dry run, all of it is rolled back. */
-async function catchUp(store: Store, dispatcher: Dispatcher, opts: ReplayOptions, importBatch: (d: Delivery[]) => Promise<ImportCounts>, since?: string, until?: string): Promise<CatchUpReport> {
+async function catchUp(store: Store, dispatcher: Dispatcher, opts: ReplayOptions, importBatch: (d: Delivery[]) => Promise<ImportCounts>, since: string | undefined, until: string | undefined, streamed: Delivery[][]): Promise<CatchUpReport> {
   const report: CatchUpReport = { committed: 0, duplicate: 0, rejected: 0, failed: 0, problems: [], emitted: 0, enqueued: 0, dryRun: Boolean(opts.dryRun) };
-  const batches: Delivery[][] = [];
+  const batches: Delivery[][] = [...streamed];
   if (opts.fromFile) {
     const decoded = decodeArchive(readFileSync(opts.fromFile, 'utf8'));
     report.problems.push(...decoded.problems);
     batches.push(decoded.deliveries);
-  } else {
+  } else if (opts.fromDatagrepper) {
     let n = 0;
     for await (const entries of datagrepperPages(opts.fromDatagrepper!, { since: since!, until })) {
       const deliveries: Delivery[] = [];

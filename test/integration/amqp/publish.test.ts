@@ -123,7 +123,7 @@ describe.skipIf(brokerMissingReason !== null)(titled('publishing to RabbitMQ'), 
 
   it('fails every item at once when not connected, before start and after stop', async () => {
     const transport = new AmqpTransport({
-      config: { url: amqpUrl, queue: names.queue, deadLetter: names.deadLetter, prefetch: 10, bindings: [], deliveryLimit: 3, heartbeatSeconds: 5 },
+      config: { url: amqpUrl, queue: names.queue, deadLetter: names.deadLetter, prefetch: 10, bindings: [], deliveryLimit: 3, heartbeatSeconds: 5, streamMaxAge: '7D' },
       topicPrefix: names.prefix,
       bindingKeys: [],
       logger: silentLogger(),

@@ -24,7 +24,7 @@ describe.skipIf(brokerMissingReason !== null)(titled('starting the AMQP transpor
 
   function transport(config: Partial<AmqpConfig>): AmqpTransport {
     return new AmqpTransport({
-      config: { url: amqpUrl, queue: names.queue, deadLetter: names.deadLetter, prefetch: 10, bindings: [], deliveryLimit: 3, heartbeatSeconds: 5, ...config },
+      config: { url: amqpUrl, queue: names.queue, deadLetter: names.deadLetter, prefetch: 10, bindings: [], deliveryLimit: 3, heartbeatSeconds: 5, streamMaxAge: '7D', ...config },
       topicPrefix: names.prefix,
       bindingKeys: [],
       logger: silentLogger(),

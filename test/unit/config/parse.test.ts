@@ -81,6 +81,7 @@ describe('defaults', () => {
           deadLetter: 'relengd.dead',
           deliveryLimit: 5,
           heartbeatSeconds: 30,
+          streamMaxAge: '7D',
         },
         kafka: { brokers: ['localhost:9092'], groupId: 'relengd', topics: [] },
       },
