@@ -379,7 +379,7 @@ describe('promote executor', () => {
       return home;
     }
 
-    it.skipIf(!HAS_GPG)('with a signing key the promotion leaves a signed summary (summary.sig)', async () => {
+    it.skipIf(!HAS_GPG)(`with a signing key the promotion leaves a signed summary (summary.sig)${HAS_GPG ? '' : ' (skipped: no gpg on this machine)'}`, async () => {
       const home = gpgHome();
       const gpg = (...args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       gpg('--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'relengd release <releng@example.invalid>', 'ed25519', 'sign', 'never');
@@ -392,7 +392,7 @@ describe('promote executor', () => {
       expect(existsSync(join(repoPath, 'summary.sig'))).toBe(true);
     });
 
-    it.skipIf(!HAS_GPG)('a summary that cannot be signed (key not in the keyring) rolls both refs back and refuses promotion-failed', async () => {
+    it.skipIf(!HAS_GPG)(`a summary that cannot be signed (key not in the keyring) rolls both refs back and refuses promotion-failed${HAS_GPG ? '' : ' (skipped: no gpg on this machine)'}`, async () => {
       const first = await firstRelease();
       const c2 = await candidates(V2);
 

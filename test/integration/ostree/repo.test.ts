@@ -271,7 +271,7 @@ describe('publishing', () => {
     expect(existsSync(join(repo.path, 'summary.sig'))).toBe(false);
   });
 
-  it.skipIf(!HAS_GPG)('updateSummary with a GPG key also writes summary.sig', async () => {
+  it.skipIf(!HAS_GPG)(`updateSummary with a GPG key also writes summary.sig${HAS_GPG ? '' : ' (skipped: no gpg on this machine)'}`, async () => {
     const home = join(tmp, 'gnupg');
     mkdirSync(home, { mode: 0o700 });
     const gpg = (...args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
