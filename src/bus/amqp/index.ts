@@ -4,5 +4,6 @@ export { bindingKeysFor, declareTopology, queueArguments, TOPIC_EXCHANGE, type T
 export { decode, encode, deadLetterCopy, fedoraSchemaName, fedoraSentAt, messageIdOf, ERROR_HEADER, TRANSPORT_NAME, type AmqpMessage, type EncodedMessage, type WireMessage } from './codec.ts';
 export { AmqpError, PublishFailedError } from './errors.ts';
 export { readStream, type StreamReadOptions } from './stream-reader.ts';
+export { sendMessages, type OutgoingMessage } from './send.ts';
 export type { ConsumerStats } from './consumer.ts';
 export type { PublisherStats } from './publisher.ts';

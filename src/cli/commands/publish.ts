@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { sendMessages } from '../../bus/amqp/index.ts';
 import { publishOverHttp, type PublishReply } from '../../http/client.ts';
 import { UsageError } from '../../errors.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
@@ -25,16 +26,21 @@ const MessageFile = z.looseObject({
 export function registerPublish(program: Command): void {
   program
     .command('publish')
-    .description('send one message to a running relengd (CloudEvents over HTTP); a message file (topic, headers, body, id) is sent as is')
+    .description('send one message: to the broker when bus.transport is amqp (as Fedora Messaging publishes it), else to a running relengd (CloudEvents over HTTP); a message file (topic, headers, body, id) is sent as is')
     .option('-t, --topic <topic>', 'topic, with or without prefix (taken from the file when it has one)')
     .option('-f, --file <file>', 'JSON file: a message {topic, headers, body, id} or a bare body')
     .option('-d, --data <json>', 'the message body as JSON')
     .option('--id <id>', 'message id (default: the file\'s, else derived from the bytes)')
-    .option('--url <url>', 'relengd HTTP endpoint (default: from the config http section)')
+    .option('--url <url>', 'send to this relengd HTTP endpoint (default with the embedded transport: from the config http section)')
     .option('--json', 'print the response as JSON')
     .action(async (opts: PublishOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const message = readMessage(opts);
+      if (config.bus.transport === 'amqp' && !opts.url) {
+        const [id] = await sendMessages(config.bus.amqp, [message]);
+        output(opts.json, { status: 'published', id, via: 'amqp' }, () => `published ${id} to amq.topic as ${message.topic}`);
+        return;
+      }
       const baseUrl = opts.url ?? `http://${config.http.host}:${config.http.port}`;
       let reply: PublishReply;
       try {

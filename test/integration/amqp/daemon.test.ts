@@ -2,6 +2,8 @@
  * The daemon on RabbitMQ: a Bodhi message published the way Fedora Messaging publishes it comes
  * in, relengd decides, and its events go out to the broker for anyone bound to them.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConsumeMessage } from 'amqplib';
 import { startDaemon, type Daemon } from '../../../src/cli/daemon.ts';
@@ -9,6 +11,7 @@ import { parseConfig } from '../../../src/config/index.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { testConfigYaml } from '../../helpers/config.ts';
 import { publishFedora } from '../../helpers/fedora-wire.ts';
+import { runCli } from '../../helpers/process.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { amqpUrl, brokerLock, brokerMissingReason, deleteTopology, plainConnection, testNames, titled, type TestNames } from './broker.ts';
 
@@ -54,6 +57,24 @@ describe.skipIf(brokerMissingReason !== null)(titled('relengd start on RabbitMQ'
     } finally {
       await watcher.close();
     }
+  });
+
+  it('relengd publish sends a message file to the broker, where the daemon consumes it; an unbound topic is an error', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const c = config();
+    const configFile = join(dir, 'relengd.yaml');
+    writeFileSync(configFile, `topicPrefix: ${names.prefix}\nbus: { transport: amqp, amqp: { url: "${amqpUrl}", queue: ${names.queue}, deadLetter: ${names.deadLetter} } }\nstore: { path: ${join(dir, 'other.db')} }\n`);
+    daemon = await startDaemon({ config: c, logger: silentLogger(), serveHttp: false });
+    const file = join(dir, 'message.json');
+    writeFileSync(file, JSON.stringify({ topic: `${names.prefix}.bodhi.compose.complete`, id: 'from-cli', headers: { 'sent-at': '2026-11-26T10:00:00+00:00' }, body: { repo: 'f26-updates', success: true } }));
+    const sent = await runCli(['--config', configFile, 'publish', '--file', file, '--json']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(JSON.parse(sent.stdout)).toEqual({ status: 'published', id: 'from-cli', via: 'amqp' });
+    await vi.waitFor(() => expect(daemon!.store.events.get('from-cli')?.envelope).toMatchObject({ topic: 'bodhi.compose.complete', time: '2026-11-26T10:00:00.000Z' }), { timeout: 15_000, interval: 50 });
+
+    const unbound = await runCli(['--config', configFile, 'publish', '--topic', `${names.prefix}.nobody.listens`, '--data', '{}']);
+    expect(unbound.code).toBe(1);
+    expect(unbound.stderr).toContain('no queue is bound');
   });
 
   it('in a dry run stores and decides, but publishes nothing and runs no job', { timeout: 30_000 }, async () => {
