@@ -76,9 +76,17 @@ export class OutboxRelay {
       const pending = store.outbox.pending(batchSize);
       if (pending.length === 0) return 0;
       const items: Array<PublishItem & { eventId: string }> = [];
+      const gone: string[] = [];
       for (const row of pending) {
         const event = store.events.get(row.eventId);
         if (event) items.push({ eventId: row.eventId, envelope: event.envelope, routingKey: row.routingKey });
+        else gone.push(row.eventId);
+      }
+      if (gone.length > 0) {
+        // An event removed by hand has nothing left to send: close its row rather than retry it forever.
+        this.#log.warn({ eventIds: gone }, 'outbox rows without their event: marked done, nothing published');
+        const at = clock.now().toISOString();
+        store.transaction(() => gone.forEach((id) => store.outbox.markSent(id, at)));
       }
       const results = await transport.publish(items);
       let failed = 0;

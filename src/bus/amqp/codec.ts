@@ -252,7 +252,7 @@ export function fedoraSentAt(time: string): string {
  * `message_id` = envelope id, headers `fedora_messaging_schema`, `fedora_messaging_severity`,
  * `sent-at` (the event's time), plus the CloudEvents attributes as `cloudEvents_*` headers.
  */
-export function encode(envelope: Envelope, routingKey: string): EncodedMessage {
+export function encode(envelope: Envelope): EncodedMessage {
   const ms = Date.parse(envelope.time);
   const headers: Record<string, string | number> = {
     fedora_messaging_schema: fedoraSchemaName(envelope.topic),

@@ -127,7 +127,7 @@ export class AmqpTransport implements Transport {
   }
 
   async publish(items: readonly PublishItem[]): Promise<PublishResult[]> {
-    const messages: AmqpMessage[] = items.map((item) => ({ exchange: TOPIC_EXCHANGE, routingKey: item.routingKey, ...encode(item.envelope, item.routingKey) }));
+    const messages: AmqpMessage[] = items.map((item) => ({ exchange: TOPIC_EXCHANGE, routingKey: item.routingKey, ...encode(item.envelope) }));
     return this.#publisher.publish(messages);
   }
 

@@ -29,8 +29,6 @@ interface ReplayOptions {
   json?: boolean;
 }
 
-class DryRunRollback extends Error {}
-
 export function registerReplay(program: Command): void {
   program
     .command('replay')

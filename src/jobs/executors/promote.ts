@@ -74,7 +74,9 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
             ctx.logger.error({ err: error, ref: m.ref, to: m.from }, 'ROLLBACK FAILED: ref left moved; fix by hand');
           }
         }
-        await updateSummaries(moves, spec.summary).catch(() => undefined);
+        await updateSummaries(moves, spec.summary).catch((error: unknown) =>
+          ctx.logger.error({ err: error }, 'summary not regenerated after the rollback: it may still list the moved refs; run ostree summary -u'),
+        );
         ctx.logger.warn({ why, rolledBack: undone }, 'promotion rolled back');
       };
 

@@ -159,7 +159,7 @@ describe('encode', () => {
   const routingKey = 'org.fedoraproject.prod.relengd.compose.finished';
 
   it('writes what Fedora Messaging writes, plus the CloudEvents attributes as cloudEvents_* headers', () => {
-    const { content, options } = encode(envelope, routingKey);
+    const { content, options } = encode(envelope);
     expect(JSON.parse(content.toString('utf8'))).toEqual(envelope.data);
     expect(options).toMatchObject({ contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, messageId: envelope.id, timestamp: 1718974349 });
     expect(options.headers).toEqual({
@@ -179,7 +179,7 @@ describe('encode', () => {
   });
 
   it('reads back as the same envelope', () => {
-    const { content, options } = encode(envelope, routingKey);
+    const { content, options } = encode(envelope);
     const back = makeEnvelope(input(wire(routingKey, content, options as Partial<MessageProperties>)), { prefix: 'org.fedoraproject.prod', receivedAt: '2030-01-01T00:00:00.000Z' });
     const { headers, ...rest } = back;
     const { headers: _none, ...expected } = envelope;
