@@ -14,12 +14,18 @@ export class RelengdError extends Error {
 /** Why a message could not become an event. Stored with the raw bytes in the rejected table. */
 export const RejectReason = {
   notJson: 'not-json',
+  /** A content type or encoding that is not JSON in UTF-8. */
+  mediaType: 'media-type',
   notCloudEvent: 'not-cloudevent',
   unknownTopic: 'unknown-topic',
   schema: 'schema',
   tooLarge: 'too-large',
   unauthorized: 'unauthorized',
   poison: 'poison',
+  /** The id is of the form relengd derives for its own events: an inbound message may not take it. */
+  reservedId: 'reserved-id',
+  /** Processing this one message failed in a way its neighbours did not (kept with the error). */
+  unprocessable: 'unprocessable',
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { loadConfigFile, parseConfig, type Config } from '../config/index.ts';
 import { ConfigError, UsageError } from '../errors.ts';
@@ -25,4 +26,23 @@ export function exitCodeFor(error: unknown): number {
 /** Prints data: JSON with --json, else the human rendering. */
 export function output(json: boolean | undefined, data: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+}
+
+/**
+ * The bearer token to send to the daemon's HTTP endpoint: read from `--token-file` (a trailing
+ * newline dropped), else `$RELENGD_TOKEN`; undefined when neither is given.
+ * @throws UsageError when the file cannot be read or holds no token.
+ */
+export function httpTokenFrom(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (tokenFile === undefined) return env.RELENGD_TOKEN || undefined;
+  let text: string;
+  try {
+    text = readFileSync(tokenFile, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read --token-file ${tokenFile}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  const token = text.replace(/[\r\n]+$/, '');
+  if (token === '') throw new UsageError(`--token-file ${tokenFile} is empty`);
+  return token;
 }

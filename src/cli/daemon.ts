@@ -6,6 +6,7 @@ import type { Transport } from '../bus/transport.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
 import { ConfigError } from '../errors.ts';
+import { assertListenerAllowed, BearerTokens, readServerTls } from '../http/auth.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 import { Dispatcher } from '../pipeline/dispatcher.ts';
@@ -16,9 +17,11 @@ import { allExecutors } from '../jobs/executors/index.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { openRepo } from '../ostree/index.ts';
 import { Store } from '../store/store.ts';
+import { startPruning } from './pruning.ts';
 import { catchUpOnStart } from './recovery.ts';
 import type { Sample } from '../http/metrics.ts';
 import { relengdVersion } from './version.ts';
+import { bindFromOutside } from '../trust.ts';
 
 export interface Daemon {
   store: Store;
@@ -53,9 +56,8 @@ function createTransport(config: Config, router: Router, logger: Logger, clock: 
       return new AmqpTransport({
         config: config.bus.amqp,
         topicPrefix: config.topicPrefix,
-        // relengd.# too: every event relengd publishes is routable (to its own queue at least, where
-        // the inbox drops the echo), so a mandatory publish is never returned for want of a consumer.
-        bindingKeys: bindingKeysFor([...router.patterns(), 'relengd.#'], config.topicPrefix, config.bus.amqp.bindings),
+        // Only what may come from outside (src/trust.ts): relengd's own events reach its listeners from the store.
+        bindingKeys: bindingKeysFor(router.patterns().filter((p) => bindFromOutside(p, config.publishers)), config.topicPrefix, config.bus.amqp.bindings),
         logger,
         clock,
         onReady,
@@ -72,7 +74,11 @@ function createTransport(config: Config, router: Router, logger: Logger, clock: 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
-  const store = Store.open(config.store.path);
+  // Before anything opens: a missing token or an unauthenticated public listener is a config error (exit 2), not a half-started daemon.
+  const httpTokens = options.serveHttp === false ? undefined : BearerTokens.load(config.http.auth.tokens);
+  const httpTls = options.serveHttp === false || !config.http.tls ? undefined : readServerTls(config.http.tls);
+  if (options.serveHttp !== false) assertListenerAllowed(config.http.host, httpTokens, httpTls?.ca !== undefined);
+  const store = Store.open(config.store.path, { rejectedRawBytes: config.retention.rejectedRawBytes });
   const router = new Router(allListeners);
   // In a dry run nothing leaves: decisions are stored and logged, never published or run.
   const publish = (): void => {
@@ -110,7 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const jobs = runner;
   const intake = new Intake({ store, config, clock, logger, maxMessageBytes: config.http.maxBodyBytes, onCommitted: () => dispatcher.schedule() });
 
-  await catchUpOnStart({ config, store, intake, clock, logger, topics: router.patterns(), fetchImpl: options.fetchImpl });
+  await catchUpOnStart({ config, store, intake, clock, logger, topics: router.patterns().filter((p) => bindFromOutside(p, config.publishers)), fetchImpl: options.fetchImpl });
   const recovered = await dispatcher.drain();
   if (recovered.dispatched + recovered.failed > 0) logger.info({ component: 'daemon', ...recovered }, 'dispatched events left pending by the last run');
 
@@ -131,12 +137,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     deliver: createBatcher(accept),
     health: () => ({ transport: transport.name }),
     ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
-    metrics: () => storeMetrics(store, transport),
+    metrics: () => [...storeMetrics(store, transport), droppedMetric(intake)],
+    tokens: httpTokens,
+    tls: httpTls,
+    limits: config.http,
   });
   logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
   // Events stored by other processes (relengd replay, publish while paused) are picked up here.
   const poll = setInterval(() => dispatcher.schedule(), 2000);
+  // After recovery and catch-up: they read the newest stored message, which pruning may delete.
+  const pruning = startPruning({ store, retention: config.retention, jobsWorkdir: config.jobs.workdir, clock, logger });
   poll.unref();
   let stopping: Promise<void> | null = null;
   return {
@@ -162,6 +173,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(poll);
+        await pruning.stop();
         await http?.close();
         await jobs.stop();
         await transport.stop();
@@ -188,4 +200,14 @@ function storeMetrics(store: Store, transport: Transport): Sample[] {
     { name: 'relengd_outbox_pending', help: 'Events waiting for the broker to confirm them.', type: 'gauge', values: [{ value: store.outbox.countPending() }] },
     { name: 'relengd_transport_ready', help: '1 when the transport is connected and consuming.', type: 'gauge', values: [{ labels: { transport: transport.name }, value: transport.isReady() ? 1 : 0 }] },
   ];
+}
+
+/** relengd's own topics that came from outside (another instance on a shared broker, a forger over HTTP). */
+function droppedMetric(intake: Intake): Sample {
+  return {
+    name: 'relengd_foreign_events_dropped_total',
+    help: "Messages on relengd's own topics that arrived from a transport: never stored or dispatched (counted since start).",
+    type: 'counter',
+    values: [...intake.droppedOwnTopics()].map(([transport, n]) => ({ labels: { transport }, value: n })),
+  };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.ts';
+import { registerApprove } from './commands/approve.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEvents } from './commands/events.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerJobs(program);
   registerStatus(program);
+  registerApprove(program);
   registerPromote(program);
   registerReplay(program);
   registerExport(program);

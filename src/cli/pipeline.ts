@@ -9,7 +9,7 @@ import { Store } from '../store/store.ts';
 
 /** The store, inbox and listeners without the daemon: for commands that dispatch in process (replay). Jobs they enqueue run in the daemon. */
 export function openPipeline(config: Config, logger: Logger) {
-  const store = Store.open(config.store.path);
+  const store = Store.open(config.store.path, { rejectedRawBytes: config.retention.rejectedRawBytes });
   const clock = systemClock;
   const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock, logger });
   const intake = new Intake({ store, config, clock, logger, maxMessageBytes: config.http.maxBodyBytes });

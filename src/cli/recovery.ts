@@ -34,7 +34,7 @@ export async function catchUpOnStart(o: CatchUpOptions): Promise<ImportCounts | 
   if (last && last < floor) log.warn({ lastSeen: last, from: floor }, 'last message is older than recovery.datagrepper.maxAgeHours: older ones are not caught up (use relengd replay --from-datagrepper --since)');
   const since = last && last > floor ? last : floor;
   const topics = dg.topics ?? o.topics.filter((t) => !/[*#]/.test(t)).map((t) => withPrefix(t, o.config.topicPrefix));
-  let counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, failed: 0 };
+  let counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0 };
   try {
     for await (const entries of datagrepperPages(dg.url, { since, until: now.toISOString(), topics }, o.fetchImpl)) {
       const deliveries = entries.map(archiveEntryToDelivery).filter((d): d is Delivery => typeof d !== 'string');

@@ -13,6 +13,7 @@ export type {
   LogLevel,
   PromoteConfig,
   ResultsdbGateConfig,
+  RetentionConfig,
   StreamConfig,
   TagTriggerConfig,
 } from './schema.ts';

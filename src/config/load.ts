@@ -6,8 +6,8 @@ import type { Config } from './schema.ts';
 
 /**
  * Reads and parses a configuration file ({@link parseConfig} does the work). Relative
- * `bus.amqp.tls` paths are resolved against the file's directory, so a config and its
- * certificates can be deployed side by side.
+ * `bus.amqp.tls`, `http.tls` and `http.auth.tokens[].file` paths are resolved against the file's directory,
+ * so a config and its certificates and tokens can be deployed side by side.
  * @throws ConfigError when the file cannot be read or is invalid.
  */
 export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Config {
@@ -19,9 +19,19 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
     throw new ConfigError('', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { cause: error });
   }
   const config = parseConfig(text, env, file);
+  const base = dirname(resolve(file));
+  for (const token of config.http.auth.tokens) {
+    if (token.file !== undefined && !isAbsolute(token.file)) token.file = resolve(base, token.file);
+  }
+  const httpTls = config.http.tls;
+  if (httpTls) {
+    for (const key of ['ca', 'cert', 'key'] as const) {
+      const path = httpTls[key];
+      if (path !== undefined && !isAbsolute(path)) httpTls[key] = resolve(base, path);
+    }
+  }
   const tls = config.bus.amqp.tls;
   if (tls) {
-    const base = dirname(resolve(file));
     for (const key of ['ca', 'cert', 'key'] as const) {
       const path = tls[key];
       if (path !== undefined && !isAbsolute(path)) tls[key] = resolve(base, path);

@@ -8,8 +8,11 @@
  */
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { PUBLISHER_NAME } from '../http/auth.ts';
+import { isLoopbackHost } from '../http/loopback.ts';
 import { OstreeRef } from './ostree-ref.ts';
 import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, unknownPlaceholder } from './template.ts';
+import { SAFE_VALUE, SAFE_VALUE_HINT } from '../trust.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -156,21 +159,84 @@ const BusSchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// store, http, jobs, log
+// store, http, jobs, retention, log
 
 const StoreSchema = z.strictObject({
   /** SQLite database file. Default `/var/lib/relengd/relengd.db`. Env: `RELENGD_STORE`. */
   path: text().default('/var/lib/relengd/relengd.db'),
 });
 
-const HttpSchema = z.strictObject({
-  /** Listen address. Default `127.0.0.1`. */
-  host: text().default('127.0.0.1'),
-  /** Listen port; 0 = any free port. Default 8080. Env: `RELENGD_HTTP_PORT`. */
-  port: z.int().min(0).max(65535).default(8080),
-  /** Largest accepted request body (CloudEvents ingest), in bytes. Default 1 MiB. */
-  maxBodyBytes: positiveInt().default(1024 * 1024),
+/**
+ * Where one HTTP publisher's bearer token is read when the daemon starts: `{name, file}` or
+ * `{name, env}`. The token itself is never written in the configuration (there is no key for it).
+ */
+const HttpTokenSchema = z
+  .strictObject({
+    /** The publisher the token authenticates, as `publishers` lists it (`releng`): the same names as AMQP user_ids. */
+    name: text().regex(PUBLISHER_NAME, 'must match [A-Za-z0-9][A-Za-z0-9._@-]* (no ":": local:<user> is an operator on this host)'),
+    /** File holding the token (a trailing newline is dropped). Relative paths are resolved against the config file's directory. */
+    file: text().optional(),
+    /** Environment variable holding the token. */
+    env: str().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)').optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if ((entry.file === undefined) === (entry.env === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of file or env: where the token is (never the token itself)', input: entry });
+    }
+  });
+
+const HttpTlsSchema = z.strictObject({
+  /** The server's certificate chain (PEM file). Relative paths are resolved against the config file's directory. */
+  cert: text(),
+  /** Its private key (PEM file). */
+  key: text(),
+  /**
+   * CA bundle (PEM file) that signs client certificates. When set, clients may present one: a
+   * certificate it verifies authenticates its subject CN as the publisher (as a token's name does);
+   * one it does not verify is answered 401. Optional.
+   */
+  ca: text().optional(),
 });
+
+const HttpSchema = z
+  .strictObject({
+    /**
+     * Listen address. Default `127.0.0.1`. Anything but loopback (127.0.0.0/8, ::1, localhost)
+     * requires `auth.tokens` (or `tls.ca`): no listener others can reach without a way to know who calls.
+     */
+    host: text().default('127.0.0.1'),
+    /** Listen port; 0 = any free port. Default 8080. Env: `RELENGD_HTTP_PORT`. */
+    port: z.int().min(0).max(65535).default(8080),
+    /** Largest accepted request body (CloudEvents ingest), in bytes; a larger one is cut off with 413. Default 1 MiB. */
+    maxBodyBytes: positiveInt().default(1024 * 1024),
+    auth: z
+      .strictObject({
+        /**
+         * Bearer tokens (`Authorization: Bearer <token>`) and the publisher each authenticates;
+         * read at start (at least 16 characters). Default `[]`: every request is anonymous.
+         */
+        tokens: z.array(HttpTokenSchema).default(() => []),
+      })
+      .prefault({}),
+    /** Serve HTTPS with these files instead of HTTP. Optional. */
+    tls: HttpTlsSchema.optional(),
+    /** Connections served at once; further ones are closed when accepted. Default 256. */
+    maxConnections: positiveInt().default(256),
+    /** A client that has not sent its request headers by then is disconnected (408). Default 10000. */
+    headersTimeoutMs: positiveInt().default(10_000),
+    /** A request (headers and body) not received by then is answered 408. Default 30000. */
+    requestTimeoutMs: positiveInt().default(30_000),
+    /** An idle kept-alive connection is closed after this. Default 5000. */
+    keepAliveTimeoutMs: positiveInt().default(5_000),
+  })
+  .superRefine((http, ctx) => {
+    if (!isLoopbackHost(http.host) && http.auth.tokens.length === 0 && http.tls?.ca === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${http.host} is not a loopback address: set http.auth.tokens (or http.tls.ca for client certificates) so clients are authenticated, or listen on 127.0.0.1`, path: ['host'], input: http.host });
+    }
+    if (http.headersTimeoutMs > http.requestTimeoutMs) {
+      ctx.addIssue({ code: 'custom', message: `must not exceed requestTimeoutMs (${http.requestTimeoutMs})`, path: ['headersTimeoutMs'], input: http.headersTimeoutMs });
+    }
+  });
 
 const JobsSchema = z.strictObject({
   /** Jobs run at once (composes of one ref are serialized regardless). Default 2. */
@@ -179,6 +245,19 @@ const JobsSchema = z.strictObject({
   workdir: absolutePath().default('/var/lib/relengd/jobs'),
   /** A job running longer is killed and fails. Default 240. */
   timeoutMinutes: positiveInt().default(240),
+});
+
+const RetentionSchema = z.strictObject({
+  /** Days an event is kept after it was received. Events still needed (not yet dispatched, not yet published, of a queued or running job, of an open release candidate) are kept regardless. Default 90. */
+  events: positiveInt().default(90),
+  /** Days a rejected message is kept. Default 30. */
+  rejected: positiveInt().default(30),
+  /** Days a finished job's directory under `jobs.workdir` (log, outputs, artifacts) is kept after the job ended; those of an open release candidate are kept regardless. Default 30. */
+  jobDirectories: positiveInt().default(30),
+  /** Bytes of a rejected message's raw body kept (its full size is recorded): an oversized message is not stored whole. Default 65536. */
+  rejectedRawBytes: z.int().min(0).default(65536),
+  /** Minutes between prunings (the daemon also prunes on start). Default 60. */
+  intervalMinutes: positiveInt().default(60),
 });
 
 const LogSchema = z.strictObject({
@@ -242,7 +321,9 @@ const OstreeSchema = z.strictObject({
    * Version template; placeholders {release} {date} {n} {group} (`n` counts the group's composes
    * that day). Shared by the arches of a group. Default `{release}.{date}.{n}`.
    */
-  version: template(VERSION_PLACEHOLDERS).default('{release}.{date}.{n}'),
+  version: template(VERSION_PLACEHOLDERS)
+    .refine((v) => /^[A-Za-z0-9._+~-]*$/.test(v.replace(/\{[a-z]+\}/g, '')) && !v.startsWith('-'), `besides placeholders, only ${SAFE_VALUE_HINT} (a version reaches command lines)`)
+    .default('{release}.{date}.{n}'),
   /**
    * The compose command, as argv (run without a shell). Placeholders: {repo} {ref} {treefile}
    * {commitIdFile} {changedStamp} {version} {outputDir} {workdir} {release} {arch} {stream}.
@@ -291,8 +372,14 @@ const ResultsdbGateSchema = z.strictObject({
 });
 
 const ApprovalGateSchema = z.strictObject({
-  /** Bare topic of the approval message (allowlist its senders in `publishers`). Default `relengd.release.approve`. */
-  topic: text().default('relengd.release.approve'),
+  /**
+   * Approvals are the command `relengd.release.approve`; allow its senders in `publishers` (commands
+   * are refused from everyone else). The key only names that topic: another would leave the real one
+   * open while seeming to close it. Default `relengd.release.approve`.
+   */
+  topic: z
+    .literal('relengd.release.approve', { error: 'approvals arrive on the command topic relengd.release.approve; allow its senders with publishers.relengd.release.approve' })
+    .default('relengd.release.approve'),
 });
 
 const GATE_KINDS = ['greenwave', 'resultsdb', 'approval'] as const;
@@ -363,8 +450,8 @@ const StreamSchema = z
     id: identifier(),
     /** Streams of a group (one release, all its arches) are promoted together. Same grammar as `id`. */
     group: identifier(),
-    /** Release name or number, as a string (`"26"`). Shared by the group. */
-    release: text(),
+    /** Release name or number, as a string (`"26"`): letters, digits, `._+~-`. Shared by the group. */
+    release: text().regex(SAFE_VALUE, `must be ${SAFE_VALUE_HINT} (it becomes part of versions and command lines)`),
     /** Architecture (`x86_64`, `aarch64`, ...); unique within the group. */
     arch: identifier(),
     /** What composes this stream. Default: no triggers (manual only). */
@@ -404,6 +491,8 @@ export const ConfigSchema = z
     http: HttpSchema.prefault({}),
     jobs: JobsSchema.prefault({}),
     log: LogSchema.prefault({}),
+    /** How long the store keeps events, rejected messages and job directories. All keys have defaults. */
+    retention: RetentionSchema.prefault({}),
     /**
      * Consume, store and decide, but run no job and publish nothing: each decision is logged
      * instead. For watching a production bus (Fedora's public broker) before relengd acts on it.
@@ -428,6 +517,12 @@ export const ConfigSchema = z
     if (amqp.tls && !amqp.url.startsWith('amqps:')) issue(['bus', 'amqp', 'tls'], 'TLS files are set but bus.amqp.url is not amqps://: they would be ignored');
     if (transport === 'kafka' && kafka.brokers.length === 0) issue(['bus', 'kafka', 'brokers'], 'must not be empty with transport kafka');
 
+    // A catch-up reaching past the retention would take messages pruned after they were handled for new ones.
+    const catchUp = config.recovery.datagrepper;
+    if (catchUp && catchUp.maxAgeHours > config.retention.events * 24) {
+      issue(['recovery', 'datagrepper', 'maxAgeHours'], `reaches back further than retention.events (${config.retention.events} days): messages pruned after they were handled would be taken for new ones`);
+    }
+
     // Bare topics: a prefixed key would leave the bare topic without an allowlist.
     const prefix = config.topicPrefix ? `${config.topicPrefix}.` : undefined;
     if (prefix) {
@@ -444,12 +539,6 @@ export const ConfigSchema = z
       const firstWithId = ids.get(stream.id);
       if (firstWithId !== undefined) issue(['streams', i, 'id'], `duplicate stream id "${stream.id}" (also streams[${firstWithId}])`);
       else ids.set(stream.id, i);
-
-      for (const [j, gate] of (stream.promote?.gates ?? []).entries()) {
-        if (prefix && 'approval' in gate && gate.approval.topic.startsWith(prefix)) {
-          issue(['streams', i, 'promote', 'gates', j, 'approval', 'topic'], `use the bare topic "${gate.approval.topic.slice(prefix.length)}" (without the topicPrefix)`);
-        }
-      }
 
       const repo = posix.normalize(stream.ostree.repo).replace(/(.)\/$/, '$1');
       const claim = (ref: string, path: (string | number)[]) => {
@@ -500,3 +589,4 @@ export type BusConfig = Config['bus'];
 export type AmqpConfig = BusConfig['amqp'];
 export type KafkaConfig = BusConfig['kafka'];
 export type LogLevel = Config['log']['level'];
+export type RetentionConfig = Config['retention'];

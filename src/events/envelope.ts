@@ -1,6 +1,7 @@
 import { CloudEvent } from 'cloudevents';
 import { MessageRejectedError, RejectReason } from '../errors.ts';
 import { idFromBytes } from './ids.ts';
+import { parseJsonBody } from './json-body.ts';
 import { cloudEventTypeOf, topicOfCloudEventType } from './relengd/index.ts';
 import { splitTopic, withPrefix } from './topics.ts';
 import { validateData } from './validate.ts';
@@ -152,9 +153,8 @@ function dataOf(event: CloudEvent<unknown>): unknown {
 }
 
 function decodeJsonBytes(bytes: Uint8Array): unknown {
-  const text = Buffer.from(bytes).toString('utf8');
   try {
-    return JSON.parse(text);
+    return parseJsonBody(bytes, { maxBytes: DEFAULT_MAX_MESSAGE_BYTES }).value;
   } catch {
     throw new MessageRejectedError(RejectReason.notJson, 'data_base64 does not hold JSON', 'data_base64');
   }

@@ -16,14 +16,20 @@ export interface PublishReply {
   body: Record<string, unknown>;
 }
 
+export interface PublishOptions {
+  /** Sent as `Authorization: Bearer <token>`: the daemon maps it to the publisher name. */
+  token?: string | undefined;
+}
+
 /**
  * Sends a message to relengd's `POST /events` as a binary-mode CloudEvent. A message without id
  * gets one derived from its bytes, so sending it twice is stored once.
  */
-export async function publishOverHttp(baseUrl: string, message: BusMessage): Promise<PublishReply> {
+export async function publishOverHttp(baseUrl: string, message: BusMessage, options: PublishOptions = {}): Promise<PublishReply> {
   const { headers, body } = HTTP.binary(toCloudEvent(message));
   const url = `${baseUrl.replace(/\/$/, '')}/events`;
-  const response = await fetch(url, { method: 'POST', headers: headers as Record<string, string>, body: body as string });
+  const auth: Record<string, string> = options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {};
+  const response = await fetch(url, { method: 'POST', headers: { ...(headers as Record<string, string>), ...auth }, body: body as string });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 

@@ -1,36 +1,43 @@
 import { HTTP, type CloudEvent } from 'cloudevents';
-import { inputFromCloudEvent } from '../events/envelope.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, inputFromCloudEvent } from '../events/envelope.ts';
+import { parseJsonBody } from '../events/json-body.ts';
 import { MessageRejectedError, RejectReason } from '../errors.ts';
 import type { Delivery, Outcome } from '../pipeline/intake.ts';
+
+/** Content types whose body is JSON (binary mode, or structured `application/cloudevents+json`); none at all is read as JSON too. */
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
 /**
  * Decodes a CloudEvents HTTP request (binary mode: `ce-*` headers; structured mode:
  * `application/cloudevents+json`) into a delivery. Never throws: a bad request becomes a
- * rejected delivery so its bytes are kept with the reason.
+ * rejected delivery so its bytes are kept with the reason. Only JSON is taken: a binary-mode
+ * body of another content type is refused (415) before anything parses it, and size and nesting
+ * are bounded before any recursive work.
  */
-export function decodeHttpEvent(headers: Record<string, string>, body: Buffer): Delivery {
-  const base = { transport: 'http', raw: body, headers };
-  const text = body.toString('utf8');
-  let event: CloudEvent<unknown>;
+export function decodeHttpEvent(headers: Record<string, string>, body: Buffer, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Delivery {
+  const base = { transport: 'http', raw: body as Uint8Array, headers };
+  const contentType = headers['content-type'] ?? '';
+  const binary = 'ce-id' in headers || 'ce-specversion' in headers;
   try {
-    event = HTTP.toEvent({ headers, body: text }) as CloudEvent<unknown>;
-  } catch (error) {
-    if (error instanceof SyntaxError) {
-      return { ...base, decoded: new MessageRejectedError(RejectReason.notJson, `body is not JSON: ${error.message}`, 'data') };
+    if (contentType && !JSON_CONTENT_TYPE.test(contentType)) {
+      throw new MessageRejectedError(RejectReason.mediaType, `content type ${contentType} is not JSON; relengd takes JSON data only`, 'content-type');
     }
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ...base, decoded: new MessageRejectedError(RejectReason.notCloudEvent, `not a CloudEvent: ${detail}`) };
+    const parsed = parseJsonBody(body, { maxBytes });
+    const text = Buffer.from(parsed.bytes).toString('utf8');
+    let event: CloudEvent<unknown>;
+    try {
+      event = HTTP.toEvent({ headers, body: text }) as CloudEvent<unknown>;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new MessageRejectedError(RejectReason.notCloudEvent, `not a CloudEvent: ${detail}`);
+    }
+    // Binary mode: the body is the data, kept once by the store. Structured: the body is the envelope.
+    if (binary) return { ...base, raw: parsed.bytes, decoded: inputFromCloudEvent(event), rawIsData: event.data_base64 === undefined };
+    return { ...base, decoded: inputFromCloudEvent(event) };
+  } catch (error) {
+    const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notCloudEvent, `undecodable request: ${String(error)}`);
+    return { ...base, decoded: rejection };
   }
-  if (typeof event.data === 'string' && isJsonContent(event.datacontenttype)) {
-    return { ...base, decoded: new MessageRejectedError(RejectReason.notJson, 'data is not JSON', 'data') };
-  }
-  // Binary mode: the body is the data, kept once by the store. Structured: the body is the envelope.
-  const binary = 'ce-id' in headers && event.data_base64 === undefined;
-  return { ...base, decoded: inputFromCloudEvent(event), rawIsData: binary };
-}
-
-function isJsonContent(type: string | undefined): boolean {
-  return !type || /json/i.test(type);
 }
 
 /** HTTP status and JSON body for an outcome. */
@@ -45,6 +52,8 @@ export function httpResponseFor(outcome: Outcome): { status: number; body: Recor
         status: statusForReason(outcome.error.reason),
         body: { status: 'rejected', reason: outcome.error.reason, field: outcome.error.field ?? null, error: outcome.error.message },
       };
+    case 'dropped':
+      return { status: 403, body: { status: 'rejected', reason: 'own-topic', field: 'topic', error: outcome.why } };
     case 'retry-later':
       return { status: 503, body: { status: 'retry-later', error: 'the store could not take the event; retry' } };
   }
@@ -55,7 +64,10 @@ function statusForReason(reason: RejectReason): number {
     case 'too-large':
       return 413;
     case 'unauthorized':
+    case 'reserved-id':
       return 403;
+    case 'media-type':
+      return 415;
     case 'schema':
     case 'unknown-topic':
       return 422;
@@ -63,5 +75,7 @@ function statusForReason(reason: RejectReason): number {
     case 'not-cloudevent':
     case 'poison':
       return 400;
+    case 'unprocessable':
+      return 422;
   }
 }

@@ -1,8 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { MessageRejectedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Delivery, Outcome } from '../pipeline/intake.ts';
+import { assertListenerAllowed, combineIdentities, identify, identifyClientCertificate, type BearerTokens, type RequestIdentity, type ServerTls } from './auth.ts';
 import { decodeHttpEvent, httpResponseFor } from './ingest.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { renderMetrics, type Sample } from './metrics.ts';
 
 export interface HttpServerOptions {
@@ -18,7 +23,30 @@ export interface HttpServerOptions {
   ready: () => { ready: boolean; detail: Record<string, unknown> };
   /** Prometheus metrics, read at scrape time. */
   metrics?: () => Sample[];
+  /** Bearer tokens and their publishers. Without any, every request is anonymous and only a loopback host is allowed. */
+  tokens?: BearerTokens | undefined;
+  /** Serve HTTPS; with `ca`, client certificates it verifies authenticate their subject CN. */
+  tls?: ServerTls | undefined;
+  /** Connection limits and timeouts; each defaults to {@link DEFAULT_HTTP_LIMITS}. */
+  limits?: Partial<HttpLimits> | undefined;
 }
+
+export interface HttpLimits {
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+/** The config schema's defaults (`http.*`), for callers without a config. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxConnections: 256, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+
+/** Request headers, all together; larger is answered 431 by Node. (Node's default, stated so it stays.) */
+const MAX_HEADER_BYTES = 16 * 1024;
+/** CloudEvents binary mode needs a dozen or so; more is not a client of ours. */
+const MAX_HEADERS_COUNT = 64;
+/** Credentials are not kept with a rejected message's headers. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
 export interface RunningHttpServer {
   url: string;
@@ -26,25 +54,49 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-/** The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics. */
+/**
+ * The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics.
+ * @throws ConfigError naming `http.host` when the host is not loopback and no client could be
+ *   authenticated there (no token, no client CA).
+ */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { tls } = options;
+  assertListenerAllowed(options.host, options.tokens, tls?.ca !== undefined);
   const log = options.logger.child({ component: 'http' });
-  const server = createServer((req, res) => {
-    handle(req, res, options).catch((error: unknown) => {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const httpOptions: ServerOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks both timeouts on this period (default 30 s): a short timeout needs a short period.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res, options, log).catch((error: unknown) => {
       log.error({ err: error, url: req.url }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
-  server.keepAliveTimeout = 5000;
+  };
+  const server: Server = tls
+    ? createHttpsServer(
+        // Certificates are asked for, not required: a client without one is anonymous (health checks, open topics); a bad one is refused per request (401).
+        { ...httpOptions, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) },
+        onRequest,
+      )
+    : createServer(httpOptions, onRequest);
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.maxHeadersCount = MAX_HEADERS_COUNT;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
   log.info({ url }, 'listening');
+  if (!tls && !isLoopbackHost(options.host)) log.warn({ url }, 'plain HTTP beyond loopback: bearer tokens cross the network in clear; set http.tls or put TLS in front');
   return {
     url,
     server,
@@ -56,8 +108,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOptions, log: Logger): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
+  const identity = identityOf(req, o);
+  if (identity.kind === 'refused') {
+    // Not stored: an unauthenticated sender gets no room in the database.
+    log.warn({ remote: req.socket.remoteAddress, method: req.method, path, reason: identity.reason }, 'unauthenticated request refused');
+    return answerAndClose(req, res, 401, { status: 'rejected', reason: 'unauthenticated', error: identity.reason }, { 'www-authenticate': 'Bearer realm="relengd"' });
+  }
   if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok', ...o.health() });
   if (path === '/readyz' && req.method === 'GET') {
     const { ready, detail } = o.ready();
@@ -70,37 +128,77 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
   }
   if (path === '/events') {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a CloudEvent to /events' });
+    const tooLarge = { status: 'rejected', reason: 'too-large', error: `body exceeds ${o.maxBodyBytes} bytes` };
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > o.maxBodyBytes) return answerAndClose(req, res, 413, tooLarge);
     const body = await readBody(req, o.maxBodyBytes);
-    if (body === null) {
-      req.resume();
-      return sendJson(res, 413, { status: 'rejected', reason: 'too-large', error: `body exceeds ${o.maxBodyBytes} bytes` });
-    }
-    const outcome = await o.deliver(decodeHttpEvent(headerRecord(req), body));
+    if (body === null) return answerAndClose(req, res, 413, tooLarge);
+    const publisher = identity.kind === 'publisher' ? identity.name : undefined;
+    const outcome = await o.deliver(withPublisher(decodeHttpEvent(headerRecord(req), body, o.maxBodyBytes), publisher));
     const { status, body: reply } = httpResponseFor(outcome);
     return sendJson(res, status, reply);
   }
   sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
 }
 
-/** Reads the body, or returns null once it passes `limit` bytes (the rest is not buffered). */
+function identityOf(req: IncomingMessage, o: HttpServerOptions): RequestIdentity {
+  const bearer = identify(req.headers.authorization, o.tokens);
+  if (!o.tls?.ca) return bearer;
+  return combineIdentities(identifyClientCertificate(req.socket as TLSSocket), bearer);
+}
+
+/**
+ * Reads the body, or returns null as soon as it passes `limit` bytes. Reading then stops: the
+ * request is left paused, so the rest is neither buffered nor read off the socket.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)));
+      if (size <= limit) return void chunks.push(chunk);
+      req.pause();
+      req.off('data', onData);
+      resolve(null);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
+/**
+ * Answers and closes the connection without reading the rest of the request: the request is
+ * marked as being consumed and left paused (else Node drains a whole unread body after the
+ * response), and the socket is destroyed once the answer is written.
+ */
+function answerAndClose(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (req.listenerCount('data') === 0) req.on('data', () => {});
+  req.pause();
+  const socket = req.socket;
+  res.once('finish', () => socket.destroy());
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, connection: 'close', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * The publisher is the authenticated identity and nothing else: set (or cleared) here whatever
+ * the decoder produced, so no header, extension or body field can name it.
+ */
+function withPublisher(delivery: Delivery, publisher: string | undefined): Delivery {
+  if (delivery.decoded instanceof MessageRejectedError) return delivery;
+  return { ...delivery, decoded: { ...delivery.decoded, publisher } };
+}
+
+/** Request headers as kept with a delivery (and a rejection): without credentials. */
 function headerRecord(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || SECRET_HEADERS.has(k.toLowerCase())) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
   return out;
 }
 

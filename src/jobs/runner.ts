@@ -32,13 +32,19 @@ export interface JobRunnerOptions {
   pollMs?: number | undefined;
   /** SIGTERM to SIGKILL, for a previous attempt's command still running at recovery. @default 10000 */
   killGraceMs?: number | undefined;
+  /** Backoff between attempts to record a job's result while the store refuses the write. @default {@link RECORD_RETRY} */
+  recordRetry?: RetryPolicy | undefined;
 }
 
 /** The log every attempt of a job appends to, in the job's directory. */
 export const JOB_LOG = 'job.log';
 
-/** How often a job's final state is tried again when the store is busy. Rejected event data is not retried. */
-const recordRetry: RetryPolicy = { initialMs: 200, maxMs: 2000, factor: 2, jitter: 0.2, maxAttempts: 5 };
+/**
+ * Backoff for recording a job's result while the store refuses the write (locked past its busy
+ * timeout, disk full): tried until it succeeds or the runner stops, because a job left `running`
+ * in the store holds its queue key until the next start. Rejected event data is not retried.
+ */
+export const RECORD_RETRY: RetryPolicy = { initialMs: 200, maxMs: 30_000, factor: 2, jitter: 0.2, maxAttempts: Infinity };
 
 type FinalState = 'succeeded' | 'failed' | 'interrupted';
 
@@ -46,6 +52,9 @@ type FinalState = 'succeeded' | 'failed' | 'interrupted';
  * Runs queued jobs with their executors, at most `concurrency` at once and one at a time per queue
  * key (oldest first, as `JobsTable.claimNext` picks them). A job's final state and the events its
  * executor emitted commit in one transaction, so a result is never half-recorded.
+ *
+ * A result the store refuses is recorded again with backoff until it is: meanwhile the job still
+ * counts as running here and stays `running` in the store, so no other job of its queue key starts.
  *
  * Interruptions: `stop()` aborts running jobs (their commands get SIGTERM, then SIGKILL) and records
  * them `interrupted`; a crash leaves them `running`. `start()` requeues both, and their next attempt
@@ -57,7 +66,7 @@ type FinalState = 'succeeded' | 'failed' | 'interrupted';
  * and each command `runCommand` runs adds a header and a footer.
  */
 export class JobRunner {
-  readonly #o: JobRunnerOptions & { pollMs: number; killGraceMs: number };
+  readonly #o: JobRunnerOptions & { pollMs: number; killGraceMs: number; recordRetry: RetryPolicy };
   readonly #log: Logger;
   readonly #executors = new Map<string, Executor>();
   readonly #shutdown = new AbortController();
@@ -73,7 +82,7 @@ export class JobRunner {
       if (this.#executors.has(executor.kind)) throw new RangeError(`JobRunner: two executors for job kind ${JSON.stringify(executor.kind)}`);
       this.#executors.set(executor.kind, executor);
     }
-    this.#o = { pollMs: 1000, killGraceMs: DEFAULT_KILL_GRACE_MS, ...options };
+    this.#o = { pollMs: 1000, killGraceMs: DEFAULT_KILL_GRACE_MS, ...options, recordRetry: options.recordRetry ?? RECORD_RETRY };
     this.#log = options.logger.child({ component: 'jobs' });
   }
 
@@ -135,8 +144,13 @@ export class JobRunner {
     if (!inTime) {
       const now = this.#o.clock.now().toISOString();
       for (const id of this.#running.keys()) {
-        this.#log.warn({ jobId: id, graceMs }, 'job did not end within the grace period; recorded interrupted');
-        this.#o.store.jobs.finish(id, { state: 'interrupted', error: 'still running at shutdown; re-run at the next start' }, now);
+        try {
+          this.#o.store.jobs.finish(id, { state: 'interrupted', error: 'still running at shutdown; re-run at the next start' }, now);
+          this.#log.warn({ jobId: id, graceMs }, 'job did not end within the grace period; recorded interrupted');
+        } catch (error) {
+          // Left `running` in the store: the next start requeues it all the same.
+          this.#log.error({ jobId: id, graceMs, err: error }, 'job did not end within the grace period and could not be recorded interrupted; the next start re-runs it');
+        }
       }
     }
     this.#log.info({ interrupted: waiting }, 'job runner stopped');
@@ -244,10 +258,11 @@ export class JobRunner {
   }
 
   /**
-   * Records the final state and the emitted events in one transaction, retrying while the store is
-   * busy. When the events are rejected (data not matching the topic's schema), the job is recorded
-   * failed with that reason and nothing is emitted. @returns undefined when the store could not be
-   * written at all (the job stays `running` there, and the next start re-runs it).
+   * Records the final state and the emitted events in one transaction, retrying with backoff until
+   * the store takes it (each failure logged). When the events are rejected (data not matching the
+   * topic's schema), the job is recorded failed with that reason and nothing is emitted.
+   * @returns undefined when the runner stopped before the store took it: the job stays `running`
+   * there, and the next start requeues it (crash recovery).
    */
   async #record(job: JobRow, outcome: { state: FinalState; result?: unknown; error?: string | undefined; emit: JobOutcome['emit'] }, log: Logger): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
     const { store, clock, topicPrefix } = this.#o;
@@ -264,14 +279,24 @@ export class JobRunner {
         }
         return emitted;
       });
+    const hooks = {
+      signal: this.#shutdown.signal,
+      onRetry: (error: unknown, attempt: number, delayMs: number) =>
+        log.error({ err: error, attempt, retryInMs: delayMs, state: outcome.state }, 'recording the job result failed; trying again (the job holds its queue key meanwhile)'),
+    };
     try {
-      return { state: outcome.state, error: outcome.error, emitted: await retry(async () => write(outcome), recordRetry) };
+      return { state: outcome.state, error: outcome.error, emitted: await retry(async () => write(outcome), this.#o.recordRetry, hooks) };
     } catch (error) {
       if (isRetriable(error)) {
+        log.error({ err: error }, 'could not record the job before the runner stopped; it stays running in the store and is re-run at the next start');
+        return undefined;
+      }
+      if (outcome.emit.length === 0 && outcome.result === undefined) {
+        // Nothing of the executor's is left to blame: a store fault no retry fixes. Crash recovery re-runs it.
         log.error({ err: error }, 'could not record the job; it stays running in the store and is re-run at the next start');
         return undefined;
       }
-      // The events were rejected (nothing was kept): the job failed, for that reason.
+      // The events or the result were rejected (nothing was kept): the job failed, for that reason.
       const failed = { state: 'failed' as const, error: `job ${outcome.state} but its events were rejected: ${messageOf(error)}`, emit: [] };
       log.error({ err: error }, 'job events rejected; job recorded failed');
       return this.#record(job, failed, log);

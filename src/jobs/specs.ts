@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArtifactRequested, ArtifactSummary } from '../events/relengd/artifact.ts';
 import { Cause } from '../events/relengd/compose.ts';
+import { SafeValue } from '../events/relengd/safe-value.ts';
 
 /**
  * What each job kind is given. Listeners write these into the job row when they decide; the
@@ -8,16 +9,18 @@ import { Cause } from '../events/relengd/compose.ts';
  * older relengd fails clearly instead of half-running.
  */
 
+// Values that reach argv are checked again here, where the executor reads its spec: a row written
+// before the schemas were strict (or by hand) fails clearly instead of building a command.
 export const ComposeJobSpec = z.object({
-  composeId: z.string(),
-  stream: z.string(),
-  group: z.string(),
-  arch: z.string(),
-  release: z.string(),
+  composeId: SafeValue,
+  stream: SafeValue,
+  group: SafeValue,
+  arch: SafeValue,
+  release: SafeValue,
   repo: z.string(),
   ref: z.string(),
   treefile: z.string(),
-  version: z.string(),
+  version: SafeValue,
   /** The stream's compose argv template. */
   argv: z.array(z.string()).min(1),
   causes: z.array(Cause),
@@ -26,9 +29,9 @@ export type ComposeJobSpec = z.infer<typeof ComposeJobSpec>;
 
 /** The build request plus what the builder needs, fixed when the build was decided. */
 export const ArtifactJobSpec = ArtifactRequested.extend({
-  arch: z.string(),
-  group: z.string(),
-  release: z.string(),
+  arch: SafeValue,
+  group: SafeValue,
+  release: SafeValue,
   repo: z.string(),
   ref: z.string(),
   /** Template of the artifact's path, under {outputDir}; `*` may stand in the file name. */
@@ -50,8 +53,8 @@ export const PromoteTarget = z.object({
 export type PromoteTarget = z.infer<typeof PromoteTarget>;
 
 export const PromoteJobSpec = z.object({
-  group: z.string(),
-  version: z.string(),
+  group: SafeValue,
+  version: SafeValue,
   force: z.boolean(),
   requestedBy: z.string().nullable(),
   targets: z.array(PromoteTarget).min(1),

@@ -112,6 +112,13 @@ export class Dispatcher {
     const stats: DispatchStats = { dispatched: 0, emitted: 0, jobs: 0, failed: 0 };
     store.transaction(() => {
       for (const event of events) {
+        if (event.unreadable) {
+          // Nothing can make a corrupt row readable on retry: park it at once, with why.
+          stats.failed++;
+          store.events.markDispatchFailed(event, event.unreadable, 1);
+          this.#log.error({ msgId: event.envelope.id, seq: event.seq, detail: event.unreadable }, 'unreadable event parked as failed');
+          continue;
+        }
         try {
           const applyState = !(replay && event.dispatchState === 'done');
           const done = store.savepoint(() => this.#dispatchOne(event, applyState, observer));

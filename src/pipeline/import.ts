@@ -5,15 +5,17 @@ export interface ImportCounts {
   committed: number;
   /** Already in the store: skipped. */
   duplicate: number;
-  /** Invalid: kept in the rejected table with the reason. */
+  /** Invalid or not allowed from an archive: kept in the rejected table with the reason. */
   rejected: number;
+  /** relengd's own events (an export with --all): never taken from outside; their effects are derived again. */
+  dropped: number;
   /** The store could not take them. */
   failed: number;
 }
 
 /** Feeds archived messages through the inbox in batches: only message ids not seen before are stored. */
 export function importDeliveries(intake: Intake, deliveries: readonly Delivery[], batchSize = 500): ImportCounts {
-  const counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, failed: 0 };
+  const counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0 };
   for (let i = 0; i < deliveries.length; i += batchSize) {
     for (const outcome of intake.accept(deliveries.slice(i, i + batchSize))) {
       switch (outcome.kind) {
@@ -26,6 +28,9 @@ export function importDeliveries(intake: Intake, deliveries: readonly Delivery[]
         case 'rejected':
           counts.rejected++;
           break;
+        case 'dropped':
+          counts.dropped++;
+          break;
         case 'retry-later':
           counts.failed++;
           break;
@@ -36,5 +41,5 @@ export function importDeliveries(intake: Intake, deliveries: readonly Delivery[]
 }
 
 export function addCounts(a: ImportCounts, b: ImportCounts): ImportCounts {
-  return { committed: a.committed + b.committed, duplicate: a.duplicate + b.duplicate, rejected: a.rejected + b.rejected, failed: a.failed + b.failed };
+  return { committed: a.committed + b.committed, duplicate: a.duplicate + b.duplicate, rejected: a.rejected + b.rejected, dropped: a.dropped + b.dropped, failed: a.failed + b.failed };
 }

@@ -3,7 +3,10 @@ import type { Config } from '../config/index.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, makeEnvelope, type EnvelopeInput } from '../events/envelope.ts';
 import { MessageRejectedError, RejectReason } from '../errors.ts';
 import { eventFields, type Logger } from '../log.ts';
+import { isDerivedId } from '../events/ids.ts';
+import { splitTopic } from '../events/topics.ts';
 import type { Store } from '../store/store.ts';
+import { authorize, type DeliverySource } from '../trust.ts';
 
 /** A message as a transport received it: decoded into envelope fields, or already rejected by the codec. */
 export interface Delivery {
@@ -19,6 +22,8 @@ export interface Delivery {
    * binary-mode CloudEvents.
    */
   rawIsData?: boolean | undefined;
+  /** How the message came, for the trust rules (src/trust.ts). Default `live`. */
+  source?: DeliverySource | undefined;
 }
 
 /** What became of a delivery; the transport maps it to a broker verb in one place. */
@@ -26,6 +31,8 @@ export type Outcome =
   | { readonly kind: 'committed'; readonly id: string }
   | { readonly kind: 'duplicate'; readonly id: string }
   | { readonly kind: 'rejected'; readonly error: MessageRejectedError }
+  /** relengd's own topic from outside: acked and counted, never stored, dispatched or dead-lettered. */
+  | { readonly kind: 'dropped'; readonly id: string | null; readonly why: string }
   | { readonly kind: 'retry-later'; readonly error: unknown };
 
 export interface IntakeOptions {
@@ -46,10 +53,16 @@ export interface IntakeOptions {
 export class Intake {
   readonly #o: IntakeOptions;
   readonly #log: Logger;
+  readonly #dropped = new Map<string, number>();
 
   constructor(options: IntakeOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'intake' });
+  }
+
+  /** relengd's own topics that arrived from outside and were dropped, by transport (a metric). */
+  droppedOwnTopics(): ReadonlyMap<string, number> {
+    return this.#dropped;
   }
 
   accept(deliveries: readonly Delivery[]): Outcome[] {
@@ -57,13 +70,34 @@ export class Intake {
     const receivedAt = clock.now().toISOString();
     let outcomes: Outcome[];
     try {
-      outcomes = store.transaction(() => deliveries.map((d) => this.#acceptOne(d, receivedAt)));
+      outcomes = store.transaction(() => deliveries.map((d) => this.#acceptAlone(d, receivedAt)));
     } catch (error) {
       this.#log.error({ err: error, count: deliveries.length }, 'store write failed; deliveries to be retried');
       return deliveries.map(() => ({ kind: 'retry-later', error }));
     }
     if (outcomes.some((o) => o.kind === 'committed')) this.#o.onCommitted?.();
     return outcomes;
+  }
+
+  /**
+   * One delivery in a savepoint of the batch's transaction: whatever this message does wrong is
+   * undone and rejected alone, and its neighbours commit. Only a failing store fails the batch.
+   */
+  #acceptAlone(delivery: Delivery, receivedAt: string): Outcome {
+    try {
+      return this.#o.store.savepoint(() => this.#acceptOne(delivery, receivedAt));
+    } catch (error) {
+      if (isStoreError(error)) throw error;
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const rejection = new MessageRejectedError(RejectReason.unprocessable, `the message could not be processed (${detail})`);
+      this.#log.error({ err: error, transport: delivery.transport }, 'message could not be processed; rejected alone');
+      try {
+        this.#o.store.savepoint(() => this.#recordRejection(delivery, rejection, receivedAt));
+      } catch (recordError) {
+        if (isStoreError(recordError)) throw recordError;
+      }
+      return { kind: 'rejected', error: rejection };
+    }
   }
 
   #acceptOne(delivery: Delivery, receivedAt: string): Outcome {
@@ -74,19 +108,24 @@ export class Intake {
         throw new MessageRejectedError(RejectReason.tooLarge, `message of ${delivery.raw.byteLength} bytes exceeds the limit of ${max}`);
       }
       if (delivery.decoded instanceof MessageRejectedError) throw delivery.decoded;
-      const envelope = makeEnvelope(delivery.decoded, { prefix: config.topicPrefix, receivedAt });
-      // Known already (relengd's own event coming back from the broker, a redelivery): nothing to check or store.
+      const input = delivery.decoded;
+      // Authorise before anything else, the duplicate check included: an unauthorised sender learns nothing.
+      const { name } = splitTopic(input.topic, config.topicPrefix);
+      const verdict = authorize(name, { identity: input.publisher, source: delivery.source ?? 'live' }, config.publishers);
+      if (!verdict.allowed && verdict.drop) {
+        this.#dropped.set(delivery.transport, (this.#dropped.get(delivery.transport) ?? 0) + 1);
+        this.#log.debug({ transport: delivery.transport, topic: input.topic, msgId: input.id }, 'own topic from outside dropped');
+        return { kind: 'dropped', id: input.id ?? null, why: verdict.why };
+      }
+      if (!verdict.allowed) throw new MessageRejectedError(RejectReason.unauthorized, verdict.why, 'publisher');
+      if (input.id && isDerivedId(input.id)) {
+        throw new MessageRejectedError(RejectReason.reservedId, `id ${input.id} is of the form relengd derives for its own events; an inbound message may not use it`, 'id');
+      }
+      const envelope = makeEnvelope(input, { prefix: config.topicPrefix, receivedAt });
+      // Known already (a redelivery, a producer retrying): nothing to store.
       if (store.events.has(envelope.id)) {
         this.#log.debug({ ...eventFields(envelope), transport: delivery.transport }, 'duplicate dropped');
         return { kind: 'duplicate', id: envelope.id };
-      }
-      const allowed = config.publishers[envelope.topic];
-      if (allowed && allowed.length > 0 && !(envelope.publisher && allowed.includes(envelope.publisher))) {
-        throw new MessageRejectedError(
-          RejectReason.unauthorized,
-          `${envelope.topic} is accepted only from ${allowed.join(', ')}; publisher was ${envelope.publisher ?? '(not authenticated)'}`,
-          'user_id',
-        );
       }
       // New for sure: the id was checked above in this same write transaction.
       store.events.insert(envelope, { origin: 'inbound', transport: delivery.transport, receivedAt, raw: delivery.raw, rawIsData: delivery.rawIsData === true });
@@ -95,21 +134,31 @@ export class Intake {
       return { kind: 'committed', id: envelope.id };
     } catch (error) {
       if (!(error instanceof MessageRejectedError)) throw error;
-      const input = delivery.decoded instanceof MessageRejectedError ? undefined : delivery.decoded;
-      store.rejected.insert({
-        receivedAt,
-        transport: delivery.transport,
-        topic: input?.topic ?? null,
-        messageId: input?.id ?? null,
-        publisher: input?.publisher ?? null,
-        reason: error.reason,
-        field: error.field ?? null,
-        detail: error.message,
-        headers: delivery.headers,
-        raw: delivery.raw,
-      });
-      this.#log.warn({ transport: delivery.transport, topic: input?.topic, msgId: input?.id, reason: error.reason, field: error.field, detail: error.message }, 'rejected');
+      this.#recordRejection(delivery, error, receivedAt);
       return { kind: 'rejected', error };
     }
   }
+
+  #recordRejection(delivery: Delivery, error: MessageRejectedError, receivedAt: string): void {
+    const input = delivery.decoded instanceof MessageRejectedError ? undefined : delivery.decoded;
+    this.#o.store.rejected.insert({
+      receivedAt,
+      transport: delivery.transport,
+      // An undecodable message still names its id and topic on the wire, for whoever reads the rejection.
+      topic: input?.topic ?? delivery.headers['amqp.routing-key'] ?? delivery.headers['ce-type'] ?? null,
+      messageId: input?.id ?? delivery.headers['amqp.message-id'] ?? delivery.headers['ce-id'] ?? null,
+      publisher: input?.publisher ?? null,
+      reason: error.reason,
+      field: error.field ?? null,
+      detail: error.message,
+      headers: delivery.headers,
+      raw: delivery.raw,
+    });
+    this.#log.warn({ transport: delivery.transport, topic: input?.topic, msgId: input?.id, reason: error.reason, field: error.field, detail: error.message }, 'rejected');
+  }
+}
+
+/** node:sqlite's errors: the store itself failed (locked, full, closed), not the message. */
+function isStoreError(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error as { code?: unknown }).code === 'ERR_SQLITE_ERROR';
 }

@@ -14,6 +14,8 @@ export interface StoredEvent {
   dispatchState: DispatchState;
   dispatchAttempts: number;
   dispatchError: string | null;
+  /** Set when the row's data or headers cannot be read back (its data is then null): parked, never fatal. */
+  unreadable?: string | undefined;
 }
 
 export interface EventQuery {
@@ -194,7 +196,17 @@ export class EventsTable {
   }
 }
 
+/** A row as an event. One row that cannot be parsed never fails a read: it comes back marked `unreadable`. */
 function toStored(row: EventRow): StoredEvent {
+  let headers: Record<string, string> = {};
+  let data: unknown = null;
+  let unreadable: string | undefined;
+  try {
+    headers = JSON.parse(row.headers) as Record<string, string>;
+    data = JSON.parse(row.data) as unknown;
+  } catch (error) {
+    unreadable = `stored row ${row.seq} cannot be read: ${(error as Error).message}`;
+  }
   return {
     seq: row.seq,
     envelope: {
@@ -208,8 +220,8 @@ function toStored(row: EventRow): StoredEvent {
       correlationid: row.correlation_id,
       causationid: row.causation_id ?? undefined,
       publisher: row.publisher ?? undefined,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      data: JSON.parse(row.data) as unknown,
+      headers,
+      data,
       known: row.known === 1,
     },
     origin: row.origin,
@@ -218,5 +230,6 @@ function toStored(row: EventRow): StoredEvent {
     dispatchState: row.dispatch_state,
     dispatchAttempts: row.dispatch_attempts,
     dispatchError: row.dispatch_error,
+    ...(unreadable ? { unreadable } : {}),
   };
 }

@@ -96,4 +96,7 @@ export const migrations: readonly string[] = [
   `DROP INDEX events_time;
    DROP INDEX events_correlation;
    CREATE INDEX events_correlation_emitted ON events (correlation_id) WHERE origin = 'emitted';`,
+  // 5: a rejected message keeps only the first bytes of its body (retention.rejectedRawBytes) and
+  // records its full size; NULL for rows stored whole before this.
+  `ALTER TABLE rejected ADD COLUMN raw_size INTEGER;`,
 ];

@@ -6,6 +6,11 @@ import { OutboxTable } from './outbox.ts';
 import { RejectedTable } from './rejected.ts';
 import { StateTable } from './state.ts';
 
+export interface StoreOptions {
+  /** Bytes of a rejected message's body kept (`retention.rejectedRawBytes`). @default 65536 */
+  rejectedRawBytes?: number | undefined;
+}
+
 /** The store: one SQLite file holding events (the inbox), rejected messages, the outbox, jobs and listener state. */
 export class Store {
   readonly db: DatabaseSync;
@@ -16,18 +21,18 @@ export class Store {
   readonly jobs: JobsTable;
   readonly state: StateTable;
 
-  private constructor(db: DatabaseSync, path: string) {
+  private constructor(db: DatabaseSync, path: string, options: StoreOptions) {
     this.db = db;
     this.path = path;
     this.events = new EventsTable(db);
-    this.rejected = new RejectedTable(db);
+    this.rejected = new RejectedTable(db, { rawBytesKept: options.rejectedRawBytes });
     this.outbox = new OutboxTable(db);
     this.jobs = new JobsTable(db);
     this.state = new StateTable(db);
   }
 
-  static open(path: string): Store {
-    return new Store(openDatabase(path), path);
+  static open(path: string, options: StoreOptions = {}): Store {
+    return new Store(openDatabase(path), path, options);
   }
 
   /** Runs `fn` atomically: everything it writes commits together or not at all. */

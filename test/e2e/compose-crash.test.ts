@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { publishOverHttp } from '../../src/http/client.ts';
 import { openRepo } from '../../src/ostree/index.ts';
 import { preparePipeline } from '../helpers/pipeline.ts';
-import { spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
+import { projectRoot, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const running: DaemonProcess[] = [];
@@ -23,8 +23,15 @@ function query<T>(dbPath: string, sql: string): T[] {
 describe('a daemon killed during a compose', () => {
   it('finishes the work after restart, with one commit per ref, not two', { timeout: 90_000 }, async () => {
     const dir = tempDir();
-    // The stand-in compose takes 3 s: long enough to kill the daemon in the middle of it.
-    const { configFile, steps } = await preparePipeline(dir, (yaml) => yaml.replaceAll('"--add-metadata-string=version={version}",', '"--add-metadata-string=version={version}","--delay-seconds=3",'));
+    // The stand-in composes wait for the gate file: they are running, and cannot finish, until the
+    // test has killed the daemon and seen the next one wait for them.
+    const gate = join(dir, 'compose-gate');
+    const standin = JSON.stringify(join(projectRoot, 'src', 'cli', 'demo', 'standin-compose.ts'));
+    const gated = [join(projectRoot, 'test', 'helpers', 'gated-command.ts'), gate, process.execPath].map((a) => JSON.stringify(a)).join(',');
+    const { configFile, steps } = await preparePipeline(dir, (yaml) => {
+      expect(yaml).toContain(`,${standin},`);
+      return yaml.replaceAll(`,${standin},`, `,${gated},${standin},`);
+    });
     const db = join(dir, 'relengd.db');
     const first = await spawnDaemon(configFile, { RELENGD_HTTP_PORT: '0' });
     running.push(first);
@@ -48,6 +55,10 @@ describe('a daemon killed during a compose', () => {
 
     const second = await spawnDaemon(configFile, { RELENGD_HTTP_PORT: '0' });
     running.push(second);
+    // The restarted daemon waits for both orphaned composes; only then may they finish.
+    const waiting = () => second.lines.filter((l) => l.msg === 'command of the interrupted attempt still running; waiting for it to exit');
+    await vi.waitFor(() => expect(waiting()).toHaveLength(2), { timeout: 30_000, interval: 50 });
+    writeFileSync(gate, '');
     await vi.waitFor(() => expect(query(db, `SELECT id FROM events WHERE topic = 'relengd.compose.finished'`)).toHaveLength(2), { timeout: 45_000, interval: 100 });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/cli/daemon.ts';
@@ -74,25 +75,43 @@ describe('the two-week release on a real OSTree repository', () => {
 });
 
 describe('relengd promote (manual, audited)', () => {
-  it('promotes a version without its gates, recording who asked, and refuses a version the arches are not at', { timeout: 60_000 }, async () => {
+  it('promotes a version without its gates, recording the operator who asked, and refuses a version the arches are not at', { timeout: 60_000 }, async () => {
     const dir = tempDir();
     const p = await startPipeline(dir, undefined, { http: true });
     daemon = p.daemon;
     await p.feed(0);
-    const url = p.daemon.http!.url;
-    const missing = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--url', url, '--group', 'f26-atomic-host', '--version', '26.20170705.7']);
+    // An operator on this machine: the command is written to the store as local:<user>.
+    const missing = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--group', 'f26-atomic-host', '--version', '26.20170705.7']);
     expect(missing.code, missing.stderr).toBe(0);
     await p.daemon.idle();
     expect(p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'version-mismatch', version: '26.20170705.7' }]);
 
-    const asked = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--url', url, '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--comment', 'release day']);
+    const asked = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--comment', 'release day']);
     expect(asked.code, asked.stderr).toBe(0);
+    expect(asked.stdout).toContain(`as local:${userInfo().username}`);
     await p.daemon.idle();
     const request = p.events('relengd.release.promote.requested').at(-1);
     expect(request).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION, force: false, comment: 'release day' });
-    expect(typeof request!.requestedBy).toBe('string');
+    const [job] = p.daemon.store.jobs.list({ kind: 'promote' });
+    expect((job!.spec as { requestedBy: string }).requestedBy).toBe(`local:${userInfo().username}`);
     const [promoted] = p.events('relengd.release.promoted');
     expect(promoted).toMatchObject({ version: DEMO_VERSION, forced: false });
     for (const ref of promoted!.refs as Array<{ ref: string; to: string }>) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
+  });
+
+  it('refuses a promotion over HTTP without a token, stores nothing and moves no ref', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const p = await startPipeline(dir, undefined, { http: true });
+    daemon = p.daemon;
+    await p.feed(0);
+    const before = await p.repo.revParse('fedora/26/x86_64/atomic-host');
+    const outsider = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--url', p.daemon.http!.url, '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--force']);
+    expect(outsider.code).toBe(1);
+    expect(outsider.stdout).toContain('unauthorized');
+    await p.daemon.idle();
+    expect(p.events('relengd.release.promote.requested')).toEqual([]);
+    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBe(before);
+    expect(p.daemon.store.rejected.list().map((r) => r.reason)).toContain('unauthorized');
   });
 });

@@ -1,6 +1,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.ts';
 import { testConfigYaml } from '../helpers/config.ts';
 import { runCli, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -95,6 +96,28 @@ describe('relengd command line', () => {
     expect(listed2.map((j) => [j.kind, j.correlationId])).toEqual([
       ['compose', 'cli-1'],
       ['compose', 'cli-1'],
+    ]);
+  });
+
+  it('events --rejected shows the size of a rejected body and that only its first bytes were kept', async () => {
+    const dir = tempDir();
+    const file = configFile(dir, 'retention: { rejectedRawBytes: 16 }');
+    const store = Store.open(join(dir, 'relengd.db'), { rejectedRawBytes: 16 });
+    const rejection = { transport: 'amqp', topic: 'bodhi.update.comment', messageId: null, publisher: null, field: null, headers: {} };
+    store.rejected.insert({ ...rejection, receivedAt: '2026-11-26T12:00:00.000Z', reason: 'too-large', detail: 'message of 5000 bytes exceeds the limit of 4096', raw: Buffer.from(`{"comment":"${'x'.repeat(4986)}"}`) });
+    store.rejected.insert({ ...rejection, receivedAt: '2026-11-26T12:00:01.000Z', reason: 'schema', detail: 'comment: required', raw: Buffer.from('{}') });
+    store.close();
+
+    const text = await runCli(['--config', file, 'events', '--rejected']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim().split('\n')).toEqual([
+      '2026-11-26T12:00:01.000Z  schema        bodhi.update.comment  comment: required  [2 bytes]',
+      '2026-11-26T12:00:00.000Z  too-large     bodhi.update.comment  message of 5000 bytes exceeds the limit of 4096  [5000 bytes, first 16 kept]',
+    ]);
+    const json = JSON.parse((await runCli(['--config', file, 'events', '--rejected', '--json'])).stdout) as unknown[];
+    expect(json).toMatchObject([
+      { reason: 'schema', raw: '{}', rawSize: 2, rawTruncated: false },
+      { reason: 'too-large', raw: '{"comment":"xxxx', rawSize: 5000, rawTruncated: true, rawKeptBytes: 16 },
     ]);
   });
 

@@ -17,7 +17,9 @@
  */
 import type { Message, Options } from 'amqplib';
 import type { Envelope, EnvelopeInput } from '../../events/envelope.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../events/envelope.ts';
 import { idFromBytes } from '../../events/ids.ts';
+import { parseJsonBody, parseJsonText } from '../../events/json-body.ts';
 import { MessageRejectedError, RejectReason } from '../../errors.ts';
 import type { Delivery } from '../../pipeline/intake.ts';
 
@@ -51,6 +53,8 @@ type CeAttribute = (typeof CE_ATTRIBUTES)[number];
 const CE_HEADER = /^(?:cloudEvents[_:]|ce[-_])(.+)$/i;
 const STRUCTURED_CONTENT_TYPE = /^application\/cloudevents\+json\b/i;
 const UTF8 = /^utf-?8$/i;
+/** Content types whose body is JSON; no content type at all is read as JSON too (Fedora Messaging's default). */
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 // ---------------------------------------------------------------------------------------------
@@ -61,13 +65,12 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
  * Never throws; `headers` keeps every wire header (as text) and the AMQP properties
  * (`amqp.routing-key`, `amqp.message-id`, `amqp.user-id`, ...) for the rejected table.
  */
-export function decode(msg: WireMessage): Delivery {
-  const base = { transport: TRANSPORT_NAME, raw: msg.content, headers: deliveryHeaders(msg) };
+export function decode(msg: WireMessage, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Delivery {
+  const base = { transport: TRANSPORT_NAME, raw: msg.content as Uint8Array, headers: deliveryHeaders(msg) };
   try {
-    const structured = STRUCTURED_CONTENT_TYPE.test(String(msg.properties.contentType ?? ''));
-    const utf8 = !msg.properties.contentEncoding || /^utf-?8$/i.test(String(msg.properties.contentEncoding));
-    // A Fedora Messaging or binary-mode body is the data itself: the store keeps those bytes once.
-    return { ...base, decoded: decodeInput(msg), rawIsData: !structured && utf8 };
+    const { input, body } = decodeInput(msg, maxBytes);
+    // A Fedora Messaging or binary-mode body is the data itself: the store keeps those bytes (without a BOM) once.
+    return body ? { ...base, raw: body, decoded: input, rawIsData: true } : { ...base, decoded: input };
   } catch (error) {
     const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notJson, `undecodable message: ${String(error)}`);
     return { ...base, decoded: rejection };
@@ -80,20 +83,26 @@ export function messageIdOf(msg: WireMessage): string {
   return ceHeaderAttributes(headers).id ?? nonEmpty(msg.properties.messageId) ?? idFromBytes(msg.fields.routingKey, msg.content);
 }
 
-function decodeInput(msg: WireMessage): EnvelopeInput {
+/** Envelope fields, and the body bytes when they are the data (binary mode, Fedora Messaging). */
+function decodeInput(msg: WireMessage, maxBytes: number): { input: EnvelopeInput; body?: Uint8Array } {
   const { properties: props, fields } = msg;
   const wire = props.headers ?? {};
-  const text = utf8Text(msg.content, props.contentEncoding);
+  checkEncoding(props.contentEncoding);
+  const contentType = String(props.contentType ?? '');
+  if (contentType && !JSON_CONTENT_TYPE.test(contentType)) {
+    throw new MessageRejectedError(RejectReason.mediaType, `content type ${contentType} is not JSON; relengd takes JSON messages only`, 'content-type');
+  }
+  const parsed = parseJsonBody(msg.content, { maxBytes });
   const fallbackTime = headerText(wire['sent-at']) ?? amqpTimestamp(props.timestamp);
   const common = { topic: fields.routingKey, publisher: nonEmpty(props.userId), headers: keptHeaders(wire) };
 
-  if (STRUCTURED_CONTENT_TYPE.test(String(props.contentType ?? ''))) {
-    const event = parseJson(text);
+  if (STRUCTURED_CONTENT_TYPE.test(contentType)) {
+    const event = parsed.value;
     if (!isRecord(event) || typeof event.specversion !== 'string') {
       throw new MessageRejectedError(RejectReason.notCloudEvent, 'content type is application/cloudevents+json but the body has no specversion', 'specversion');
     }
     const attr = (name: CeAttribute): string | undefined => nonEmpty(event[name]);
-    return {
+    const input: EnvelopeInput = {
       ...common,
       data: 'data_base64' in event ? jsonFromBase64(event.data_base64) : event.data,
       id: attr('id') ?? messageIdOf(msg),
@@ -104,12 +113,13 @@ function decodeInput(msg: WireMessage): EnvelopeInput {
       correlationid: attr('correlationid'),
       causationid: attr('causationid'),
     };
+    return { input };
   }
 
   const ce = ceHeaderAttributes(wire);
-  return {
+  const input: EnvelopeInput = {
     ...common,
-    data: parseJson(text),
+    data: parsed.value,
     id: messageIdOf(msg),
     type: ce.type,
     source: ce.source,
@@ -118,31 +128,19 @@ function decodeInput(msg: WireMessage): EnvelopeInput {
     correlationid: ce.correlationid,
     causationid: ce.causationid,
   };
+  return { input, body: parsed.bytes };
 }
 
-function utf8Text(content: Buffer, encoding: unknown): string {
+function checkEncoding(encoding: unknown): void {
   if (encoding !== undefined && encoding !== null && encoding !== '' && !UTF8.test(String(encoding))) {
-    throw new MessageRejectedError(RejectReason.notJson, `content encoding ${String(encoding)} is not utf-8`, 'content-encoding');
-  }
-  try {
-    return utf8Decoder.decode(content);
-  } catch {
-    throw new MessageRejectedError(RejectReason.notJson, 'body is not valid UTF-8');
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new MessageRejectedError(RejectReason.notJson, `body is not JSON: ${(error as Error).message}`);
+    throw new MessageRejectedError(RejectReason.mediaType, `content encoding ${String(encoding)} is not utf-8`, 'content-encoding');
   }
 }
 
 function jsonFromBase64(value: unknown): unknown {
   if (typeof value !== 'string') throw new MessageRejectedError(RejectReason.notCloudEvent, 'data_base64 is not a string', 'data_base64');
   try {
-    return JSON.parse(utf8Decoder.decode(Buffer.from(value, 'base64')));
+    return parseJsonText(utf8Decoder.decode(Buffer.from(value, 'base64')));
   } catch {
     throw new MessageRejectedError(RejectReason.notJson, 'data_base64 does not hold UTF-8 JSON', 'data_base64');
   }

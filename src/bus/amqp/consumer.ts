@@ -34,6 +34,8 @@ export interface ConsumerStats {
   batches: number;
   committed: number;
   duplicate: number;
+  /** relengd's own topics from outside (another instance on a shared broker), acked without a trace. */
+  dropped: number;
   rejected: number;
   /** Rejections that were poison (retry-later until the delivery limit). */
   poison: number;
@@ -70,7 +72,7 @@ interface Received {
 
 export class BatchConsumer {
   readonly stats: ConsumerStats = {
-    received: 0, batches: 0, committed: 0, duplicate: 0, rejected: 0, poison: 0,
+    received: 0, batches: 0, committed: 0, duplicate: 0, dropped: 0, rejected: 0, poison: 0,
     deadLettered: 0, deadLetterFailed: 0, retryLater: 0, acked: 0, requeued: 0, unsettled: 0,
   };
   readonly #o: ConsumerOptions;
@@ -207,6 +209,10 @@ export class BatchConsumer {
         return 'ack';
       case 'duplicate':
         this.stats.duplicate++;
+        return 'ack';
+      case 'dropped':
+        // Another relengd's own event (a shared broker): not ours, and not worth a dead-letter copy.
+        this.stats.dropped++;
         return 'ack';
       case 'rejected': {
         this.stats.rejected++;

@@ -1,6 +1,7 @@
 /**
  * Publishing on a confirm channel. A message counts as published only when the broker confirmed it
- * (basic.ack) and did not return it as unroutable (`mandatory`); a nack, a return, a closed channel
+ * (basic.ack) and, when `mandatory` (the default: dead-letter copies must reach their queue), did
+ * not return it as unroutable; a nack, a return, a closed channel
  * or a confirm that does not come in time is a failed item, which the caller retries (the outbox
  * relay, with backoff) — nothing is dropped. `channel.publish` returning false means the socket
  * buffer is full: the next message waits for 'drain'.
@@ -112,7 +113,7 @@ export class ConfirmPublisher {
       }, this.#confirmTimeoutMs);
       timer.unref();
       try {
-        writable = channel.publish(message.exchange, message.routingKey, message.content, { ...message.options, mandatory: true }, (error: unknown) => {
+        writable = channel.publish(message.exchange, message.routingKey, message.content, { mandatory: true, ...message.options }, (error: unknown) => {
           if (error) {
             this.stats.unconfirmed++;
             finish(failed(message, `not confirmed (${error instanceof Error ? error.message : String(error)})`, error));

@@ -71,7 +71,8 @@ export async function readStream(options: StreamReadOptions, onBatch: (batch: De
             const at = publishTime(msg);
             if (at !== null && at >= until) return finish();
             if (at !== null && at < since) return void channel.ack(msg);
-            batch.push({ msg, delivery: decode(msg) });
+            // Recorded history: identities as the broker checked them, but never a command (src/trust.ts).
+            batch.push({ msg, delivery: { ...decode(msg), source: 'replayed' } });
             if (batch.length >= batchSize) flushing = flushing.then(flush);
             arm();
           },

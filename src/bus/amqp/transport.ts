@@ -127,7 +127,12 @@ export class AmqpTransport implements Transport {
   }
 
   async publish(items: readonly PublishItem[]): Promise<PublishResult[]> {
-    const messages: AmqpMessage[] = items.map((item) => ({ exchange: TOPIC_EXCHANGE, routingKey: item.routingKey, ...encode(item.envelope) }));
+    // Not mandatory: like Fedora Messaging, an event no queue is bound to is published to nobody,
+    // not an error to retry forever (relengd does not bind its own events to its own queue).
+    const messages: AmqpMessage[] = items.map((item) => {
+      const encoded = encode(item.envelope);
+      return { exchange: TOPIC_EXCHANGE, routingKey: item.routingKey, content: encoded.content, options: { ...encoded.options, mandatory: false } };
+    });
     return this.#publisher.publish(messages);
   }
 
@@ -173,5 +178,5 @@ export class AmqpTransport implements Transport {
 }
 
 function emptyConsumerStats(): ConsumerStats {
-  return { received: 0, batches: 0, committed: 0, duplicate: 0, rejected: 0, poison: 0, deadLettered: 0, deadLetterFailed: 0, retryLater: 0, acked: 0, requeued: 0, unsettled: 0 };
+  return { received: 0, batches: 0, committed: 0, duplicate: 0, dropped: 0, rejected: 0, poison: 0, deadLettered: 0, deadLetterFailed: 0, retryLater: 0, acked: 0, requeued: 0, unsettled: 0 };
 }

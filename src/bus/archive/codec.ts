@@ -47,13 +47,13 @@ export function archiveEntryToDelivery(entry: unknown): Delivery | string {
   if (modern.success && modern.data.body !== undefined) {
     const headers = stringHeaders(modern.data.headers ?? {});
     const input: EnvelopeInput = { topic: modern.data.topic, id: modern.data.id, data: modern.data.body, time: headers['sent-at'], headers };
-    return { transport: 'archive', raw: Buffer.from(JSON.stringify(entry)), headers, decoded: input };
+    return { transport: 'archive', source: 'archive', raw: Buffer.from(JSON.stringify(entry)), headers, decoded: input };
   }
   const legacy = FedmsgDict.safeParse(entry);
   if (legacy.success && legacy.data.msg !== undefined) {
     const time = legacy.data.timestamp !== undefined ? new Date(legacy.data.timestamp * 1000).toISOString() : undefined;
     const input: EnvelopeInput = { topic: legacy.data.topic, id: legacy.data.msg_id, data: legacy.data.msg, time, headers: {} };
-    return { transport: 'archive', raw: Buffer.from(JSON.stringify(entry)), headers: {}, decoded: input };
+    return { transport: 'archive', source: 'archive', raw: Buffer.from(JSON.stringify(entry)), headers: {}, decoded: input };
   }
   return 'not a bus message: expected {topic, body} (fedora-messaging) or {topic, msg} (fedmsg)';
 }

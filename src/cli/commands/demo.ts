@@ -66,7 +66,7 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
       if (step.prepare) writeFileSync(step.prepare.file, `${JSON.stringify(step.prepare.content, null, 2)}\n`);
       const raw = Buffer.from(JSON.stringify(step.message.data));
       say(`${stamp()} <-  ${step.title}`);
-      const [outcome] = await transport.inject([{ transport: 'demo', raw, headers: step.message.headers ?? {}, decoded: step.message }]);
+      const [outcome] = await transport.inject([{ transport: 'demo', source: 'operator', raw, headers: step.message.headers ?? {}, decoded: step.message }]);
       if (outcome?.kind === 'duplicate') say(`${stamp()}     already processed (message ${step.message.id}): nothing to do`);
       await daemon.idle();
     }

@@ -24,7 +24,7 @@ export function registerEvents(program: Command): void {
     .option('--since <time>', 'ISO time, or a duration back from now: 30m, 6h, 7d')
     .option('--limit <n>', 'at most this many', '50')
     .option('--failed', 'only events whose listeners failed (replay them after a fix)')
-    .option('--rejected', 'list rejected messages (raw bytes kept) instead of events')
+    .option('--rejected', 'list rejected messages (with their raw bytes, the first retention.rejectedRawBytes of them) instead of events')
     .option('--json', 'print JSON')
     .action((opts: EventsOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
@@ -33,8 +33,8 @@ export function registerEvents(program: Command): void {
       const store = Store.open(config.store.path);
       try {
         if (opts.rejected) {
-          const rows = store.rejected.list(limit).map(({ raw, ...r }) => ({ ...r, raw: Buffer.from(raw).toString('utf8') }));
-          output(opts.json, rows, () => rows.map((r) => `${r.receivedAt}  ${r.reason.padEnd(13)} ${r.topic ?? '-'}  ${r.detail}`).join('\n') || 'no rejected messages');
+          const rows = store.rejected.list(limit).map(({ raw, ...r }) => ({ ...r, raw: Buffer.from(raw).toString('utf8'), rawKeptBytes: raw.byteLength }));
+          output(opts.json, rows, () => rows.map((r) => `${r.receivedAt}  ${r.reason.padEnd(13)} ${r.topic ?? '-'}  ${r.detail}  ${rawSizeNote(r)}`).join('\n') || 'no rejected messages');
           return;
         }
         const pattern = opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined;
@@ -55,6 +55,11 @@ export function registerEvents(program: Command): void {
         store.close();
       }
     });
+}
+
+/** `[123 bytes]`, or `[8388608 bytes, first 65536 kept]` for a body stored truncated. */
+function rawSizeNote(r: { rawSize: number; rawTruncated: boolean; rawKeptBytes: number }): string {
+  return r.rawTruncated ? `[${r.rawSize} bytes, first ${r.rawKeptBytes} kept]` : `[${r.rawSize} bytes]`;
 }
 
 function toJson(e: StoredEvent): Record<string, unknown> {

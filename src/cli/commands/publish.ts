@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sendMessages } from '../../bus/amqp/index.ts';
 import { publishOverHttp, type PublishReply } from '../../http/client.ts';
 import { UsageError } from '../../errors.ts';
-import { output, resolveConfig, type GlobalOptions } from '../context.ts';
+import { httpTokenFrom, output, resolveConfig, type GlobalOptions } from '../context.ts';
 
 interface PublishOptions {
   topic?: string;
@@ -12,6 +12,7 @@ interface PublishOptions {
   data?: string;
   id?: string;
   url?: string;
+  tokenFile?: string;
   json?: boolean;
 }
 
@@ -32,6 +33,7 @@ export function registerPublish(program: Command): void {
     .option('-d, --data <json>', 'the message body as JSON')
     .option('--id <id>', 'message id (default: the file\'s, else derived from the bytes)')
     .option('--url <url>', 'send to this relengd HTTP endpoint (default with the embedded transport: from the config http section)')
+    .option('--token-file <file>', 'over HTTP, authenticate with the bearer token in this file (default: $RELENGD_TOKEN)')
     .option('--json', 'print the response as JSON')
     .action(async (opts: PublishOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
@@ -42,9 +44,10 @@ export function registerPublish(program: Command): void {
         return;
       }
       const baseUrl = opts.url ?? `http://${config.http.host}:${config.http.port}`;
+      const token = httpTokenFrom(opts.tokenFile);
       let reply: PublishReply;
       try {
-        reply = await publishOverHttp(baseUrl, message);
+        reply = await publishOverHttp(baseUrl, message, { token });
       } catch (error) {
         const cause = (error as Error).cause;
         throw new Error(`cannot reach relengd at ${baseUrl}: ${cause instanceof Error ? cause.message : (error as Error).message}`);

@@ -63,7 +63,7 @@ export function registerReplay(program: Command): void {
           const report = await catchUp(store, dispatcher, opts, async (deliveries) => importDeliveries(intake, deliveries), since, until, await source());
           for (const p of report.problems) process.stderr.write(`relengd: ${opts.fromFile ?? opts.fromDatagrepper}:${p.line}: skipped: ${p.error}\n`);
           output(opts.json, report, () =>
-            `${opts.dryRun ? 'dry run: would process' : 'processed'} ${report.committed} new message(s); ${report.duplicate} already seen, ${report.rejected} rejected, ${report.problems.length} bad line(s) skipped` +
+            `${opts.dryRun ? 'dry run: would process' : 'processed'} ${report.committed} new message(s); ${report.duplicate} already seen, ${report.rejected} rejected, ${report.dropped} of relengd's own skipped, ${report.problems.length} bad line(s) skipped` +
             `${report.emitted ? `; ${report.emitted} event(s) emitted, ${report.enqueued} job(s) enqueued` : ''}`,
           );
           return;
@@ -81,7 +81,7 @@ type CatchUpReport = ImportCounts & { problems: ArchiveProblem[]; emitted: numbe
 
 /** Imports archived messages (only unseen ids are stored) and dispatches them; in a dry run, all of it is rolled back. */
 async function catchUp(store: Store, dispatcher: Dispatcher, opts: ReplayOptions, importBatch: (d: Delivery[]) => Promise<ImportCounts>, since: string | undefined, until: string | undefined, streamed: Delivery[][]): Promise<CatchUpReport> {
-  const report: CatchUpReport = { committed: 0, duplicate: 0, rejected: 0, failed: 0, problems: [], emitted: 0, enqueued: 0, dryRun: Boolean(opts.dryRun) };
+  const report: CatchUpReport = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0, problems: [], emitted: 0, enqueued: 0, dryRun: Boolean(opts.dryRun) };
   const batches: Delivery[][] = [...streamed];
   if (opts.fromFile) {
     const decoded = decodeArchive(readFileSync(opts.fromFile, 'utf8'));

@@ -52,6 +52,8 @@ export function demoSteps(dir: string): DemoStep[] {
       message: {
         topic: 'org.fedoraproject.prod.greenwave.decision.update',
         id: '2017-9e4b2f6a-7c3d-4e8f-a1b5-0d2c6e9f3a03',
+        // As Greenwave's service user publishes it: gating facts count only from configured publishers.
+        publisher: 'greenwave',
         time: '2017-07-06T08:15:00+00:00',
         headers: { fedora_messaging_schema: 'greenwave.decision.update.v1', 'sent-at': '2017-07-06T08:15:00+00:00' },
         data: {
@@ -129,6 +131,13 @@ store: { path: ${join(dir, 'relengd.db')} }
 http: { host: 127.0.0.1, port: 8089 }
 jobs: { concurrency: 2, workdir: ${join(dir, 'jobs')}, timeoutMinutes: 10 }
 log: { level: warn }
+# Who may send what (README, "Trust model"): gating decisions only from Greenwave's service user;
+# the commands approve and promote from the release engineers' \`releng\` identity (an AMQP user_id
+# or an HTTP token's name), and from an operator on this machine with \`relengd promote\`.
+publishers:
+  greenwave.decision.update: [greenwave]
+  relengd.release.approve: [releng]
+  relengd.release.promote.requested: [releng]
 streams:${DEMO_ARCHES.map(stream).join('')}
 `;
 }

@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { Checksum } from './compose.ts';
+import { SafeValue } from './safe-value.ts';
 
 export const ArtifactKind = z.enum(['installer', 'image']);
 
 const ArtifactIdentity = {
-  composeId: z.string(),
-  stream: z.string(),
+  composeId: SafeValue,
+  stream: SafeValue,
   commit: Checksum,
-  name: z.string(),
+  name: SafeValue,
   kind: ArtifactKind,
   platform: z.string(),
   format: z.string(),
   failable: z.boolean(),
-  version: z.string().nullable().optional(),
+  version: SafeValue.nullable().optional(),
 };
 
 /** relengd.artifact.build.requested: an installer ISO or image is to be built from a commit. */

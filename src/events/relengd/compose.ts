@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SafeValue } from './safe-value.ts';
 
 /** A full OSTree commit checksum (SHA-256, hex). */
 export const Checksum = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-character hex OSTree checksum');
@@ -8,34 +9,35 @@ export const Cause = z.looseObject({ id: z.string(), topic: z.string() });
 
 /** relengd.ostree.compose.requested: a stream's tree should be recomposed. */
 export const ComposeRequested = z.looseObject({
-  stream: z.string(),
+  stream: SafeValue,
   ref: z.string(),
+  /** Informational: the composer always uses the stream's configured treefile. */
   treefile: z.string(),
   /** The version the commit will carry; every arch of a group composed from one trigger shares it. */
-  version: z.string(),
+  version: SafeValue,
   causes: z.array(Cause).min(1),
 });
 export type ComposeRequested = z.infer<typeof ComposeRequested>;
 
 /** relengd.ostree.compose.finished: `commit` is null when rpm-ostree found nothing to change. */
 export const ComposeFinished = z.looseObject({
-  composeId: z.string(),
+  composeId: SafeValue,
   causes: z.array(Cause).optional(),
-  stream: z.string(),
+  stream: SafeValue,
   ref: z.string(),
   commit: Checksum.nullable(),
   parent: Checksum.nullable(),
-  version: z.string().nullable(),
+  version: SafeValue.nullable(),
   duration: z.number().nonnegative().describe('seconds'),
 });
 export type ComposeFinished = z.infer<typeof ComposeFinished>;
 
 /** relengd.ostree.compose.failed: the compose command failed; `log` is the job's log file. */
 export const ComposeFailed = z.looseObject({
-  composeId: z.string(),
-  stream: z.string(),
+  composeId: SafeValue,
+  stream: SafeValue,
   ref: z.string(),
-  version: z.string().nullable().optional(),
+  version: SafeValue.nullable().optional(),
   error: z.string(),
   log: z.string().nullable(),
 });

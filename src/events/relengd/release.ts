@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArtifactSummary } from './artifact.ts';
 import { Checksum } from './compose.ts';
+import { SafeValue } from './safe-value.ts';
 
 /** Pungi's compose statuses, as Fedora's tools read them. */
 export const ComposeStatus = z.enum(['FINISHED', 'FINISHED_INCOMPLETE', 'DOOMED']);
@@ -11,13 +12,13 @@ export type ComposeStatus = z.infer<typeof ComposeStatus>;
  * on this. `commit` is null only for a DOOMED compose whose tree never got committed.
  */
 export const ComposeDone = z.looseObject({
-  composeId: z.string(),
-  stream: z.string(),
-  group: z.string(),
-  arch: z.string(),
+  composeId: SafeValue,
+  stream: SafeValue,
+  group: SafeValue,
+  arch: SafeValue,
   ref: z.string(),
   commit: Checksum.nullable(),
-  version: z.string().nullable(),
+  version: SafeValue.nullable(),
   status: ComposeStatus,
   artifacts: z.array(ArtifactSummary),
 });
@@ -57,19 +58,23 @@ export type ReleasePromoted = z.infer<typeof ReleasePromoted>;
 
 /** relengd.release.promote.requested: a release engineer asks to promote a version now (gates skipped; audited). */
 export const PromoteRequested = z.looseObject({
-  group: z.string().min(1),
-  version: z.string().min(1),
+  group: SafeValue,
+  version: SafeValue,
   /** Absent means false (no schema default: a stored body must equal what was received). */
   force: z.boolean().optional(),
-  requestedBy: z.string().min(1),
-  comment: z.string().optional(),
+  /**
+   * Ignored: who asked is the identity the transport authenticated (the event's publisher), never
+   * a field of the body. Accepted so that requests from older clients still validate.
+   */
+  requestedBy: z.string().optional(),
+  comment: z.string().max(4096).optional(),
 });
 export type PromoteRequested = z.infer<typeof PromoteRequested>;
 
 /** relengd.release.approve: a person or tool approves a version of a group for release. */
 export const ReleaseApprove = z.looseObject({
-  group: z.string().min(1),
-  version: z.string().min(1),
-  comment: z.string().optional(),
+  group: SafeValue,
+  version: SafeValue,
+  comment: z.string().max(4096).optional(),
 });
 export type ReleaseApprove = z.infer<typeof ReleaseApprove>;

@@ -14,7 +14,7 @@ type Cause = ComposeRequested['causes'][number];
 /** One ref's composes: the job in flight, and at most one follow-up that later requests merge into. */
 export interface ComposeQueue {
   active: { jobId: string; version: string } | null;
-  pending: { version: string; treefile: string; causes: Cause[] } | null;
+  pending: { version: string; causes: Cause[] } | null;
 }
 
 /** What a stream last composed: the artifacts-only rebuilds and the status page read it. */
@@ -44,14 +44,14 @@ export const composer: Listener = {
     if (event.topic === 'relengd.ostree.compose.requested') {
       const request = data as ComposeRequested;
       if (queue.active === null) {
-        const job = composeJob(event, 'compose', request.stream, request.version, request.treefile, request.causes, config);
+        const job = composeJob(event, 'compose', request.stream, request.version, request.causes, config);
         if (!job) return nothing();
         decision.jobs.push(job.enqueue);
         save({ active: { jobId: job.id, version: request.version }, pending: null });
       } else {
         const known = new Set(queue.pending?.causes.map((c) => c.id));
         const causes = [...(queue.pending?.causes ?? []), ...request.causes.filter((c) => !known.has(c.id))].slice(-MAX_CAUSES);
-        save({ active: queue.active, pending: { version: request.version, treefile: request.treefile, causes } });
+        save({ active: queue.active, pending: { version: request.version, causes } });
       }
       return decision;
     }
@@ -65,7 +65,7 @@ export const composer: Listener = {
       decision.patches.push({ namespace: STREAM_HEAD, key: finished.stream, value: head });
     }
     if (queue.pending) {
-      const job = composeJob(event, 'follow-up', ended.stream, queue.pending.version, queue.pending.treefile, queue.pending.causes, config);
+      const job = composeJob(event, 'follow-up', ended.stream, queue.pending.version, queue.pending.causes, config);
       if (job) {
         decision.jobs.push(job.enqueue);
         save({ active: { jobId: job.id, version: queue.pending.version }, pending: null });
@@ -77,7 +77,8 @@ export const composer: Listener = {
   },
 };
 
-function composeJob(event: Envelope, key: string, streamId: string, version: string, treefile: string, causes: Cause[], config: ListenerContext['config']) {
+/** A compose job: everything that reaches argv (repo, ref, treefile, the command) comes from the configuration, never from the message. */
+function composeJob(event: Envelope, key: string, streamId: string, version: string, causes: Cause[], config: ListenerContext['config']) {
   const stream = streamById(config, streamId);
   if (!stream) return undefined; // the stream left the config: nothing to compose
   const id = jobIdFor(event.id, 'composer', key);
@@ -89,7 +90,7 @@ function composeJob(event: Envelope, key: string, streamId: string, version: str
     release: stream.release,
     repo: stream.ostree.repo,
     ref: stream.ostree.ref,
-    treefile,
+    treefile: stream.ostree.treefile,
     version,
     argv: [...stream.ostree.compose],
     causes,

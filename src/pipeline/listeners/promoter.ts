@@ -147,7 +147,8 @@ function onManualRequest(event: Envelope, context: ListenerContext): Decision {
       return { ...nothing(), emit: [refusal(request.group, request.version, 'status-not-accepted', `${stream.arch} compose is ${compose.status}`)] };
     }
   }
-  return promote(event, candidate, streams, { force: request.force ?? false, requestedBy: request.requestedBy, key: 'manual' });
+  // Who asked is who the transport authenticated (src/trust.ts lets only allowed identities send this), never the body.
+  return promote(event, candidate, streams, { force: request.force ?? false, requestedBy: event.publisher ?? null, key: 'manual' });
 }
 
 /** Promotes when every arch is in, accepted, and every gate holds with none failed. */

@@ -1,57 +1,56 @@
 /**
  * Gating topics are trusted only from their allowlisted publishers, by AMQP `user_id`, which
  * RabbitMQ checks against the connection's user: each message here is published over a connection
- * authenticated as the user it names.
+ * authenticated as the user it names. The users are added to a throwaway node (private-node.ts),
+ * not to the shared broker.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ERROR_HEADER } from '../../../src/bus/amqp/index.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixture } from '../../helpers/fixtures.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { amqpUrl, brokerLock, deleteTopology, drainQueue, plainConnection, probeRabbitmqctl, rabbitmqctl, testNames, titled, type TestNames } from './broker.ts';
+import { drainQueue, plainConnection, testNames, titled, type TestNames } from './broker.ts';
 import { publishFedora } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
+import { privateNodeForFile } from './private-node.ts';
 
-const missing = (await probeRabbitmqctl()) ?? (fixturesPresent ? null : fixturesMissingReason);
+// Without fixtures, no node is started: it would only be skipped.
+const { node, missing: nodeMissing } = fixturesPresent ? await privateNodeForFile() : { node: null, missing: null };
+const missing = fixturesPresent ? nodeMissing : fixturesMissingReason;
 
-describe.skipIf(missing !== null)(titled('publisher allowlist on RabbitMQ', missing), () => {
+describe.skipIf(node === null)(titled('publisher allowlist on RabbitMQ', missing), () => {
   const run = randomUUID().slice(0, 8);
   const users = { greenwave: `greenwave-${run}`, mallory: `mallory-${run}` };
   const password = randomUUID();
+  const url = node?.url ?? ''; // collected even when skipped
   let names: TestNames;
   let consuming: Consuming | undefined;
-  let release: () => void;
 
+  // The node is thrown away after the file: no need to delete the users (or the queues) again.
   beforeAll(async () => {
     for (const user of Object.values(users)) {
-      await rabbitmqctl('add_user', user, password);
-      await rabbitmqctl('set_permissions', '-p', '/', user, '.*', '.*', '.*');
+      await node!.ctl('add_user', user, password);
+      await node!.ctl('set_permissions', '-p', '/', user, '.*', '.*', '.*');
     }
   }, 60_000);
-  afterAll(async () => {
-    for (const user of Object.values(users)) await rabbitmqctl('delete_user', user).catch(() => undefined);
-  }, 60_000);
-  beforeEach(async () => {
-    release = await brokerLock('shared');
+  beforeEach(() => {
     names = testNames('authz');
   });
   afterEach(async () => {
     await consuming?.close();
     consuming = undefined;
-    await deleteTopology(names);
-    release();
   });
 
-  /** The broker URL with another user's credentials. */
+  /** The node's URL with another user's credentials. */
   function urlAs(user: string): string {
-    const url = new URL(amqpUrl);
-    url.username = user;
-    url.password = password;
-    return url.toString();
+    const as = new URL(url);
+    as.username = user;
+    as.password = password;
+    return as.toString();
   }
 
   it('relies on RabbitMQ refusing a user_id other than the connection\'s user', async () => {
-    const { connection, channel } = await plainConnection();
+    const { connection, channel } = await plainConnection(url);
     try {
       const closed = new Promise<Error>((resolve) => channel.once('error', resolve));
       channel.publish('amq.topic', `${names.prefix}.greenwave.decision.update`, Buffer.from('{}'), { userId: users.greenwave });
@@ -64,6 +63,7 @@ describe.skipIf(missing !== null)(titled('publisher allowlist on RabbitMQ', miss
   it('dead-letters a greenwave decision from a user not on the allowlist as unauthorized and stores the same from an allowed user', async () => {
     consuming = await startConsuming({
       names,
+      url,
       dir: tempDir(),
       topics: ['greenwave.decision.update'],
       extraConfig: `publishers:\n  greenwave.decision.update: [${users.greenwave}]\n`,
@@ -80,7 +80,7 @@ describe.skipIf(missing !== null)(titled('publisher allowlist on RabbitMQ', miss
         await connection.close();
       }
     }
-    const { connection, channel } = await plainConnection();
+    const { connection, channel } = await plainConnection(url);
     try {
       // Fedora Messaging sets no user_id: not trusted for an allowlisted topic either.
       await publishFedora(channel, [{ topic, id: ids.anonymous, body }]);

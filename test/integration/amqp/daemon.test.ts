@@ -13,21 +13,18 @@ import { testConfigYaml } from '../../helpers/config.ts';
 import { publishFedora } from '../../helpers/fedora-wire.ts';
 import { runCli } from '../../helpers/process.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { amqpUrl, brokerLock, brokerMissingReason, deleteTopology, plainConnection, testNames, titled, type TestNames } from './broker.ts';
+import { amqpUrl, brokerMissingReason, deleteTopology, plainConnection, testNames, titled, type TestNames } from './broker.ts';
 
 describe.skipIf(brokerMissingReason !== null)(titled('relengd start on RabbitMQ'), () => {
   let names: TestNames;
-  let release: () => void;
   let daemon: Daemon | undefined;
-  beforeEach(async () => {
-    release = await brokerLock('shared');
+  beforeEach(() => {
     names = testNames('daemon');
   });
   afterEach(async () => {
     await daemon?.stop();
     daemon = undefined;
     await deleteTopology(names);
-    release();
   });
 
   function config(extra = '') {

@@ -46,6 +46,8 @@ export interface ConsumingOptions {
   logger?: Logger;
   /** Opens on an existing store instead (a restart). */
   store?: Store;
+  /** @default amqpUrl (the shared broker) */
+  url?: string;
 }
 
 export async function startConsuming(o: ConsumingOptions): Promise<Consuming> {
@@ -58,7 +60,7 @@ export async function startConsuming(o: ConsumingOptions): Promise<Consuming> {
   const transport = new AmqpTransport({
     config: {
       ...config.bus.amqp,
-      url: amqpUrl,
+      url: o.url ?? amqpUrl,
       queue: o.names.queue,
       deadLetter: o.names.deadLetter,
       prefetch: o.prefetch ?? config.bus.amqp.prefetch,
@@ -85,6 +87,42 @@ export async function startConsuming(o: ConsumingOptions): Promise<Consuming> {
       store.close();
     },
   };
+}
+
+export interface Hold {
+  /** Wrap for `startConsuming`. */
+  wrap: (accept: DeliverBatch) => DeliverBatch;
+  /** Resolves, with the ids the held batch committed, once a batch is held. */
+  held: Promise<string[]>;
+  /** Lets the held batch (and everything after it) through. */
+  release(): void;
+}
+
+/**
+ * A gate in the consumer: the batch during which the `after`-th message passed is stored and then
+ * held before its outcomes go back to the transport, so it is neither acked nor requeued until
+ * `release()`. Batches run one at a time, so consumption stops there: a test can do something to
+ * the broker at a known point of the stream, with deliveries in hand, instead of racing it.
+ */
+export function holdAfter(after: number): Hold {
+  let passed = 0;
+  let holding = false;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let onHeld!: (ids: string[]) => void;
+  const held = new Promise<string[]>((resolve) => (onHeld = resolve));
+  const wrap = (accept: DeliverBatch): DeliverBatch =>
+    async (batch) => {
+      const outcomes = await accept(batch);
+      passed += batch.length;
+      if (!holding && passed >= after) {
+        holding = true;
+        onHeld(outcomes.flatMap((o) => (o.kind === 'committed' ? [o.id] : [])));
+        await opened;
+      }
+      return outcomes;
+    };
+  return { wrap, held, release: () => open() };
 }
 
 /** Number of stored events (any origin). */

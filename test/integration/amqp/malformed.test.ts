@@ -5,23 +5,20 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ERROR_HEADER } from '../../../src/bus/amqp/index.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { brokerLock, brokerMissingReason, deleteTopology, drainQueue, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
+import { brokerMissingReason, deleteTopology, drainQueue, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
 import { fedoraWire, type FedoraMessage } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
 describe.skipIf(brokerMissingReason !== null)(titled('malformed messages on RabbitMQ'), () => {
   let names: TestNames;
   let consuming: Consuming | undefined;
-  let release: () => void;
-  beforeEach(async () => {
-    release = await brokerLock('shared');
+  beforeEach(() => {
     names = testNames('malformed');
   });
   afterEach(async () => {
     await consuming?.close();
     consuming = undefined;
     await deleteTopology(names);
-    release();
   });
 
   it('dead-letters the 5% malformed of 1,000 messages with their reason, stores each valid one once, and keeps consuming', async () => {

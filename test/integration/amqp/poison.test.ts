@@ -8,7 +8,7 @@ import type { DeliverBatch } from '../../../src/bus/transport.ts';
 import { MessageRejectedError } from '../../../src/errors.ts';
 import type { Outcome } from '../../../src/pipeline/intake.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { brokerLock, brokerMissingReason, deleteTopology, drainQueue, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
+import { brokerMissingReason, deleteTopology, drainQueue, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
 import { publishFedora, type FedoraMessage } from '../../helpers/fedora-wire.ts';
 import { startConsuming, storedIds, type Consuming } from './harness.ts';
 
@@ -17,16 +17,13 @@ const DELIVERY_LIMIT = 3;
 describe.skipIf(brokerMissingReason !== null)(titled('poison messages on RabbitMQ'), () => {
   let names: TestNames;
   let consuming: Consuming | undefined;
-  let release: () => void;
-  beforeEach(async () => {
-    release = await brokerLock('shared');
+  beforeEach(() => {
     names = testNames('poison');
   });
   afterEach(async () => {
     await consuming?.close();
     consuming = undefined;
     await deleteTopology(names);
-    release();
   });
 
   function messages(): FedoraMessage[] {

@@ -5,29 +5,27 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AmqpError, AmqpTransport } from '../../../src/bus/amqp/index.ts';
 import type { AmqpConfig } from '../../../src/config/index.ts';
-import { silentLogger } from '../../../src/log.ts';
-import { amqpUrl, brokerLock, brokerMissingReason, deleteTopology, plainConnection, testNames, titled, type TestNames } from './broker.ts';
+import { silentLogger, type Logger } from '../../../src/log.ts';
+import { captureLogger } from '../../helpers/log-capture.ts';
+import { amqpUrl, brokerMissingReason, deleteTopology, plainConnection, testNames, titled, type TestNames } from './broker.ts';
 
 const quick = { initialMs: 10, maxMs: 50, factor: 2, jitter: 0, maxAttempts: 3 };
 
 describe.skipIf(brokerMissingReason !== null)(titled('starting the AMQP transport'), () => {
   let names: TestNames;
-  let release: () => void;
-  beforeEach(async () => {
-    release = await brokerLock('shared');
+  beforeEach(() => {
     names = testNames('startup');
   });
   afterEach(async () => {
     await deleteTopology(names);
-    release();
   });
 
-  function transport(config: Partial<AmqpConfig>): AmqpTransport {
+  function transport(config: Partial<AmqpConfig>, logger: Logger = silentLogger()): AmqpTransport {
     return new AmqpTransport({
       config: { url: amqpUrl, queue: names.queue, deadLetter: names.deadLetter, prefetch: 10, bindings: [], deliveryLimit: 3, heartbeatSeconds: 5, streamMaxAge: '7D', ...config },
       topicPrefix: names.prefix,
       bindingKeys: [],
-      logger: silentLogger(),
+      logger,
       retry: quick,
     });
   }
@@ -62,11 +60,13 @@ describe.skipIf(brokerMissingReason !== null)(titled('starting the AMQP transpor
   });
 
   it('retries an unreachable broker, then fails with a retriable error', async () => {
-    const started = Date.now();
-    const error = await startError(transport({ url: 'amqp://guest:guest@127.0.0.1:1' }));
+    const log = captureLogger('warn');
+    const error = await startError(transport({ url: 'amqp://guest:guest@127.0.0.1:1' }, log.logger));
     expect(error.retriable).toBe(true);
     expect(error.message).toMatch(/cannot connect to amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1.*ECONNREFUSED/);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(10 + 20);
+    // Three attempts (maxAttempts), with the policy's backoff between them.
+    const retries = log.records.filter((r) => r.msg === 'connect failed; retrying').map((r) => [r.attempt, r.delayMs]);
+    expect(retries).toEqual([[1, 10], [2, 20]]);
   });
 
   it('fails at once, not retriable, when a TLS file cannot be read', async () => {

@@ -12,14 +12,12 @@ import { testConfigYaml } from '../../helpers/config.ts';
 import { publishFedora } from '../../helpers/fedora-wire.ts';
 import { runCli } from '../../helpers/process.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { amqpUrl, brokerLock, deleteTopology, plainConnection, testNames, titled, brokerMissingReason, type TestNames } from './broker.ts';
+import { amqpUrl, deleteTopology, plainConnection, testNames, titled, brokerMissingReason, type TestNames } from './broker.ts';
 
 describe.skipIf(brokerMissingReason !== null)(titled('replay from a RabbitMQ stream'), () => {
   let names: TestNames;
-  let release: () => void;
   const stream = () => `${names.queue}.history`;
-  beforeEach(async () => {
-    release = await brokerLock('shared');
+  beforeEach(() => {
     names = testNames('stream');
   });
   afterEach(async () => {
@@ -28,7 +26,6 @@ describe.skipIf(brokerMissingReason !== null)(titled('replay from a RabbitMQ str
     const channel = await connection.createChannel();
     await channel.deleteQueue(stream()).catch(() => undefined);
     await connection.close();
-    release();
   });
 
   it('reads the stream from --since by publish time, and a second read finds everything seen', { timeout: 60_000 }, async () => {

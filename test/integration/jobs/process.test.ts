@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CommandFailedError } from '../../../src/errors.ts';
 import {
   CommandCancelledError,
@@ -19,8 +19,18 @@ function script(source: string, ...args: string[]): string[] {
   return [node, '-e', source, ...args];
 }
 
-/** A child that ignores SIGTERM and would otherwise run for a minute. */
-const STUBBORN = `process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setTimeout(() => {}, 60_000)`;
+/** A child that ignores SIGTERM and would otherwise run for a minute; it says `ready` once its handler is installed. */
+const STUBBORN = `process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('ready'); setTimeout(() => {}, 60_000)`;
+
+/** Waits until the command wrote this line into its log (its output is the log). */
+async function logged(logPath: string, line: string): Promise<void> {
+  await vi.waitFor(() => expect(readFileSync(logPath, 'utf8').split('\n')).toContain(line), { timeout: 20_000, interval: 10 });
+}
+
+/** A child that runs until the file `go` exists (then exits 0): it lives exactly as long as the test wants. */
+function untilFileExists(go: string): string[] {
+  return script(`const fs = require('fs'); setInterval(() => fs.existsSync(${JSON.stringify(go)}) && process.exit(0), 10)`);
+}
 
 describe('runCommand', () => {
   it('appends stdout and stderr to the log between a header naming the argv and a footer with the exit status', async () => {
@@ -119,12 +129,21 @@ describe('runCommand', () => {
 
   it('sends SIGKILL killGraceMs after SIGTERM to a command that ignores SIGTERM', async () => {
     const logPath = join(tempDir(), 'job.log');
-    // The timeout leaves the child time to install its SIGTERM handler before it is signalled.
-    const error = (await runCommand({ argv: script(STUBBORN), logPath, timeoutMs: 1000, killGraceMs: 500 }).catch((e: unknown) => e)) as CommandTimedOutError;
-    expect(error).toBeInstanceOf(CommandTimedOutError);
+    const controller = new AbortController();
+    const killGraceMs = 1000;
+    // Cancelling takes the same path as a timeout (SIGTERM, SIGKILL killGraceMs later), and can wait
+    // until the child has installed its SIGTERM handler, which a timeout cannot.
+    const run = runCommand({ argv: script(STUBBORN), logPath, signal: controller.signal, killGraceMs }).catch((e: unknown) => e);
+    await logged(logPath, 'ready');
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = (await run) as CommandCancelledError;
+    const endedAfter = performance.now() - abortedAt;
+    expect(error).toBeInstanceOf(CommandCancelledError);
     expect(error.result.signal).toBe('SIGKILL');
-    expect(error.result.durationMs).toBeGreaterThanOrEqual(1500);
+    // It got the SIGTERM and survived it; SIGKILL came only after the grace (timers count whole ms).
     expect(readFileSync(logPath, 'utf8')).toContain('ignoring SIGTERM');
+    expect(endedAfter).toBeGreaterThanOrEqual(killGraceMs - 1);
   });
 
   it('cancels a running command when its signal aborts, and holds its pid in the pid file while it runs', async () => {
@@ -159,7 +178,7 @@ describe('runCommand', () => {
     expect(readFileSync(logPath, 'utf8')).toContain('not started: cancelled');
   });
 
-  it('ends the whole process group, not just the command, when it times out', async () => {
+  it('ends the whole process group, not just the command, when it is cancelled (as at a timeout)', async () => {
     const dir = tempDir();
     const grandchildPidFile = join(dir, 'grandchild.pid');
     // The command starts a grandchild that would outlive it, and records the grandchild's pid.
@@ -167,8 +186,14 @@ describe('runCommand', () => {
       const g = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
       require('fs').writeFileSync(${JSON.stringify(grandchildPidFile)}, String(g.pid));
       setTimeout(() => {}, 60000);`;
-    await runCommand({ argv: script(source), logPath: join(dir, 'job.log'), timeoutMs: 1000 }).catch(() => undefined);
+    const controller = new AbortController();
+    const run = runCommand({ argv: script(source), logPath: join(dir, 'job.log'), signal: controller.signal }).catch(() => undefined);
+    // Ended only once the grandchild exists (a timeout could fire before it is started).
+    await vi.waitFor(() => expect(existsSync(grandchildPidFile)).toBe(true), { timeout: 20_000, interval: 10 });
     const grandchild = Number(readFileSync(grandchildPidFile, 'utf8'));
+    expect(isProcessAlive(grandchild)).toBe(true);
+    controller.abort();
+    await run;
     expect(await waitForExit(grandchild, { pollMs: 20, timeoutMs: 5000 })).toBe(true);
   });
 
@@ -186,9 +211,11 @@ describe('runCommand', () => {
 describe('isProcessAlive and waitForExit', () => {
   it('sees a running process, and waits until it exits', async () => {
     const dir = tempDir();
+    const go = join(dir, 'go');
     let pid = 0;
-    const run = runCommand({ argv: script(`setTimeout(() => {}, 300)`), logPath: join(dir, 'job.log'), onSpawn: (p) => (pid = p) });
+    const run = runCommand({ argv: untilFileExists(go), logPath: join(dir, 'job.log'), onSpawn: (p) => (pid = p) });
     expect(isProcessAlive(pid)).toBe(true);
+    writeFileSync(go, '');
     expect(await waitForExit(pid, { pollMs: 20 })).toBe(true);
     await run;
     expect(isProcessAlive(pid)).toBe(false);

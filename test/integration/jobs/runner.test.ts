@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
 import { JobInterruptedError, pidFileIn, type Executor, type JobContext, type JobOutcome } from '../../../src/jobs/executor.ts';
 import { isProcessAlive, runCommand } from '../../../src/jobs/process.ts';
 import { JobRunner, type JobRunnerOptions } from '../../../src/jobs/runner.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Store } from '../../../src/store/store.ts';
+import { captureLogger } from '../../helpers/log-capture.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 const node = process.execPath;
@@ -309,12 +310,23 @@ describe('job runner: interruption and recovery', () => {
     crashed.close();
     // The crashed daemon's rpm-ostree, still composing, with its pid file in the job directory.
     const jobDir = join(dir, 'jobs', 'compose-1');
+    // It runs until the test creates `go`: only once the runner is seen waiting for it.
+    const go = join(dir, 'go');
     let orphan = 0;
-    const orphanRun = runCommand({ argv: [node, '-e', 'setTimeout(() => {}, 700)'], logPath: join(jobDir, 'job.log'), pidFile: pidFileIn(jobDir), onSpawn: (pid) => (orphan = pid) });
+    const orphanRun = runCommand({
+      argv: [node, '-e', `const fs = require('fs'); setInterval(() => fs.existsSync(${JSON.stringify(go)}) && process.exit(0), 10)`],
+      logPath: join(jobDir, 'job.log'),
+      pidFile: pidFileIn(jobDir),
+      onSpawn: (pid) => (orphan = pid),
+    });
 
     const seen: boolean[] = [];
-    const runner = newRunner(openStore(dbPath), dir, [executor('compose', async () => (seen.push(isProcessAlive(orphan)), succeeded()))]);
+    const log = captureLogger('info');
+    const runner = newRunner(openStore(dbPath), dir, [executor('compose', async () => (seen.push(isProcessAlive(orphan)), succeeded()))], { logger: log.logger });
     runner.start();
+    await vi.waitFor(() => expect(log.records.map((r) => r.msg)).toContain('command of the interrupted attempt still running; waiting for it to exit'), { timeout: 10_000, interval: 10 });
+    expect(seen).toEqual([]); // the orphan cannot have exited: it waits for `go`
+    writeFileSync(go, '');
     await runner.idle();
     await orphanRun;
     expect(seen).toEqual([false]);

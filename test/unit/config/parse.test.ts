@@ -86,9 +86,10 @@ describe('defaults', () => {
         kafka: { brokers: ['localhost:9092'], groupId: 'relengd', topics: [] },
       },
       store: { path: '/var/lib/relengd/relengd.db' },
-      http: { host: '127.0.0.1', port: 8080, maxBodyBytes: 1048576 },
+      http: { host: '127.0.0.1', port: 8080, maxBodyBytes: 1048576, auth: { tokens: [] }, maxConnections: 256, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 },
       jobs: { concurrency: 2, workdir: '/var/lib/relengd/jobs', timeoutMinutes: 240 },
       log: { level: 'info' },
+      retention: { events: 90, rejected: 30, jobDirectories: 30, rejectedRawBytes: 65536, intervalMinutes: 60 },
       publishers: {},
       dryRun: false,
       recovery: {},
@@ -129,6 +130,11 @@ describe('defaults', () => {
     expect(parseConfig(text, {}).streams[0]?.promote?.gates).toEqual([{ approval: { topic: 'relengd.release.approve' } }]);
   });
 
+  it('retention keeps what it sets and defaults the rest', () => {
+    const config = parseConfig('retention: { events: 365, rejectedRawBytes: 4096 }\n', {});
+    expect(config.retention).toEqual({ events: 365, rejected: 30, jobDirectories: 30, rejectedRawBytes: 4096, intervalMinutes: 60 });
+  });
+
   it('a tag trigger in object form keeps its action and events', () => {
     const text = `streams:${stream()}    triggers:\n      tags: [{ tag: f26-atomic-installer, action: artifacts, on: [repo.done] }]\n`;
     expect(parseConfig(text, {}).streams[0]?.triggers.tags).toEqual([{ tag: 'f26-atomic-installer', action: 'artifacts', on: ['repo.done'] }]);
@@ -165,6 +171,18 @@ describe('errors name the key path', () => {
     const error = errorOf('jobs:\n  concurrency: "two"\n');
     expect(error.keyPath).toBe('jobs.concurrency');
     expect(error.message).toContain('expected number, received string "two"');
+  });
+
+  it('a retention of zero days is refused at its key (it would prune what just arrived)', () => {
+    const error = errorOf('retention:\n  events: 0\n');
+    expect(error.keyPath).toBe('retention.events');
+  });
+
+  it('a datagrepper catch-up reaching past the event retention is refused: it would take pruned messages for new ones', () => {
+    const error = errorOf('retention: { events: 7 }\nrecovery:\n  datagrepper: { url: "https://apps.fedoraproject.org/datagrepper", maxAgeHours: 200 }\n');
+    expect(error.keyPath).toBe('recovery.datagrepper.maxAgeHours');
+    expect(error.message).toContain('retention.events (7 days)');
+    expect(parseConfig('retention: { events: 7 }\nrecovery:\n  datagrepper: { url: "https://apps.fedoraproject.org/datagrepper", maxAgeHours: 168 }\n', {}).recovery.datagrepper?.maxAgeHours).toBe(168);
   });
 
   it('a duplicate stream id is reported on the second stream', () => {

@@ -157,12 +157,20 @@ describe('promoter', () => {
   describe('manual promotion (relengd promote)', () => {
     const manual = (force = false) => ({ group: 'f26-atomic-host', version: VERSION, force, requestedBy: 'dusty' });
 
-    it('skips the gates and carries --force and who asked into the job', () => {
+    it('skips the gates and carries --force and who asked (the authenticated publisher) into the job', () => {
       const h = setup();
       h.send('relengd.compose.finished', composeDone('x86_64'));
       h.send('relengd.compose.finished', composeDone('aarch64'));
-      const decision = h.send('relengd.release.promote.requested', manual(true));
-      expect(decision.jobs).toMatchObject([{ kind: 'promote', key: 'manual', spec: { force: true, requestedBy: 'dusty' } }]);
+      const decision = h.send('relengd.release.promote.requested', manual(true), { publisher: 'releng' });
+      expect(decision.jobs).toMatchObject([{ kind: 'promote', key: 'manual', spec: { force: true, requestedBy: 'releng' } }]);
+    });
+
+    it('never takes who asked from the body', () => {
+      const h = setup();
+      h.send('relengd.compose.finished', composeDone('x86_64'));
+      h.send('relengd.compose.finished', composeDone('aarch64'));
+      const decision = h.send('relengd.release.promote.requested', { ...manual(true), requestedBy: 'someone-else' }, { publisher: 'local:alice' });
+      expect(decision.jobs).toMatchObject([{ spec: { requestedBy: 'local:alice' } }]);
     });
 
     it('refuses when an arch has no finished compose of that version', () => {

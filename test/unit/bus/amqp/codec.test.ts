@@ -130,7 +130,11 @@ describe('decode: bad messages become rejections, never throws', () => {
   it.each([
     ['a body that is not JSON', wire(topic, '{"repo": '), RejectReason.notJson],
     ['a body that is not UTF-8', wire(topic, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), RejectReason.notJson],
-    ['a content encoding other than utf-8', wire(topic, JSON.stringify(body), { contentEncoding: 'gzip' }), RejectReason.notJson],
+    ['a content encoding other than utf-8', wire(topic, JSON.stringify(body), { contentEncoding: 'gzip' }), RejectReason.mediaType],
+    ['a content type that is not JSON', wire(topic, 'hello', { contentType: 'text/plain' }), RejectReason.mediaType],
+    ['an octet stream', wire(topic, JSON.stringify(body), { contentType: 'application/octet-stream' }), RejectReason.mediaType],
+    ['a body nested 20,000 deep', wire(topic, '['.repeat(20_000) + ']'.repeat(20_000)), RejectReason.notJson],
+    ['a body over the size limit', wire(topic, JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) })), RejectReason.tooLarge],
     ['a structured-mode body without specversion', wire(topic, JSON.stringify(body), { contentType: 'application/cloudevents+json' }), RejectReason.notCloudEvent],
     ['a structured-mode data_base64 that is not JSON', wire(topic, JSON.stringify({ specversion: '1.0', id: 'x', data_base64: 'bm90IGpzb24=' }), { contentType: 'application/cloudevents+json' }), RejectReason.notJson],
   ])('%s', (_what, msg, reason) => {
@@ -211,5 +215,16 @@ describe('deadLetterCopy', () => {
     const msg = wire(topic, 'x');
     const copy = deadLetterCopy(msg, new MessageRejectedError(RejectReason.notJson, 'no'), { exchange: 'd', rejectedAt: 't' });
     expect(copy.options.messageId).toBe(idFromBytes(topic, Buffer.from('x')));
+  });
+});
+
+describe('decode: a byte-order mark', () => {
+  it('is dropped before parsing and before storing: the stored bytes are the bytes parsed', () => {
+    const json = JSON.stringify(body);
+    const delivery = decode(wire(topic, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)])));
+    expect(delivery.decoded).not.toBeInstanceOf(MessageRejectedError);
+    expect((delivery.decoded as EnvelopeInput).data).toStrictEqual(body);
+    expect(delivery.rawIsData).toBe(true);
+    expect(Buffer.from(delivery.raw).toString('utf8')).toBe(json);
   });
 });
