@@ -24,10 +24,16 @@ if (!Number.isInteger(runs) || runs < 1) {
 const paths = rest.length > 0 ? rest : ['test/integration', 'test/e2e'];
 const logs = mkdtempSync(join(tmpdir(), 'relengd-repeat-'));
 
+/** Plain logs: vitest colours whenever FORCE_COLOR is set at all, even to 0. */
+function withoutForceColor(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { FORCE_COLOR: _, ...rest } = env;
+  return rest;
+}
+
 /** Runs vitest once, output into `logPath`; resolves with its exit code. */
 function runOnce(logPath: string): Promise<number | null> {
   const fd = openSync(logPath, 'w');
-  const child = spawn(process.execPath, [vitest, 'run', ...paths], { cwd: projectRoot, stdio: ['ignore', fd, fd], env: { ...process.env, FORCE_COLOR: '0' } });
+  const child = spawn(process.execPath, [vitest, 'run', ...paths], { cwd: projectRoot, stdio: ['ignore', fd, fd], env: { ...withoutForceColor(process.env), NO_COLOR: '1' } });
   closeSync(fd);
   return new Promise((resolveRun, reject) => {
     child.on('error', reject);
