@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobIdFor } from '../../../src/pipeline/listener.ts';
+import { jobId as jobIdOf } from '../../../src/events/ids.ts';
 import { COMPOSE_QUEUE, STREAM_HEAD, composer } from '../../../src/pipeline/listeners/composer.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { listenerHarness } from '../../helpers/listener-harness.ts';
@@ -19,7 +19,7 @@ describe('composer', () => {
   it('enqueues a compose job with everything the executor needs when none is in flight', () => {
     const h = listenerHarness(composer, testConfig('/srv/relengd'));
     const decision = h.send('relengd.ostree.compose.requested', request(0), { id: 'req-0' });
-    const jobId = jobIdFor('req-0', 'composer', 'compose');
+    const jobId = jobIdOf('req-0', 'composer', 'compose');
     expect(decision.jobs).toEqual([
       {
         kind: 'compose',
@@ -29,6 +29,14 @@ describe('composer', () => {
       },
     ]);
     expect(h.get(COMPOSE_QUEUE, REF)).toEqual({ active: { jobId, version: '26.20261126.0' }, pending: null });
+  });
+
+  it('takes the treefile and the command from the configuration, never from the request', () => {
+    const h = listenerHarness(composer, testConfig('/srv/relengd'));
+    const decision = h.send('relengd.ostree.compose.requested', { ...request(0), treefile: '/any/path/evil.json' }, { id: 'req-evil' });
+    const spec = decision.jobs[0]!.spec as { treefile: string; argv: string[] };
+    expect(spec.treefile).toBe('fedora-atomic-host.json');
+    expect(spec.argv).not.toContain('/any/path/evil.json');
   });
 
   it('holds a request that arrives while a compose runs as the one follow-up, and merges later ones into it', () => {
