@@ -12,7 +12,13 @@ export function createBatcher(accept: (batch: readonly Delivery[]) => Outcome[],
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(maxBatch);
-      const outcomes = accept(batch.map((b) => b.delivery));
+      let outcomes: Outcome[];
+      try {
+        outcomes = accept(batch.map((b) => b.delivery));
+      } catch (error) {
+        // Thrown in a timer callback, this would crash the process and leave every submitter waiting.
+        outcomes = batch.map(() => ({ kind: 'retry-later', error }));
+      }
       batch.forEach((b, i) => b.resolve(outcomes[i]!));
     }
   };

@@ -1,11 +1,11 @@
 import { createBatcher } from '../bus/batcher.ts';
 import { AmqpTransport, bindingKeysFor } from '../bus/amqp/index.ts';
 import { EmbeddedTransport } from '../bus/embedded/transport.ts';
+import { KafkaTransport } from '../bus/kafka/index.ts';
 import { OutboxRelay } from '../bus/outbox-relay.ts';
 import type { Transport } from '../bus/transport.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
-import { ConfigError } from '../errors.ts';
 import { assertListenerAllowed, BearerTokens, readServerTls } from '../http/auth.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
@@ -63,7 +63,15 @@ function createTransport(config: Config, router: Router, logger: Logger, clock: 
         onReady,
       });
     case 'kafka':
-      throw new ConfigError('bus.transport', 'the kafka transport is not available in this build yet; use embedded or amqp');
+      return new KafkaTransport({
+        config: config.bus.kafka,
+        topicPrefix: config.topicPrefix,
+        // As on AMQP: only what may come from outside (src/trust.ts); Kafka deliveries carry no identity.
+        patterns: router.patterns().filter((p) => bindFromOutside(p, config.publishers)),
+        logger,
+        clock,
+        onReady,
+      });
   }
 }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { publishOverHttp } from '../bus/embedded/client.ts';
 import type { Config } from '../config/index.ts';
 import { withPrefix } from '../events/topics.ts';
-import { publishOverHttp } from '../http/client.ts';
 import type { Logger } from '../log.ts';
 import { httpTokenFrom } from './context.ts';
 import { openPipeline } from './pipeline.ts';

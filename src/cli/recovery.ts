@@ -1,14 +1,13 @@
-import { archiveEntryToDelivery } from '../bus/archive/codec.ts';
-import { datagrepperPages } from '../bus/archive/datagrepper.ts';
+import { datagrepperSource } from '../bus/archive/sources.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
 import { withPrefix } from '../events/topics.ts';
 import type { Logger } from '../log.ts';
-import type { Delivery, Intake } from '../pipeline/intake.ts';
-import { addCounts, importDeliveries, type ImportCounts } from '../pipeline/import.ts';
+import { catchUp, type CatchUpReport } from '../pipeline/catch-up.ts';
+import type { Intake } from '../pipeline/intake.ts';
 import type { Store } from '../store/store.ts';
 
-export interface CatchUpOptions {
+export interface CatchUpOnStartOptions {
   config: Config;
   store: Store;
   intake: Intake;
@@ -21,10 +20,13 @@ export interface CatchUpOptions {
 
 /**
  * On start, before consuming live: ask datagrepper for what was published since the newest
- * message in the store (at most `maxAgeHours` back) and store what was not seen. A datagrepper
- * that cannot be reached is logged and skipped: live consumption must not wait on it.
+ * message in the store (at most `maxAgeHours` back) and store what was not seen, the way
+ * `relengd replay --from-datagrepper` does; the daemon dispatches it. A datagrepper that cannot be
+ * reached is logged and skipped (what was stored before it failed stays): live consumption must
+ * not wait on it.
+ * @returns what was stored, or null when no datagrepper is configured or it failed.
  */
-export async function catchUpOnStart(o: CatchUpOptions): Promise<ImportCounts | null> {
+export async function catchUpOnStart(o: CatchUpOnStartOptions): Promise<CatchUpReport | null> {
   const dg = o.config.recovery.datagrepper;
   if (!dg) return null;
   const log = o.logger.child({ component: 'recovery' });
@@ -34,16 +36,13 @@ export async function catchUpOnStart(o: CatchUpOptions): Promise<ImportCounts | 
   if (last && last < floor) log.warn({ lastSeen: last, from: floor }, 'last message is older than recovery.datagrepper.maxAgeHours: older ones are not caught up (use relengd replay --from-datagrepper --since)');
   const since = last && last > floor ? last : floor;
   const topics = dg.topics ?? o.topics.filter((t) => !/[*#]/.test(t)).map((t) => withPrefix(t, o.config.topicPrefix));
-  let counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0 };
+  const source = datagrepperSource(dg.url, { since, until: now.toISOString(), topics }, { fetchImpl: o.fetchImpl });
   try {
-    for await (const entries of datagrepperPages(dg.url, { since, until: now.toISOString(), topics }, o.fetchImpl)) {
-      const deliveries = entries.map(archiveEntryToDelivery).filter((d): d is Delivery => typeof d !== 'string');
-      counts = addCounts(counts, importDeliveries(o.intake, deliveries));
-    }
+    const report = await catchUp(source, { intake: o.intake, store: o.store });
+    log.info({ url: dg.url, since, ...report }, 'caught up from datagrepper');
+    return report;
   } catch (error) {
     log.error({ err: error, url: dg.url }, 'catch-up from datagrepper failed; consuming live without it');
-    return counts;
+    return null;
   }
-  log.info({ url: dg.url, since, ...counts }, 'caught up from datagrepper');
-  return counts;
 }

@@ -140,14 +140,92 @@ const AmqpSchema = z.strictObject({
   streamMaxAge: str().regex(/^\d+(Y|M|D|h|m|s)$/, 'expected a RabbitMQ max-age such as 7D, 12h or 30m').default('7D'),
 });
 
-const KafkaSchema = z.strictObject({
-  /** Bootstrap brokers, `host:port`. Default `[localhost:9092]`. */
-  brokers: z.array(text()).default(() => ['localhost:9092']),
-  /** Consumer group. Default `relengd`. */
-  groupId: text().default('relengd'),
-  /** Extra topics consumed; the streams' own topics are subscribed automatically. Default `[]`. */
-  topics: z.array(text()).default(() => []),
-});
+/** Kafka topic names: letters, digits, `.`, `_`, `-`, at most 249 characters (Kafka's own rule). */
+function kafkaTopic() {
+  return text().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name: letters, digits, ".", "_", "-", at most 249 characters');
+}
+
+const KafkaTlsSchema = z
+  .strictObject({
+    /** CA bundle (PEM, absolute path) that signed the brokers' certificates. Default: the system's CAs. */
+    ca: absolutePath().optional(),
+    /** Client certificate (PEM, absolute path) for mutual TLS; requires `key`. */
+    cert: absolutePath().optional(),
+    /** Client private key (PEM, absolute path); requires `cert`. */
+    key: absolutePath().optional(),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.cert !== undefined && tls.key === undefined) ctx.addIssue({ code: 'custom', message: 'a client certificate needs its key: set tls.key too', path: ['key'] });
+    if (tls.key !== undefined && tls.cert === undefined) ctx.addIssue({ code: 'custom', message: 'a client key needs its certificate: set tls.cert too', path: ['cert'] });
+  });
+
+/**
+ * SASL authentication of relengd's own connection. The password is never written in the
+ * configuration: `passwordFile` (a trailing newline is dropped) or `passwordEnv` names where it is,
+ * read when the daemon starts (missing or empty: a configuration error naming the key).
+ */
+const KafkaSaslSchema = z
+  .strictObject({
+    /** `plain` | `scram-sha-256` | `scram-sha-512`. */
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    /** The SASL user relengd connects as. */
+    username: text(),
+    /** File holding the password (absolute path). */
+    passwordFile: absolutePath().optional(),
+    /** Environment variable holding the password. */
+    passwordEnv: str().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)').optional(),
+  })
+  .superRefine((sasl, ctx) => {
+    if ((sasl.passwordFile === undefined) === (sasl.passwordEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of passwordFile or passwordEnv: where the password is (never the password itself)', input: sasl });
+    }
+  });
+
+const KafkaSchema = z
+  .strictObject({
+    /** Bootstrap brokers, `host:port`. Default `[localhost:9092]`. */
+    brokers: z.array(text().regex(/^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/, 'expected host:port ([v6-address]:port for IPv6)')).min(1, 'give at least one broker').default(() => ['localhost:9092']),
+    /** Client id the brokers see (logs, quotas, ACL audit). Default `relengd`. */
+    clientId: text().default('relengd'),
+    /**
+     * Consumer group. Replicas sharing a group share the partitions; offsets are committed per group
+     * after the store committed what they cover. Default `relengd`.
+     */
+    groupId: text().default('relengd'),
+    /**
+     * Extra Kafka topics consumed. The listeners' topics are subscribed automatically, each with the
+     * deployment prefix and without it (`org.fedoraproject.prod.bodhi.compose.complete` and
+     * `bodhi.compose.complete`), except relengd's own events and commands nobody may send (as on
+     * AMQP). Topics that do not exist on the cluster when relengd starts are logged and left out
+     * until the next start. Default `[]`.
+     */
+    topics: z.array(kafkaTopic()).default(() => []),
+    /**
+     * Where a consumer group that has no committed offsets yet starts: false (the default) at the
+     * end of each partition, so a new deployment does not act on the topics' whole retained history;
+     * true at the beginning. A group that committed before resumes where it stopped either way.
+     */
+    fromBeginning: z.boolean().default(false),
+    /** Topic receiving rejected records (the original record plus an `x-relengd-error` header). Default `relengd.dead`. */
+    deadLetter: kafkaTopic().default('relengd.dead'),
+    /**
+     * Attempts at storing one record before it is dead-lettered as poison. Counted by this process
+     * (Kafka keeps no delivery count): a restart or a rebalance starts the count again. Default 5.
+     */
+    deliveryLimit: positiveInt().default(5),
+    /** TLS to the brokers; `tls: {}` uses the system's CAs. Optional: plaintext without it. */
+    tls: KafkaTlsSchema.optional(),
+    /** SASL authentication. Optional; `plain` requires `tls` (it sends the password as is). */
+    sasl: KafkaSaslSchema.optional(),
+  })
+  .superRefine((kafka, ctx) => {
+    if (kafka.sasl?.mechanism === 'plain' && kafka.tls === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'SASL PLAIN sends the password in the clear: set bus.kafka.tls too', path: ['sasl', 'mechanism'] });
+    }
+    if (kafka.topics.includes(kafka.deadLetter)) {
+      ctx.addIssue({ code: 'custom', message: 'the dead-letter topic must not be one of the consumed topics', path: ['deadLetter'] });
+    }
+  });
 
 const BusSchema = z.strictObject({
   /** `embedded` (in-process + HTTP ingest) | `amqp` (RabbitMQ / Fedora Messaging) | `kafka`. Default `embedded`. Env: `RELENGD_TRANSPORT`. */
@@ -329,8 +407,6 @@ const OstreeSchema = z.strictObject({
    * {commitIdFile} {changedStamp} {version} {outputDir} {workdir} {release} {arch} {stream}.
    */
   compose: argv(COMPOSE_PLACEHOLDERS),
-  /** The treefile sets `ostree.ref-binding`: a promoted commit must be bound to its target ref. Default false. */
-  refBinding: z.boolean().default(false),
 });
 
 const ArtifactSchema = z.strictObject({
@@ -362,7 +438,11 @@ const ArtifactSchema = z.strictObject({
 const GreenwaveGateSchema = z.strictObject({
   /** Greenwave decision context whose `policies_satisfied` is required. */
   decisionContext: text(),
-  /** Greenwave subject type of the candidate. Optional (the promoter chooses a default). */
+  /**
+   * Only decisions about this Greenwave subject type (`subject_type`: `compose`, `koji_build`, ...)
+   * pass or fail the gate; others, and old messages that do not say, are ignored by it. Optional:
+   * by default a decision about the candidate's commit, compose id or group label counts whatever its type.
+   */
   subjectType: text().optional(),
 });
 

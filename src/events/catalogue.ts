@@ -14,6 +14,13 @@ export interface TopicSpec {
 export const catalogue = { ...inboundTopics, ...relengdTopics } as const satisfies Record<string, TopicSpec>;
 
 export type Topic = keyof typeof catalogue;
+
+/**
+ * What a listener subscribes to: a catalogue topic, or an AMQP-style pattern (`*` one word, `#` zero
+ * or more). A plain name is checked against the catalogue by the compiler; a pattern cannot be, so
+ * the router refuses one that matches no catalogue topic.
+ */
+export type TopicPattern = Topic | `${string}*${string}` | `${string}#${string}`;
 export type TopicData<T extends Topic> = z.infer<(typeof catalogue)[T]['schema']>;
 
 export function isTopic(name: string): name is Topic {

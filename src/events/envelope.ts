@@ -1,6 +1,6 @@
 import { CloudEvent } from 'cloudevents';
 import { MessageRejectedError, RejectReason } from '../errors.ts';
-import { idFromBytes } from './ids.ts';
+import { idOfIdLessMessage } from './ids.ts';
 import { parseJsonBody } from './json-body.ts';
 import { cloudEventTypeOf, topicOfCloudEventType } from './relengd/index.ts';
 import { splitTopic, withPrefix } from './topics.ts';
@@ -41,6 +41,7 @@ export interface EnvelopeInput {
   /** The topic as received, with or without prefix. */
   topic: string;
   data: unknown;
+  /** The id the message carried; none: `idOfIdLessMessage(topic, data)`. */
   id?: string | undefined;
   type?: string | undefined;
   source?: string | undefined;
@@ -65,7 +66,8 @@ export function makeEnvelope(input: EnvelopeInput, options: { prefix?: string | 
   if (!input.topic) throw new MessageRejectedError(RejectReason.unknownTopic, 'message has no topic', 'topic');
   const { prefix, name } = splitTopic(input.topic, options.prefix);
   const { data, known } = validateData(name, input.data);
-  const id = input.id || idFromBytes(input.topic, Buffer.from(JSON.stringify(input.data) ?? ''));
+  // Every path leaves an id-less message's id to this one rule, so live and archived copies agree.
+  const id = input.id || idOfIdLessMessage(input.topic, input.data);
   const time = normalizeTime(input.time) ?? options.receivedAt;
   return {
     id,

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
 
 /**
- * The nibble after the version says which space an id belongs to: `d` for ids relengd derives (its
- * own events, jobs, composes), `b` for ids hashed from an id-less message's bytes. Intake refuses
- * an inbound message whose id is in the derived space, so nobody can occupy an id relengd will
- * derive later and thereby suppress the event it stands for.
+ * Every id relengd makes up, one named function per kind. Each is a hash of what identifies the
+ * thing, so processing the same input again (redelivery, replay, a producer retrying, the same
+ * message read from an archive) gives the same id and the inbox or the jobs table drops the repeat.
+ *
+ * The nibble after the UUID version says which space an id belongs to: `d` for ids relengd derives
+ * (its own events, jobs, composes), `b` for ids of messages that arrived without one. Intake
+ * refuses an inbound message whose id is in the derived space, so nobody can occupy an id relengd
+ * will derive later and thereby suppress the event it stands for.
  */
 const DERIVED_SPACE = 0x0d;
-const BYTES_SPACE = 0x0b;
+const MESSAGE_SPACE = 0x0b;
 
 /** Formats the first 16 bytes of a SHA-256 digest as a UUID (version 8, RFC 9562 "custom") in `space`. */
 function uuidFromDigest(digest: Buffer, space: number): string {
@@ -18,16 +23,61 @@ function uuidFromDigest(digest: Buffer, space: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/**
- * The id of an event or job decided by `listener` because of the event `causeId`.
- * Re-processing the cause (redelivery, replay) derives the same id, so the inbox and
- * the jobs table drop the repeat.
- */
-export function deriveId(causeId: string, listener: string, key: string): string {
+/** Length-prefixed parts: no choice of inputs can make two different lists hash alike. */
+function hashOfParts(parts: readonly (string | Uint8Array)[]): Buffer {
   const hash = createHash('sha256');
-  // Length-prefixed parts: no choice of inputs can make two different triples hash alike.
-  for (const part of [causeId, listener, key]) hash.update(`${Buffer.byteLength(part)}:${part};`);
-  return uuidFromDigest(hash.digest(), DERIVED_SPACE);
+  for (const part of parts) {
+    hash.update(`${typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength}:`);
+    hash.update(part);
+    hash.update(';');
+  }
+  return hash.digest();
+}
+
+function derived(causeId: string, decider: string, key: string): string {
+  return uuidFromDigest(hashOfParts([causeId, decider, key]), DERIVED_SPACE);
+}
+
+/**
+ * The id of an event that `emitter` (a listener, or `job.<kind>` for a job's result) emits
+ * because of `causeId`; `key` tells apart the events one cause makes one emitter emit.
+ */
+export function emittedEventId(causeId: string, emitter: string, key: string): string {
+  return derived(causeId, emitter, key);
+}
+
+/**
+ * The id of a job `listener` enqueues because of `causeId`. Listeners that must remember their
+ * job (to match its result later) compute it with this; the dispatcher uses the same.
+ */
+export function jobId(causeId: string, listener: string, key: string): string {
+  return derived(causeId, listener, `job:${key}`);
+}
+
+/**
+ * The id of a compose of `streamId` that runs no compose job (installer and images rebuilt from the
+ * current commit). A compose that runs a job is known by that job's id.
+ */
+export function composeId(causeId: string, listener: string, streamId: string): string {
+  return derived(causeId, listener, `compose:${streamId}`);
+}
+
+/**
+ * The id of a message that arrived without one, the same on every path (AMQP, HTTP, an archive,
+ * `relengd publish`): a hash of the topic as sent (with its prefix) and the body as canonical JSON,
+ * so key order, spacing or a byte-order mark do not make the same message two.
+ */
+export function idOfIdLessMessage(topic: string, body: unknown): string {
+  return uuidFromDigest(hashOfParts(['message', topic, canonicalJson(body)]), MESSAGE_SPACE);
+}
+
+/**
+ * The `message_id` of the dead-letter copy of a rejected message that arrived without one: it never
+ * became an event (so has no inbox id) and its body may not be JSON at all; its bytes name it, the
+ * same for every redelivery, so a broker return can be matched to the copy.
+ */
+export function deadLetterCopyId(topic: string, body: Uint8Array): string {
+  return uuidFromDigest(hashOfParts(['dead-letter', topic, body]), MESSAGE_SPACE);
 }
 
 const DERIVED_FORM = /^[0-9a-f]{8}-[0-9a-f]{4}-8d/i;
@@ -35,9 +85,4 @@ const DERIVED_FORM = /^[0-9a-f]{8}-[0-9a-f]{4}-8d/i;
 /** True for an id of the form relengd derives: no inbound message may carry one. */
 export function isDerivedId(id: string): boolean {
   return DERIVED_FORM.test(id);
-}
-
-/** A stable id for a message that arrived without one: the same bytes give the same id. */
-export function idFromBytes(topic: string, bytes: Uint8Array): string {
-  return uuidFromDigest(createHash('sha256').update(topic).update('\0').update(bytes).digest(), BYTES_SPACE);
 }

@@ -2,11 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { decodeHttpEvent, httpResponseFor } from '../bus/embedded/codec.ts';
 import { MessageRejectedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Delivery, Outcome } from '../pipeline/intake.ts';
 import { assertListenerAllowed, combineIdentities, identify, identifyClientCertificate, type BearerTokens, type RequestIdentity, type ServerTls } from './auth.ts';
-import { decodeHttpEvent, httpResponseFor } from './ingest.ts';
 import { isLoopbackHost } from './loopback.ts';
 import { renderMetrics, type Sample } from './metrics.ts';
 

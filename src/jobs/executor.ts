@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { RelengdError } from '../errors.ts';
+import type { Topic } from '../events/catalogue.ts';
 import type { Logger } from '../log.ts';
 import type { JobRow } from '../store/jobs.ts';
 
@@ -33,7 +34,8 @@ export interface JobContext {
 
 /** An event the job produced; stored and published as `topic` with an id derived from the job id and `key`. */
 export interface JobEmit {
-  topic: string;
+  /** A catalogue topic: the store refuses any other (the job is then recorded failed). */
+  topic: Topic;
   /** Distinguishes the job's events: the same key on a re-run is the same event. */
   key: string;
   subject?: string;
@@ -58,6 +60,12 @@ export interface Executor {
   /** The job kind it runs (`compose`, `installer`, `promote`, ...). One executor per kind. */
   kind: string;
   execute(ctx: JobContext): Promise<JobOutcome>;
+  /**
+   * The events that say this job failed, for when the executor could not say it itself: it threw,
+   * or the store refused its events. Listeners wait for a job's result event (the composer runs
+   * one compose per ref until it hears back), so a failure without one would block them for good.
+   */
+  failureEvents?(job: JobRow, error: string, logPath: string): JobEmit[];
 }
 
 /** The reason `JobContext.signal` carries when the runner stops. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { isRetriable, retry, sleep, type RetryPolicy } from '../retry.ts';
-import { deriveId } from '../events/ids.ts';
+import { emittedEventId } from '../events/ids.ts';
 import { storeEmitted } from '../store/emit.ts';
 import type { JobRow } from '../store/jobs.ts';
 import type { Store } from '../store/store.ts';
@@ -47,6 +47,8 @@ export const JOB_LOG = 'job.log';
 export const RECORD_RETRY: RetryPolicy = { initialMs: 200, maxMs: 30_000, factor: 2, jitter: 0.2, maxAttempts: Infinity };
 
 type FinalState = 'succeeded' | 'failed' | 'interrupted';
+/** What #record may still try when the store refuses an outcome's events: the executor's failure events, or nothing more. */
+type RecordFallback = 'failure-events' | 'nothing';
 
 /**
  * Runs queued jobs with their executors, at most `concurrency` at once and one at a time per queue
@@ -214,10 +216,13 @@ export class JobRunner {
     const log = this.#log.child(jobFields(job));
     const recovering = job.attempts > 1;
     let outcome: JobOutcome;
+    // An outcome made of the executor's failure events gets no second set of them if they are refused.
+    let fallback: RecordFallback = 'failure-events';
     try {
       outcome = await this.#execute(job, recovering, log);
     } catch (error) {
-      outcome = { state: 'failed', error: messageOf(error), emit: [] };
+      outcome = { state: 'failed', error: messageOf(error), emit: this.#failureEvents(job, messageOf(error), log) };
+      fallback = 'nothing';
       if (!this.#shutdown.signal.aborted) log.error({ err: error }, 'executor threw');
     }
     const durationMs = Math.round(performance.now() - started);
@@ -227,7 +232,7 @@ export class JobRunner {
       log.info({ durationMs, state: 'interrupted' }, 'job ended');
       return;
     }
-    const recorded = await this.#record(job, outcome, log);
+    const recorded = await this.#record(job, outcome, log, fallback);
     if (!recorded) return;
     const level = recorded.state === 'succeeded' ? 'info' : 'warn';
     log[level]({ durationMs, state: recorded.state, error: recorded.error, emitted: recorded.emitted }, 'job ended');
@@ -264,13 +269,13 @@ export class JobRunner {
    * @returns undefined when the runner stopped before the store took it: the job stays `running`
    * there, and the next start requeues it (crash recovery).
    */
-  async #record(job: JobRow, outcome: { state: FinalState; result?: unknown; error?: string | undefined; emit: JobOutcome['emit'] }, log: Logger): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
+  async #record(job: JobRow, outcome: { state: FinalState; result?: unknown; error?: string | undefined; emit: JobOutcome['emit'] }, log: Logger, fallback: RecordFallback = 'failure-events'): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
     const { store, clock, topicPrefix } = this.#o;
     const write = (o: typeof outcome): number =>
       store.transaction(() => {
         const now = clock.now().toISOString();
         const emitter = `job.${job.kind}`;
-        const ids = o.emit.map((emit) => deriveId(job.id, emitter, emit.key));
+        const ids = o.emit.map((emit) => emittedEventId(job.id, emitter, emit.key));
         store.jobs.finish(job.id, { state: o.state, result: o.result, error: o.error ?? null, emitted: ids }, now);
         let emitted = 0;
         for (const emit of o.emit) {
@@ -296,10 +301,25 @@ export class JobRunner {
         log.error({ err: error }, 'could not record the job; it stays running in the store and is re-run at the next start');
         return undefined;
       }
-      // The events or the result were rejected (nothing was kept): the job failed, for that reason.
-      const failed = { state: 'failed' as const, error: `job ${outcome.state} but its events were rejected: ${messageOf(error)}`, emit: [] };
+      // The events or the result were rejected (nothing was kept): the job failed, for that reason,
+      // said with the executor's failure events so listeners waiting on the job hear of it; should
+      // those be refused too, without any event (that last write cannot come back here).
       log.error({ err: error }, 'job events rejected; job recorded failed');
-      return this.#record(job, failed, log);
+      if (fallback === 'failure-events') {
+        const reason = `job ${outcome.state}${outcome.error ? ` (${outcome.error})` : ''} but its events were rejected: ${messageOf(error)}`;
+        return this.#record(job, { state: 'failed', error: reason, emit: this.#failureEvents(job, reason, log) }, log, 'nothing');
+      }
+      return this.#record(job, { state: 'failed', error: `${outcome.error}; its failure events were rejected too: ${messageOf(error)}`, emit: [] }, log, 'nothing');
+    }
+  }
+
+  /** The executor's events saying the job failed (see `Executor.failureEvents`); none when it has no such hook. */
+  #failureEvents(job: JobRow, error: string, log: Logger): JobOutcome['emit'] {
+    try {
+      return this.#executors.get(job.kind)?.failureEvents?.(job, error, job.logPath ?? join(this.#jobDir(job.id), JOB_LOG)) ?? [];
+    } catch (hookError) {
+      log.error({ err: hookError }, 'the executor could not describe its failure as events; the job is recorded failed without them');
+      return [];
     }
   }
 

@@ -1,12 +1,14 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope } from '../events/envelope.ts';
+import { jobId } from '../events/ids.ts';
 import { eventFields, type Logger } from '../log.ts';
+import { isStoreError } from '../store/database.ts';
 import type { StoredEvent } from '../store/events.ts';
 import { storeEmitted } from '../store/emit.ts';
 import type { NewJobRow } from '../store/jobs.ts';
 import type { Store } from '../store/store.ts';
-import { jobIdFor, type Decision, type Listener, type ListenerContext, type StateView } from './listener.ts';
+import { type Decision, type Listener, type ListenerContext, type StateView } from './listener.ts';
 import type { Router } from './router.ts';
 
 export interface DispatchStats {
@@ -30,8 +32,6 @@ export interface DispatcherOptions {
   logger: Logger;
   /** Events per transaction while draining a backlog. */
   batchSize?: number;
-  /** Failed dispatch attempts before an event is parked as failed. */
-  maxAttempts?: number;
   /** Called after a batch committed new jobs or outbox rows. */
   onEffects?: (stats: DispatchStats) => void;
 }
@@ -48,7 +48,7 @@ export class Dispatcher {
   #again = false;
 
   constructor(options: DispatcherOptions) {
-    this.#o = { batchSize: 500, maxAttempts: 3, ...options };
+    this.#o = { batchSize: 500, ...options };
     this.#log = options.logger.child({ component: 'pipeline' });
   }
 
@@ -81,7 +81,16 @@ export class Dispatcher {
     do {
       this.#again = false;
       for (;;) {
-        const stats = this.dispatchBatch();
+        let stats: DispatchStats;
+        try {
+          stats = this.dispatchBatch();
+        } catch (error) {
+          if (!isStoreError(error)) throw error;
+          // The batch was rolled back and its events are still pending: the next drain (the daemon
+          // polls every 2 s) takes them again, as the intake retries a batch the store refused.
+          this.#log.warn({ err: error }, 'store failed during dispatch; the batch stays pending for the next drain');
+          return total;
+        }
         if (stats.dispatched + stats.failed === 0) break;
         addStats(total, stats);
         if (stats.emitted + stats.jobs > 0) this.#o.onEffects?.(stats);
@@ -126,10 +135,14 @@ export class Dispatcher {
           stats.emitted += done.emitted;
           stats.jobs += done.jobs;
         } catch (error) {
+          // The store failing is no fault of this event: fail the whole batch, to be retried later.
+          if (isStoreError(error)) throw error;
+          // Listeners are pure: the same event and state fail the same way again, so park it at once
+          // (replay it after a fix) rather than retry.
           stats.failed++;
           const message = error instanceof Error ? error.message : String(error);
-          store.events.markDispatchFailed(event, message, this.#o.maxAttempts);
-          this.#log.error({ ...eventFields(event.envelope), err: error, attempt: event.dispatchAttempts + 1 }, 'listener failed; event kept for retry');
+          store.events.markDispatchFailed(event, message, 1);
+          this.#log.error({ ...eventFields(event.envelope), err: error }, 'listener failed; event parked as failed');
         }
       }
     });
@@ -173,7 +186,7 @@ export class Dispatcher {
   #applyJobs(cause: Envelope, listener: Listener, decision: Decision, now: string, observer: DispatchObserver | undefined): number {
     let count = 0;
     for (const job of decision.jobs) {
-      const id = jobIdFor(cause.id, listener.name, job.key);
+      const id = jobId(cause.id, listener.name, job.key);
       const row = { id, kind: job.kind, queueKey: job.queueKey, spec: job.spec, causeEventId: cause.id, correlationId: cause.correlationid, listener: listener.name };
       if (this.#o.store.jobs.insert(row, now)) {
         count++;

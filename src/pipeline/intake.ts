@@ -5,6 +5,7 @@ import { MessageRejectedError, RejectReason } from '../errors.ts';
 import { eventFields, type Logger } from '../log.ts';
 import { isDerivedId } from '../events/ids.ts';
 import { splitTopic } from '../events/topics.ts';
+import { isStoreError } from '../store/database.ts';
 import type { Store } from '../store/store.ts';
 import { authorize, type DeliverySource } from '../trust.ts';
 
@@ -156,9 +157,4 @@ export class Intake {
     });
     this.#log.warn({ transport: delivery.transport, topic: input?.topic, msgId: input?.id, reason: error.reason, field: error.field, detail: error.message }, 'rejected');
   }
-}
-
-/** node:sqlite's errors: the store itself failed (locked, full, closed), not the message. */
-function isStoreError(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && (error as { code?: unknown }).code === 'ERR_SQLITE_ERROR';
 }

@@ -1,7 +1,6 @@
-import { deriveId } from '../events/ids.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope } from '../events/envelope.ts';
-import type { Topic } from '../events/catalogue.ts';
+import type { Topic, TopicPattern } from '../events/catalogue.ts';
 
 /** Read-only view of listener state, as of this event (earlier decisions in the same transaction included). */
 export interface StateView {
@@ -14,7 +13,7 @@ export interface ListenerContext {
   readonly state: StateView;
 }
 
-/** An event to emit. Its id derives from the cause, the listener and `key`. */
+/** An event to emit. Its id derives from the cause, the listener and `key` (`emittedEventId`). */
 export interface Emit {
   topic: Topic;
   key: string;
@@ -22,7 +21,7 @@ export interface Emit {
   data: unknown;
 }
 
-/** A job to enqueue. Its id derives from the cause, the listener and `key`. */
+/** A job to enqueue. Its id derives from the cause, the listener and `key` (`jobId`). */
 export interface EnqueueJob {
   kind: string;
   key: string;
@@ -50,17 +49,9 @@ export interface Decision {
  */
 export interface Listener {
   readonly name: string;
-  /** AMQP-style patterns over bare topics. */
-  readonly topics: readonly string[];
+  /** Bare catalogue topics, or AMQP-style patterns that match at least one (the router checks). */
+  readonly topics: readonly TopicPattern[];
   handle(event: Envelope, context: ListenerContext): Decision;
 }
 
 export const nothing = (): Decision => ({ emit: [], jobs: [], patches: [] });
-
-/**
- * The id the runtime gives a job a listener enqueues: listeners that must remember their job
- * (to match its result later) compute it with this, the dispatcher uses the same.
- */
-export function jobIdFor(causeId: string, listener: string, key: string): string {
-  return deriveId(causeId, listener, `job:${key}`);
-}

@@ -31,13 +31,11 @@ export interface ReplayReport {
 
 const PAGE = 1000;
 
-class DryRunRollback extends Error {}
-
 /**
  * Replays stored events through the listeners: what was fully processed stays as it is (derived
  * ids make every decision a duplicate), what is missing is filled in, and finished jobs whose
- * outcome events were lost run again. With `dryRun`, everything happens inside one transaction
- * that is rolled back: the report says what would happen, the store is left as it was.
+ * outcome events were lost run again. With `dryRun`, all of it runs in `store.dryRun`: the report
+ * says what would happen, the store is left as it was.
  */
 export function replayStored(store: Store, dispatcher: Dispatcher, selection: ReplaySelection, options: { dryRun: boolean }): ReplayReport {
   const report: ReplayReport = { dryRun: options.dryRun, selected: 0, emitted: [], enqueued: [], requeued: [], promotions: 0 };
@@ -74,18 +72,8 @@ export function replayStored(store: Store, dispatcher: Dispatcher, selection: Re
       // the cascade of what the replay emitted
     }
   };
-  if (!options.dryRun) {
-    run();
-    return report;
-  }
-  try {
-    store.transaction(() => {
-      run();
-      throw new DryRunRollback();
-    });
-  } catch (error) {
-    if (!(error instanceof DryRunRollback)) throw error;
-  }
+  if (options.dryRun) store.dryRun(run);
+  else run();
   return report;
 }
 

@@ -1,3 +1,4 @@
+import { catalogue } from '../events/catalogue.ts';
 import { topicMatches } from '../events/topics.ts';
 import type { Listener } from './listener.ts';
 
@@ -8,9 +9,14 @@ export class Router {
 
   constructor(listeners: readonly Listener[]) {
     const names = new Set<string>();
+    const topics = Object.keys(catalogue);
     for (const l of listeners) {
       if (names.has(l.name)) throw new TypeError(`duplicate listener name ${l.name}`);
       names.add(l.name);
+      // A subscription matching nothing is a typo: the listener would silently never run.
+      for (const pattern of l.topics) {
+        if (!topics.some((topic) => topicMatches(pattern, topic))) throw new TypeError(`listener ${l.name} subscribes to ${pattern}, which matches no topic of the event catalogue`);
+      }
     }
     this.listeners = listeners;
   }

@@ -51,7 +51,41 @@ export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
   }
 }
 
+/**
+ * node:sqlite's errors: the store itself failed (locked past its busy timeout, full, closed), not
+ * the data. Callers retry those later instead of blaming the message or event at hand.
+ */
+export function isStoreError(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error as { code?: unknown }).code === 'ERR_SQLITE_ERROR';
+}
+
 let savepointCounter = 0;
+
+/**
+ * Runs `fn` in a transaction that is always rolled back (a savepoint when one is open) and returns
+ * what `fn` returned: a dry run. `fn` must be synchronous: a transaction left open across an await
+ * would hold the store's write lock for as long as the awaited I/O takes (stalling the daemon), and
+ * whatever else wrote on this connection meanwhile would be undone with it.
+ */
+export function inRolledBackTransaction<T>(db: DatabaseSync, fn: () => Synchronous<T>): T {
+  const savepoint = db.isTransaction ? `dry${++savepointCounter}` : null;
+  db.exec(savepoint ? `SAVEPOINT ${savepoint}` : 'BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    if (isThenable(result)) throw new TypeError('a dry run must be synchronous; it was rolled back before the awaited work ran');
+    return result;
+  } finally {
+    if (savepoint) db.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+    else db.exec('ROLLBACK');
+  }
+}
+
+/** A result that is not a promise: what a function run inside a transaction may return. */
+export type Synchronous<T> = T extends PromiseLike<unknown> ? never : T;
+
+function isThenable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
 
 /** Runs `fn` in a savepoint: a failure undoes only what `fn` did. */
 export function inSavepoint<T>(db: DatabaseSync, fn: () => T): T {

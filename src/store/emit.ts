@@ -1,5 +1,7 @@
+import { MessageRejectedError, RejectReason } from '../errors.ts';
+import { isTopic } from '../events/catalogue.ts';
 import { makeEnvelope, routingKeyOf, type Envelope } from '../events/envelope.ts';
-import { deriveId } from '../events/ids.ts';
+import { emittedEventId } from '../events/ids.ts';
 import { cloudEventTypeOf } from '../events/relengd/index.ts';
 import type { Store } from './store.ts';
 
@@ -26,9 +28,12 @@ export interface EmitContext {
  * Stores a relengd event as pending (so relengd's own listeners get it) and queues it in the
  * outbox, unless its derived id exists. Validates the data against the topic's schema.
  * @returns the envelope when it was new, else null.
+ * @throws MessageRejectedError for a topic not in the catalogue (a typo would otherwise be stored,
+ *   published and heard by no listener) or data that breaks its topic's schema.
  */
 export function storeEmitted(store: Store, emit: EmitRequest, ctx: EmitContext): Envelope | null {
-  const id = deriveId(ctx.causeId, ctx.emitter, emit.key);
+  if (!isTopic(emit.topic)) throw new MessageRejectedError(RejectReason.unknownTopic, `${ctx.emitter} emitted ${emit.topic}, which is not in the event catalogue (src/events/catalogue.ts)`, 'topic');
+  const id = emittedEventId(ctx.causeId, ctx.emitter, emit.key);
   if (store.events.has(id)) return null; // decided before (redelivery, replay)
   const envelope = {
     ...makeEnvelope(

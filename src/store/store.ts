@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { inSavepoint, inTransaction, openDatabase } from './database.ts';
+import { inRolledBackTransaction, inSavepoint, inTransaction, openDatabase, type Synchronous } from './database.ts';
 import { EventsTable } from './events.ts';
 import { JobsTable } from './jobs.ts';
 import { OutboxTable } from './outbox.ts';
@@ -38,6 +38,14 @@ export class Store {
   /** Runs `fn` atomically: everything it writes commits together or not at all. */
   transaction<T>(fn: () => T): T {
     return inTransaction(this.db, fn);
+  }
+
+  /**
+   * Runs `fn` and undoes everything it wrote, whether it succeeds or throws: what `fn` reports is
+   * what it would have done. Synchronous only: nothing may be awaited inside (see {@link inRolledBackTransaction}).
+   */
+  dryRun<T>(fn: () => Synchronous<T>): T {
+    return inRolledBackTransaction(this.db, fn);
   }
 
   /** Within a transaction, undoes only what `fn` wrote when it throws. */

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { publishOverHttp } from '../../src/http/client.ts';
+import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { openRepo } from '../../src/ostree/index.ts';
 import { preparePipeline } from '../helpers/pipeline.ts';
 import { projectRoot, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
-import { publishOverHttp } from '../../src/http/client.ts';
+import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { Store } from '../../src/store/store.ts';

@@ -140,6 +140,27 @@ describe('catch-up from an archive', () => {
     after.close();
   });
 
+  it('--dry-run says what the catch-up would process and leaves the store byte-for-byte unchanged', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const configFile = join(dir, 'relengd.yaml');
+    writeFileSync(configFile, testConfigYaml(dir));
+    const messages = Array.from({ length: 4 }, (_, i) => bodhiMessage(i));
+    const store = Store.open(join(dir, 'relengd.db'));
+    const intake = new Intake({ store, config: parseConfig(testConfigYaml(dir), {}), clock: systemClock, logger: silentLogger() });
+    intake.accept(messages.slice(0, 1).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
+    store.close();
+    const archive = join(dir, 'record.jsonl');
+    writeFileSync(archive, `${messages.map((m) => JSON.stringify(m)).join('\n')}\n`);
+    const before = readFileSync(join(dir, 'relengd.db'));
+
+    const dry = await runCli(['--config', configFile, 'replay', '--from-file', archive, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, committed: 3, duplicate: 1 });
+    expect(readFileSync(join(dir, 'relengd.db')).equals(before)).toBe(true);
+    const real = await runCli(['--config', configFile, 'replay', '--from-file', archive, '--json']);
+    expect(JSON.parse(real.stdout)).toMatchObject({ dryRun: false, committed: 3, duplicate: 1 });
+  });
+
   it('reports a malformed line with its number, skips it and processes the rest; export reads back', { timeout: 30_000 }, async () => {
     const dir = tempDir();
     const configFile = join(dir, 'relengd.yaml');

@@ -55,7 +55,7 @@ describe('relengd command line', () => {
     expect(stderr).toContain('cannot reach relengd at http://127.0.0.1:9');
   });
 
-  it('publish, then events and jobs read the store the daemon writes', async () => {
+  it('publish, then events and jobs read the store the daemon writes', { timeout: 90_000 }, async () => {
     const dir = tempDir();
     const file = configFile(dir);
     const daemon = await spawnDaemon(file);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/cli/daemon.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { publishOverHttp } from '../../src/http/client.ts';
+import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { startHttpServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfigYaml } from '../helpers/config.ts';

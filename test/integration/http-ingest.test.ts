@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/cli/daemon.ts';
-import { publishOverHttp } from '../../src/http/client.ts';
+import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixture } from '../helpers/fixtures.ts';

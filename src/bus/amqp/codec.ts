@@ -10,7 +10,8 @@
  *   0-9-1 binding), `cloudEvents:` (AMQP 1.0), `ce-` or `ce_`. An attribute wins over the Fedora
  *   equivalent (`cloudEvents_id` over `message_id`, `cloudEvents_time` over `sent-at`).
  * - CloudEvents structured mode: content type `application/cloudevents+json`, the event as the body.
- * A message without an id gets `idFromBytes(routingKey, body)`: the same bytes, the same id.
+ * A message without an id is decoded without one: `makeEnvelope` gives it the id every path gives
+ * it (`idOfIdLessMessage`), so it is the same message whether it came live or from an archive.
  *
  * Outbound: Fedora Messaging's properties and headers plus every CloudEvents attribute as a
  * `cloudEvents_*` header, so both kinds of consumer read relengd's events unchanged.
@@ -18,7 +19,7 @@
 import type { Message, Options } from 'amqplib';
 import type { Envelope, EnvelopeInput } from '../../events/envelope.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../events/envelope.ts';
-import { idFromBytes } from '../../events/ids.ts';
+import { deadLetterCopyId } from '../../events/ids.ts';
 import { parseJsonBody, parseJsonText } from '../../events/json-body.ts';
 import { MessageRejectedError, RejectReason } from '../../errors.ts';
 import type { Delivery } from '../../pipeline/intake.ts';
@@ -77,10 +78,10 @@ export function decode(msg: WireMessage, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): 
   }
 }
 
-/** The id relengd uses for a message: its CloudEvents id, else `message_id`, else one derived from its bytes. */
-export function messageIdOf(msg: WireMessage): string {
+/** The id a message carries: its CloudEvents id, else `message_id`; none when it has neither. */
+export function wireIdOf(msg: WireMessage): string | undefined {
   const headers = msg.properties.headers ?? {};
-  return ceHeaderAttributes(headers).id ?? nonEmpty(msg.properties.messageId) ?? idFromBytes(msg.fields.routingKey, msg.content);
+  return ceHeaderAttributes(headers).id ?? nonEmpty(msg.properties.messageId);
 }
 
 /** Envelope fields, and the body bytes when they are the data (binary mode, Fedora Messaging). */
@@ -105,7 +106,7 @@ function decodeInput(msg: WireMessage, maxBytes: number): { input: EnvelopeInput
     const input: EnvelopeInput = {
       ...common,
       data: 'data_base64' in event ? jsonFromBase64(event.data_base64) : event.data,
-      id: attr('id') ?? messageIdOf(msg),
+      id: attr('id') ?? wireIdOf(msg),
       type: attr('type'),
       source: attr('source'),
       time: attr('time') ?? fallbackTime,
@@ -120,7 +121,7 @@ function decodeInput(msg: WireMessage, maxBytes: number): { input: EnvelopeInput
   const input: EnvelopeInput = {
     ...common,
     data: parsed.value,
-    id: messageIdOf(msg),
+    id: wireIdOf(msg),
     type: ce.type,
     source: ce.source,
     time: ce.time ?? fallbackTime,
@@ -289,7 +290,8 @@ export function encode(envelope: Envelope): EncodedMessage {
  * original headers, and `x-relengd-error`, a table `{reason, detail, field?, exchange, routing-key,
  * user-id?, delivery-count, rejected-at}`. `user_id` moves into that table: RabbitMQ refuses a
  * `user_id` other than the publishing connection's user. The copy always has a `message_id`
- * (the id relengd used, when the original had none), so an unroutable return can be matched to it.
+ * (its CloudEvents id, or `deadLetterCopyId` when it had none), so an unroutable return can be
+ * matched to it.
  */
 export function deadLetterCopy(msg: WireMessage, error: MessageRejectedError, options: { exchange: string; rejectedAt: string }): AmqpMessage {
   const p = msg.properties;
@@ -311,7 +313,7 @@ export function deadLetterCopy(msg: WireMessage, error: MessageRejectedError, op
     priority: p.priority,
     correlationId: p.correlationId,
     replyTo: p.replyTo,
-    messageId: nonEmpty(p.messageId) ?? messageIdOf(msg),
+    messageId: nonEmpty(p.messageId) ?? wireIdOf(msg) ?? deadLetterCopyId(msg.fields.routingKey, msg.content),
     timestamp: p.timestamp,
     type: p.type,
     appId: p.appId,

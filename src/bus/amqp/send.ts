@@ -1,5 +1,6 @@
+import type { Options } from 'amqplib';
 import type { AmqpConfig } from '../../config/index.ts';
-import { idFromBytes } from '../../events/ids.ts';
+import { idOfIdLessMessage } from '../../events/ids.ts';
 import { AmqpError } from './errors.ts';
 import { FEDORA_SEVERITY_INFO, fedoraSentAt } from './codec.ts';
 import { openConnection } from './connection.ts';
@@ -28,16 +29,9 @@ export async function sendMessages(config: AmqpConfig, messages: readonly Outgoi
   try {
     const ids: string[] = [];
     for (const m of messages) {
-      const content = Buffer.from(JSON.stringify(m.body) ?? 'null', 'utf8');
-      const id = m.id ?? idFromBytes(m.topic, content);
-      const headers = {
-        fedora_messaging_schema: 'base.message',
-        fedora_messaging_severity: FEDORA_SEVERITY_INFO,
-        'sent-at': fedoraSentAt(new Date().toISOString()),
-        ...(m.headers ?? {}),
-      };
-      channel.publish(TOPIC_EXCHANGE, m.topic, content, { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, messageId: id, headers, mandatory: true });
-      ids.push(id);
+      const { content, options } = fedoraWireOf(m, new Date().toISOString());
+      channel.publish(TOPIC_EXCHANGE, m.topic, content, { ...options, mandatory: true });
+      ids.push(options.messageId);
     }
     await channel.waitForConfirms();
     if (returned.length > 0) throw new AmqpError(`no queue is bound to ${returned.join(', ')}: nobody received it`);
@@ -46,4 +40,19 @@ export async function sendMessages(config: AmqpConfig, messages: readonly Outgoi
     await channel.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   }
+}
+
+/**
+ * A message as Fedora Messaging puts it on the wire, `sent-at` = `now` unless the message has one.
+ * A message without an id is sent with the one relengd would give it on arrival (`idOfIdLessMessage`).
+ */
+export function fedoraWireOf(m: OutgoingMessage, now: string): { content: Buffer; options: Options.Publish & { messageId: string } } {
+  const headers = {
+    fedora_messaging_schema: 'base.message',
+    fedora_messaging_severity: FEDORA_SEVERITY_INFO,
+    'sent-at': fedoraSentAt(now),
+    ...(m.headers ?? {}),
+  };
+  const content = Buffer.from(JSON.stringify(m.body) ?? 'null', 'utf8');
+  return { content, options: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, messageId: m.id || idOfIdLessMessage(m.topic, m.body), headers } };
 }

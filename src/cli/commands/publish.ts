@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { sendMessages } from '../../bus/amqp/index.ts';
-import { publishOverHttp, type PublishReply } from '../../http/client.ts';
+import { publishOverHttp, type PublishReply } from '../../bus/embedded/client.ts';
 import { UsageError } from '../../errors.ts';
 import { httpTokenFrom, output, resolveConfig, type GlobalOptions } from '../context.ts';
 
@@ -31,7 +31,7 @@ export function registerPublish(program: Command): void {
     .option('-t, --topic <topic>', 'topic, with or without prefix (taken from the file when it has one)')
     .option('-f, --file <file>', 'JSON file: a message {topic, headers, body, id} or a bare body')
     .option('-d, --data <json>', 'the message body as JSON')
-    .option('--id <id>', 'message id (default: the file\'s, else derived from the bytes)')
+    .option('--id <id>', 'message id (default: the file\'s, else derived from the topic and the body)')
     .option('--url <url>', 'send to this relengd HTTP endpoint (default with the embedded transport: from the config http section)')
     .option('--token-file <file>', 'over HTTP, authenticate with the bearer token in this file (default: $RELENGD_TOKEN)')
     .option('--json', 'print the response as JSON')

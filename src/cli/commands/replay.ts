@@ -1,17 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { decodeArchive, type ArchiveProblem } from '../../bus/archive/codec.ts';
-import { datagrepperPages } from '../../bus/archive/datagrepper.ts';
 import { readStream } from '../../bus/amqp/index.ts';
-import { archiveEntryToDelivery } from '../../bus/archive/codec.ts';
+import type { ArchiveProblem } from '../../bus/archive/codec.ts';
+import { archiveFileSource, datagrepperSource } from '../../bus/archive/sources.ts';
+import type { Config } from '../../config/index.ts';
 import { splitTopic } from '../../events/topics.ts';
 import { UsageError } from '../../errors.ts';
-import { createLogger } from '../../log.ts';
-import type { Delivery } from '../../pipeline/intake.ts';
-import { addCounts, importDeliveries, type ImportCounts } from '../../pipeline/import.ts';
+import { createLogger, type Logger } from '../../log.ts';
+import { catchUp, type BatchSource } from '../../pipeline/catch-up.ts';
 import { replayStored, type ReplayReport } from '../../pipeline/replay.ts';
-import type { Store } from '../../store/store.ts';
-import type { Dispatcher } from '../../pipeline/dispatcher.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { openPipeline } from '../pipeline.ts';
 import { parseSince } from '../time.ts';
@@ -54,16 +50,12 @@ export function registerReplay(program: Command): void {
       const { store, dispatcher, intake } = openPipeline(config, logger);
       try {
         if (opts.fromFile || opts.fromDatagrepper || opts.fromStream) {
-          const source = async (): Promise<Delivery[][]> => {
-            if (!opts.fromStream) return [];
-            const batches: Delivery[][] = [];
-            await readStream({ config: config.bus.amqp, since: since!, until, logger }, async (batch) => void batches.push(batch));
-            return batches;
-          };
-          const report = await catchUp(store, dispatcher, opts, async (deliveries) => importDeliveries(intake, deliveries), since, until, await source());
-          for (const p of report.problems) process.stderr.write(`relengd: ${opts.fromFile ?? opts.fromDatagrepper}:${p.line}: skipped: ${p.error}\n`);
+          const problems: ArchiveProblem[] = [];
+          const source = catchUpSource(opts, config, { since, until, logger, onProblem: (p) => void problems.push(p) });
+          const report = { ...(await catchUp(source, { intake, store, dispatcher, dryRun: Boolean(opts.dryRun) })), problems };
+          for (const p of problems) process.stderr.write(`relengd: ${opts.fromFile ?? opts.fromDatagrepper}:${p.line}: skipped: ${p.error}\n`);
           output(opts.json, report, () =>
-            `${opts.dryRun ? 'dry run: would process' : 'processed'} ${report.committed} new message(s); ${report.duplicate} already seen, ${report.rejected} rejected, ${report.dropped} of relengd's own skipped, ${report.problems.length} bad line(s) skipped` +
+            `${opts.dryRun ? 'dry run: would process' : 'processed'} ${report.committed} new message(s); ${report.duplicate} already seen, ${report.rejected} rejected, ${report.dropped} of relengd's own skipped, ${problems.length} bad line(s) skipped` +
             `${report.emitted ? `; ${report.emitted} event(s) emitted, ${report.enqueued} job(s) enqueued` : ''}`,
           );
           return;
@@ -77,47 +69,13 @@ export function registerReplay(program: Command): void {
     });
 }
 
-type CatchUpReport = ImportCounts & { problems: ArchiveProblem[]; emitted: number; enqueued: number; dryRun: boolean };
-
-/** Imports archived messages (only unseen ids are stored) and dispatches them; in a dry run, all of it is rolled back. */
-async function catchUp(store: Store, dispatcher: Dispatcher, opts: ReplayOptions, importBatch: (d: Delivery[]) => Promise<ImportCounts>, since: string | undefined, until: string | undefined, streamed: Delivery[][]): Promise<CatchUpReport> {
-  const report: CatchUpReport = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0, problems: [], emitted: 0, enqueued: 0, dryRun: Boolean(opts.dryRun) };
-  const batches: Delivery[][] = [...streamed];
-  if (opts.fromFile) {
-    const decoded = decodeArchive(readFileSync(opts.fromFile, 'utf8'));
-    report.problems.push(...decoded.problems);
-    batches.push(decoded.deliveries);
-  } else if (opts.fromDatagrepper) {
-    let n = 0;
-    for await (const entries of datagrepperPages(opts.fromDatagrepper!, { since: since!, until })) {
-      const deliveries: Delivery[] = [];
-      for (const entry of entries) {
-        n++;
-        const d = archiveEntryToDelivery(entry);
-        if (typeof d === 'string') report.problems.push({ line: n, error: d });
-        else deliveries.push(d);
-      }
-      batches.push(deliveries);
-    }
-  }
-  const observer = { emitted: () => void report.emitted++, enqueued: () => void report.enqueued++ };
-  const work = async (): Promise<void> => {
-    for (const batch of batches) Object.assign(report, addCounts(report, await importBatch(batch)));
-    while (dispatcher.dispatchBatch(observer).dispatched > 0) {
-      // dispatch what was imported, and its cascade
-    }
+/** The archive `--from-file`, `--from-datagrepper` or `--from-stream` names, read batch by batch. */
+function catchUpSource(opts: ReplayOptions, config: Config, o: { since: string | undefined; until: string | undefined; logger: Logger; onProblem: (p: ArchiveProblem) => void }): BatchSource {
+  if (opts.fromFile) return archiveFileSource(opts.fromFile, o.onProblem);
+  if (opts.fromDatagrepper) return datagrepperSource(opts.fromDatagrepper, { since: o.since!, until: o.until }, { onProblem: o.onProblem });
+  return async (each) => {
+    await readStream({ config: config.bus.amqp, since: o.since!, until: o.until, logger: o.logger }, each);
   };
-  if (!opts.dryRun) {
-    await work();
-    return report;
-  }
-  store.db.exec('BEGIN IMMEDIATE');
-  try {
-    await work();
-  } finally {
-    store.db.exec('ROLLBACK');
-  }
-  return report;
 }
 
 function renderReport(r: ReplayReport): string {

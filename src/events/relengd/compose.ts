@@ -8,7 +8,7 @@ export const Checksum = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-charac
 export const Cause = z.looseObject({ id: z.string(), topic: z.string() });
 
 /** relengd.ostree.compose.requested: a stream's tree should be recomposed. */
-export const ComposeRequested = z.looseObject({
+export const OstreeComposeRequested = z.looseObject({
   stream: SafeValue,
   ref: z.string(),
   /** Informational: the composer always uses the stream's configured treefile. */
@@ -17,10 +17,10 @@ export const ComposeRequested = z.looseObject({
   version: SafeValue,
   causes: z.array(Cause).min(1),
 });
-export type ComposeRequested = z.infer<typeof ComposeRequested>;
+export type OstreeComposeRequested = z.infer<typeof OstreeComposeRequested>;
 
 /** relengd.ostree.compose.finished: `commit` is null when rpm-ostree found nothing to change. */
-export const ComposeFinished = z.looseObject({
+export const OstreeComposeFinished = z.looseObject({
   composeId: SafeValue,
   causes: z.array(Cause).optional(),
   stream: SafeValue,
@@ -30,10 +30,10 @@ export const ComposeFinished = z.looseObject({
   version: SafeValue.nullable(),
   duration: z.number().nonnegative().describe('seconds'),
 });
-export type ComposeFinished = z.infer<typeof ComposeFinished>;
+export type OstreeComposeFinished = z.infer<typeof OstreeComposeFinished>;
 
 /** relengd.ostree.compose.failed: the compose command failed; `log` is the job's log file. */
-export const ComposeFailed = z.looseObject({
+export const OstreeComposeFailed = z.looseObject({
   composeId: SafeValue,
   stream: SafeValue,
   ref: z.string(),
@@ -41,4 +41,4 @@ export const ComposeFailed = z.looseObject({
   error: z.string(),
   log: z.string().nullable(),
 });
-export type ComposeFailed = z.infer<typeof ComposeFailed>;
+export type OstreeComposeFailed = z.infer<typeof OstreeComposeFailed>;

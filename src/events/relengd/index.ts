@@ -1,22 +1,22 @@
 import type { TopicSpec } from '../catalogue.ts';
 import { ArtifactFailed, ArtifactFinished, ArtifactRequested } from './artifact.ts';
-import { ComposeFailed, ComposeFinished, ComposeRequested } from './compose.ts';
-import { ComposeDone, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
+import { OstreeComposeFailed, OstreeComposeFinished, OstreeComposeRequested } from './compose.ts';
+import { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
 
 /** Topics relengd publishes (bare names; published under the deployment's prefix). */
 export const relengdTopics = {
   'relengd.ostree.compose.requested': {
-    schema: ComposeRequested,
+    schema: OstreeComposeRequested,
     summary: 'A stream tree is to be recomposed (rpm-ostree compose tree).',
     origin: 'relengd',
   },
   'relengd.ostree.compose.finished': {
-    schema: ComposeFinished,
+    schema: OstreeComposeFinished,
     summary: 'A compose ended: the new commit, or null when nothing changed.',
     origin: 'relengd',
   },
   'relengd.ostree.compose.failed': {
-    schema: ComposeFailed,
+    schema: OstreeComposeFailed,
     summary: 'A compose command failed; the log path says why.',
     origin: 'relengd',
   },
@@ -36,7 +36,7 @@ export const relengdTopics = {
     origin: 'relengd',
   },
   'relengd.compose.finished': {
-    schema: ComposeDone,
+    schema: ComposeFinished,
     summary: 'A compose and its artifacts are done: FINISHED, FINISHED_INCOMPLETE or DOOMED.',
     origin: 'relengd',
   },

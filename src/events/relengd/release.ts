@@ -11,7 +11,7 @@ export type ComposeStatus = z.infer<typeof ComposeStatus>;
  * relengd.compose.finished: a compose and all its artifacts are done; other systems test and gate
  * on this. `commit` is null only for a DOOMED compose whose tree never got committed.
  */
-export const ComposeDone = z.looseObject({
+export const ComposeFinished = z.looseObject({
   composeId: SafeValue,
   stream: SafeValue,
   group: SafeValue,
@@ -22,7 +22,7 @@ export const ComposeDone = z.looseObject({
   status: ComposeStatus,
   artifacts: z.array(ArtifactSummary),
 });
-export type ComposeDone = z.infer<typeof ComposeDone>;
+export type ComposeFinished = z.infer<typeof ComposeFinished>;
 
 export const RefusalReason = z.enum([
   'gate-failed',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CommandFailedError } from '../../errors.ts';
-import type { Executor, JobContext, JobOutcome } from '../executor.ts';
+import type { Executor, JobContext, JobEmit, JobOutcome } from '../executor.ts';
 import { pidFileIn } from '../executor.ts';
 import { runCommand } from '../process.ts';
 import { ArtifactJobSpec } from '../specs.ts';
@@ -20,12 +20,8 @@ export function artifactExecutor(): Executor {
     async execute(ctx: JobContext): Promise<JobOutcome> {
       const spec = ArtifactJobSpec.parse(ctx.job.spec);
       const outputDir = join(ctx.workdir, 'out');
-      const identity = { composeId: spec.composeId, stream: spec.stream, commit: spec.commit, version: spec.version ?? null, name: spec.name, kind: spec.kind, platform: spec.platform, format: spec.format, failable: spec.failable };
-      const failed = (error: string): JobOutcome => ({
-        state: 'failed',
-        error,
-        emit: [{ topic: 'relengd.artifact.build.failed', key: 'failed', subject: spec.ref, data: { ...identity, error, log: ctx.logPath } }],
-      });
+      const identity = artifactIdentity(spec);
+      const failed = (error: string): JobOutcome => ({ state: 'failed', error, emit: [artifactFailed(spec, error, ctx.logPath)] });
       const vars = {
         repo: spec.repo,
         ref: spec.ref,
@@ -66,7 +62,20 @@ export function artifactExecutor(): Executor {
         emit: [{ topic: 'relengd.artifact.build.finished', key: 'finished', subject: spec.ref, data: { ...identity, path, sha256, size } }],
       };
     },
+    failureEvents(job, error, logPath) {
+      const spec = ArtifactJobSpec.safeParse(job.spec);
+      return spec.success ? [artifactFailed(spec.data, error, logPath)] : [];
+    },
   };
+}
+
+function artifactIdentity(spec: ArtifactJobSpec) {
+  return { composeId: spec.composeId, stream: spec.stream, commit: spec.commit, version: spec.version ?? null, name: spec.name, kind: spec.kind, platform: spec.platform, format: spec.format, failable: spec.failable };
+}
+
+/** `artifact.build.failed`: the compose tracker joins on it to announce the compose. */
+function artifactFailed(spec: ArtifactJobSpec, error: string, log: string): JobEmit {
+  return { topic: 'relengd.artifact.build.failed', key: 'failed', subject: spec.ref, data: { ...artifactIdentity(spec), error, log } };
 }
 
 /** Files matching a path whose last component may hold `*` wildcards. */

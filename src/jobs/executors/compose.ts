@@ -36,11 +36,7 @@ export function composeExecutor(deps: ComposeExecutorDeps): Executor {
       const started = ctx.now().getTime();
       const files = composeFiles(ctx.workdir);
       const repo = deps.openRepo(spec.repo);
-      const failed = (error: string): JobOutcome => ({
-        state: 'failed',
-        error,
-        emit: [{ topic: 'relengd.ostree.compose.failed', key: 'failed', subject: spec.ref, data: { composeId: spec.composeId, stream: spec.stream, ref: spec.ref, version: spec.version, error, log: ctx.logPath } }],
-      });
+      const failed = (error: string): JobOutcome => ({ state: 'failed', error, emit: [composeFailed(spec, error, ctx.logPath)] });
 
       if (!repo.exists()) {
         ctx.logger.warn({ repo: spec.repo }, 'OSTree repository missing: creating it (archive mode)');
@@ -102,7 +98,16 @@ export function composeExecutor(deps: ComposeExecutorDeps): Executor {
       ctx.logger.info({ ref: spec.ref, commit: changed ? commit : null, parent, version }, changed ? 'composed a new commit' : 'compose made no change');
       return { state: 'succeeded', result: { commit: changed ? commit : null, parent, version }, emit: [emit] };
     },
+    failureEvents(job, error, logPath) {
+      const spec = ComposeJobSpec.safeParse(job.spec);
+      return spec.success ? [composeFailed(spec.data, error, logPath)] : [];
+    },
   };
+}
+
+/** `ostree.compose.failed`: what the composer waits for to start the ref's next compose. */
+function composeFailed(spec: ComposeJobSpec, error: string, log: string): JobEmit {
+  return { topic: 'relengd.ostree.compose.failed', key: 'failed', subject: spec.ref, data: { composeId: spec.composeId, stream: spec.stream, ref: spec.ref, version: spec.version, error, log } };
 }
 
 function readCommitId(file: string): string | null {

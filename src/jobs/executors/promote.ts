@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefConflictError } from '../../errors.ts';
 import type { OstreeRepo } from '../../ostree/index.ts';
-import type { Executor, JobContext, JobOutcome } from '../executor.ts';
+import type { Executor, JobContext, JobEmit, JobOutcome } from '../executor.ts';
 import { PromoteJobSpec, type PromoteTarget } from '../specs.ts';
 import { streamMetadata, writeJsonAtomically } from './stream-metadata.ts';
 
@@ -45,11 +45,7 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
       const spec = PromoteJobSpec.parse(ctx.job.spec);
       const refuse = (reason: Refusal, detail: string): JobOutcome => {
         ctx.logger.warn({ group: spec.group, version: spec.version, reason, detail }, 'promotion refused');
-        return {
-          state: 'failed',
-          error: `refused (${reason}): ${detail}`,
-          emit: [{ topic: 'relengd.release.promotion.refused', key: 'refused', subject: spec.group, data: { group: spec.group, version: spec.version, reason, detail, jobId: ctx.job.id } }],
-        };
+        return { state: 'failed', error: `refused (${reason}): ${detail}`, emit: [promotionRefused(spec, ctx.job.id, reason, detail)] };
       };
 
       const planFile = join(ctx.workdir, 'plan.json');
@@ -131,6 +127,11 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
         ],
       };
     },
+    // The detail carries the runner's reason, which says when the refs did move and only the event was refused.
+    failureEvents(job, error) {
+      const spec = PromoteJobSpec.safeParse(job.spec);
+      return spec.success ? [promotionRefused(spec.data, job.id, 'promotion-failed', error)] : [];
+    },
   };
 }
 
@@ -154,6 +155,11 @@ async function planMoves(spec: PromoteJobSpec, deps: PromoteExecutorDeps): Promi
   const moves: PlannedMove[] = [];
   for (const f of found) moves.push({ ref: f.target.ref, from: f.from, to: f.done ? f.from! : await releaseCommit(f.repo, f.target, f.from, spec.version) });
   return { moves };
+}
+
+/** `release.promotion.refused` with the job's id: the promoter takes the candidate out of `promoting` on it. */
+function promotionRefused(spec: PromoteJobSpec, jobId: string, reason: Refusal, detail: string): JobEmit {
+  return { topic: 'relengd.release.promotion.refused', key: 'refused', subject: spec.group, data: { group: spec.group, version: spec.version, reason, detail, jobId } };
 }
 
 function readPlan(file: string): PlannedMove[] | null {

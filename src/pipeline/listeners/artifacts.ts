@@ -1,7 +1,7 @@
 import type { ArtifactConfig, StreamConfig } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
 import type { ArtifactRequested } from '../../events/relengd/artifact.ts';
-import type { ComposeFinished } from '../../events/relengd/compose.ts';
+import type { OstreeComposeFinished } from '../../events/relengd/compose.ts';
 import type { ArtifactJobSpec } from '../../jobs/specs.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
@@ -35,7 +35,7 @@ export const artifacts: Listener = {
   topics: ['relengd.ostree.compose.finished', 'relengd.artifact.build.requested'],
   handle(event: Envelope, { config }: ListenerContext): Decision {
     if (event.topic === 'relengd.ostree.compose.finished') {
-      const finished = event.data as ComposeFinished;
+      const finished = event.data as OstreeComposeFinished;
       const stream = streamById(config, finished.stream);
       if (!finished.commit || !stream) return nothing(); // no new commit: nothing to build
       return { ...nothing(), emit: artifactRequests(stream, finished.composeId, finished.commit, finished.version) };

@@ -1,7 +1,7 @@
 import type { Envelope } from '../../events/envelope.ts';
 import type { ArtifactFailed, ArtifactFinished, ArtifactRequested, ArtifactSummary } from '../../events/relengd/artifact.ts';
-import type { ComposeFailed, ComposeFinished } from '../../events/relengd/compose.ts';
-import type { ComposeDone, ComposeStatus } from '../../events/relengd/release.ts';
+import type { OstreeComposeFailed, OstreeComposeFinished } from '../../events/relengd/compose.ts';
+import type { ComposeFinished, ComposeStatus } from '../../events/relengd/release.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
 
@@ -40,14 +40,14 @@ export const composeTracker: Listener = {
   handle(event: Envelope, { config, state }: ListenerContext): Decision {
     switch (event.topic) {
       case 'relengd.ostree.compose.finished': {
-        const finished = event.data as ComposeFinished;
+        const finished = event.data as OstreeComposeFinished;
         const stream = streamById(config, finished.stream);
         // With artifacts to build, the requests that follow open the join; a no-change compose is never announced.
         if (!finished.commit || !stream || stream.artifacts.length > 0) return nothing();
         return done(config, finished.composeId, { stream: finished.stream, commit: finished.commit, version: finished.version, artifacts: {} }, 'FINISHED');
       }
       case 'relengd.ostree.compose.failed': {
-        const failed = event.data as ComposeFailed;
+        const failed = event.data as OstreeComposeFailed;
         return done(config, failed.composeId, { stream: failed.stream, commit: null, version: failed.version ?? null, artifacts: {} }, 'DOOMED');
       }
       case 'relengd.artifact.build.requested': {
@@ -91,7 +91,7 @@ export const composeTracker: Listener = {
 function done(config: ListenerContext['config'], composeId: string, tracked: Omit<TrackedCompose, 'commit'> & { commit: string | null }, status: ComposeStatus): Decision {
   const stream = streamById(config, tracked.stream);
   if (!stream) return nothing();
-  const data: ComposeDone = {
+  const data: ComposeFinished = {
     composeId,
     stream: stream.id,
     group: stream.group,

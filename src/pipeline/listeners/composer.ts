@@ -1,7 +1,8 @@
 import type { Envelope } from '../../events/envelope.ts';
-import type { ComposeFailed, ComposeFinished, ComposeRequested } from '../../events/relengd/compose.ts';
+import { jobId } from '../../events/ids.ts';
+import type { OstreeComposeFailed, OstreeComposeFinished, OstreeComposeRequested } from '../../events/relengd/compose.ts';
 import type { ComposeJobSpec } from '../../jobs/specs.ts';
-import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
+import { nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
 
 export const COMPOSE_QUEUE = 'compose-queue';
@@ -9,7 +10,7 @@ export const COMPOSE_QUEUE = 'compose-queue';
 export const MAX_CAUSES = 50;
 export const STREAM_HEAD = 'stream-head';
 
-type Cause = ComposeRequested['causes'][number];
+type Cause = OstreeComposeRequested['causes'][number];
 
 /** One ref's composes: the job in flight, and at most one follow-up that later requests merge into. */
 export interface ComposeQueue {
@@ -36,13 +37,13 @@ export const composer: Listener = {
   name: 'composer',
   topics,
   handle(event: Envelope, { config, state }: ListenerContext): Decision {
-    const data = event.data as ComposeRequested | ComposeFinished | ComposeFailed;
+    const data = event.data as OstreeComposeRequested | OstreeComposeFinished | OstreeComposeFailed;
     const queue: ComposeQueue = (state.get(COMPOSE_QUEUE, data.ref) as ComposeQueue | undefined) ?? { active: null, pending: null };
     const decision = nothing();
     const save = (next: ComposeQueue): void => void decision.patches.push({ namespace: COMPOSE_QUEUE, key: data.ref, value: next.active || next.pending ? next : null });
 
     if (event.topic === 'relengd.ostree.compose.requested') {
-      const request = data as ComposeRequested;
+      const request = data as OstreeComposeRequested;
       if (queue.active === null) {
         const job = composeJob(event, 'compose', request.stream, request.version, request.causes, config);
         if (!job) return nothing();
@@ -57,10 +58,10 @@ export const composer: Listener = {
     }
 
     // A compose ended: remember the head, then start the follow-up if one is waiting.
-    const ended = data as ComposeFinished | ComposeFailed;
+    const ended = data as OstreeComposeFinished | OstreeComposeFailed;
     if (queue.active?.jobId !== ended.composeId) return nothing(); // a result already accounted for
-    if (event.topic === 'relengd.ostree.compose.finished' && (ended as ComposeFinished).commit) {
-      const finished = ended as ComposeFinished;
+    if (event.topic === 'relengd.ostree.compose.finished' && (ended as OstreeComposeFinished).commit) {
+      const finished = ended as OstreeComposeFinished;
       const head: StreamHead = { composeId: finished.composeId, commit: finished.commit!, version: finished.version, ref: finished.ref };
       decision.patches.push({ namespace: STREAM_HEAD, key: finished.stream, value: head });
     }
@@ -81,7 +82,7 @@ export const composer: Listener = {
 function composeJob(event: Envelope, key: string, streamId: string, version: string, causes: Cause[], config: ListenerContext['config']) {
   const stream = streamById(config, streamId);
   if (!stream) return undefined; // the stream left the config: nothing to compose
-  const id = jobIdFor(event.id, 'composer', key);
+  const id = jobId(event.id, 'composer', key);
   const spec: ComposeJobSpec = {
     composeId: id,
     stream: stream.id,

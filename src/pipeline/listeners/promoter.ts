@@ -1,11 +1,12 @@
 import type { GateConfig, StreamConfig } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
+import { jobId } from '../../events/ids.ts';
 import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../../events/inbound/greenwave.ts';
 import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../../events/inbound/resultsdb.ts';
 import type { ArtifactSummary } from '../../events/relengd/artifact.ts';
-import type { ComposeDone, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from '../../events/relengd/release.ts';
+import type { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from '../../events/relengd/release.ts';
 import type { PromoteJobSpec } from '../../jobs/specs.ts';
-import { jobIdFor, nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
+import { nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
 import { STREAM_HEAD, type StreamHead } from './composer.ts';
 import { groupLabel, streamsOfGroup } from './streams.ts';
 
@@ -17,7 +18,7 @@ export const GATING = 'gating';
 export interface Candidate {
   group: string;
   version: string;
-  composes: Record<string, { composeId: string; stream: string; ref: string; commit: string | null; status: ComposeDone['status']; artifacts: ArtifactSummary[] }>;
+  composes: Record<string, { composeId: string; stream: string; ref: string; commit: string | null; status: ComposeFinished['status']; artifacts: ArtifactSummary[] }>;
   approval: { by: string | null; eventId: string } | null;
   phase: 'open' | 'promoting' | 'promoted' | 'refused';
   jobId?: string;
@@ -25,7 +26,10 @@ export interface Candidate {
 
 /** What the gating systems said about one subject (a commit, a compose id, a group label). */
 export interface Gating {
+  /** Greenwave's latest verdict by decision context, whatever the subject type. */
   greenwave: Record<string, boolean>;
+  /** The same by subject type (`compose`, ...), then context: what a gate with `subjectType` reads. Absent in state written before it existed. */
+  greenwaveByType?: Record<string, Record<string, boolean>>;
   results: Record<string, string>;
 }
 
@@ -56,10 +60,21 @@ export const promoter: Listener = {
         return onComposeFinished(event, context);
       case 'greenwave.decision.update': {
         const body = event.data as GreenwaveDecisionUpdate;
-        const subject = decisionSubject(body)?.identifier;
+        const { identifier: subject, type } = decisionSubject(body) ?? {};
         const ctx = body.decision_context;
         if (!subject || !ctx) return nothing();
-        return onGating(event, context, subject, (g) => ({ ...g, greenwave: { ...g.greenwave, [ctx]: policiesSatisfied(body) } }), policiesSatisfied(body) ? null : `Greenwave ${ctx}: policies not satisfied for ${subject}`);
+        const satisfied = policiesSatisfied(body);
+        const record = (g: Gating): Gating => ({
+          ...g,
+          greenwave: { ...g.greenwave, [ctx]: satisfied },
+          ...(type === undefined ? {} : { greenwaveByType: { ...g.greenwaveByType, [type]: { ...g.greenwaveByType?.[type], [ctx]: satisfied } } }),
+        });
+        // A failing decision that no gate of its context reads (each asks for another subject type) refuses nothing.
+        const ignoredBy = (gates: readonly GateConfig[]) => {
+          const ofContext = gates.flatMap((g) => ('greenwave' in g && g.greenwave.decisionContext === ctx ? [g.greenwave] : []));
+          return ofContext.length > 0 && ofContext.every((g) => g.subjectType !== undefined && g.subjectType !== type);
+        };
+        return onGating(event, context, subject, record, satisfied ? null : `Greenwave ${ctx}: policies not satisfied for ${type ?? 'subject'} ${subject}`, ignoredBy);
       }
       case 'resultsdb.result.new': {
         const body = event.data as ResultsdbResultNew;
@@ -93,7 +108,7 @@ export const promoter: Listener = {
 };
 
 function onComposeFinished(event: Envelope, context: ListenerContext): Decision {
-  const done = event.data as ComposeDone;
+  const done = event.data as ComposeFinished;
   const stream = context.config.streams.find((s) => s.id === done.stream);
   if (!stream?.promote || !done.version) return nothing();
   const candidate = load(context.state, done.group, done.version);
@@ -112,7 +127,7 @@ function onComposeFinished(event: Envelope, context: ListenerContext): Decision 
   return decision;
 }
 
-function onGating(event: Envelope, context: ListenerContext, subject: string, update: (g: Gating) => Gating, failure: string | null): Decision {
+function onGating(event: Envelope, context: ListenerContext, subject: string, update: (g: Gating) => Gating, failure: string | null, ignoredBy?: (gates: readonly GateConfig[]) => boolean): Decision {
   const gating = (context.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} };
   const patch = { namespace: GATING, key: subject, value: update(gating) };
   const key = context.state.get(PROMOTION_SUBJECT, subject) as string | undefined;
@@ -121,7 +136,8 @@ function onGating(event: Envelope, context: ListenerContext, subject: string, up
   const candidate = load(context.state, group!, rest.join('/'));
   const decision = evaluate(event, context, candidate, { [subject]: patch.value });
   decision.patches.unshift(patch);
-  if (failure && candidate.phase === 'open') decision.emit.push(refusal(candidate.group, candidate.version, 'gate-failed', failure));
+  const gates = streamsOfGroup(context.config, candidate.group).find((s) => s.promote)?.promote?.gates ?? [];
+  if (failure && candidate.phase === 'open' && !ignoredBy?.(gates)) decision.emit.push(refusal(candidate.group, candidate.version, 'gate-failed', failure));
   return decision;
 }
 
@@ -174,8 +190,9 @@ function gateHolds(gate: GateConfig, candidate: Candidate, streams: StreamConfig
     const compose = candidate.composes[stream.arch]!;
     const verdicts = [compose.commit!, compose.composeId, label].map(gatingOf);
     if ('greenwave' in gate) {
-      const ctx = gate.greenwave.decisionContext;
-      return verdicts.some((v) => v.greenwave[ctx] === true) && !verdicts.some((v) => v.greenwave[ctx] === false);
+      const { decisionContext: ctx, subjectType } = gate.greenwave;
+      const verdictOf = (v: Gating) => (subjectType === undefined ? v.greenwave[ctx] : v.greenwaveByType?.[subjectType]?.[ctx]);
+      return verdicts.some((v) => verdictOf(v) === true) && !verdicts.some((v) => verdictOf(v) === false);
     }
     return gate.resultsdb.testcases.every(
       (tc) => verdicts.some((v) => PASSING.has(v.results[tc] ?? '')) && !verdicts.some((v) => FAILING.has(v.results[tc] ?? '')),
@@ -185,7 +202,7 @@ function gateHolds(gate: GateConfig, candidate: Candidate, streams: StreamConfig
 
 function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: { force: boolean; requestedBy: string | null; key: string }): Decision {
   const promoteConfig = streams[0]!.promote!;
-  const jobId = jobIdFor(event.id, 'promoter', how.key);
+  const promoteJobId = jobId(event.id, 'promoter', how.key);
   const spec: PromoteJobSpec = {
     group: candidate.group,
     version: candidate.version,
@@ -200,7 +217,7 @@ function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[],
     metadata: promoteConfig.metadata ?? null,
     baseUrl: promoteConfig.baseUrl ?? null,
   };
-  const promoting: Candidate = { ...candidate, phase: 'promoting', jobId };
+  const promoting: Candidate = { ...candidate, phase: 'promoting', jobId: promoteJobId };
   return { ...nothing(), jobs: [{ kind: 'promote', key: how.key, queueKey: `promote:${candidate.group}`, spec }], patches: [save(promoting)] };
 }
 

@@ -3,7 +3,7 @@
  * real RabbitMQ into the store exactly once.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { idFromBytes } from '../../../src/events/ids.ts';
+import { idOfIdLessMessage } from '../../../src/events/ids.ts';
 import { splitTopic } from '../../../src/events/topics.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../helpers/fixtures.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -52,7 +52,7 @@ describe.skipIf(missing !== null)(titled('Fedora fixtures over RabbitMQ', missin
     // filed under the first of them published.
     const firstById = new Map<string, (typeof messages)[number]>();
     for (const m of messages) {
-      const id = m.id ?? idFromBytes(m.topic, fedoraWire(m).content);
+      const id = m.id ?? idOfIdLessMessage(m.topic, m.body);
       if (!firstById.has(id)) firstById.set(id, m);
     }
     for (const [id, first] of firstById) {

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startDaemon, type Daemon } from '../../../src/cli/daemon.ts';
 import { parseConfig } from '../../../src/config/index.ts';
-import { deriveId } from '../../../src/events/ids.ts';
+import { emittedEventId } from '../../../src/events/ids.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { testConfigYaml } from '../../helpers/config.ts';
 import { publishFedora } from '../../helpers/fedora-wire.ts';
@@ -81,7 +81,7 @@ ${extra}`);
     const { connection, channel } = await plainConnection();
     try {
       const push = 'push-squatted';
-      const squatted = deriveId(push, 'updates-mashed', 'f26-atomic-host-x86_64');
+      const squatted = emittedEventId(push, 'updates-mashed', 'f26-atomic-host-x86_64');
       const json = JSON.stringify(BODHI);
       channel.publish('amq.topic', `${names.prefix}.bodhi.compose.complete`, Buffer.from('hello'), { contentType: 'text/plain', messageId: 'plain-1' });
       channel.publish('amq.topic', `${names.prefix}.bodhi.compose.complete`, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)]), { contentType: 'application/json', messageId: 'bom-1' });

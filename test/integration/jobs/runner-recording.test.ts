@@ -70,7 +70,12 @@ function enqueue(store: Store, id: string): void {
   store.jobs.insert({ id, kind: 'compose', queueKey: REF, spec: {}, causeEventId: `cause-of-${id}`, correlationId: `chain-of-${id}`, listener: 'test' }, at);
 }
 
-const done = (ctx: JobContext): JobOutcome => ({ state: 'succeeded', result: { n: 1 }, emit: [{ topic: 'relengd.test.done', key: 'done', data: { job: ctx.job.id } }] });
+const DONE_TOPIC = 'relengd.ostree.compose.finished';
+const done = (ctx: JobContext): JobOutcome => ({
+  state: 'succeeded',
+  result: { n: 1 },
+  emit: [{ topic: DONE_TOPIC, key: 'done', data: { composeId: ctx.job.id, stream: 'f26-atomic-host-x86_64', ref: REF, commit: null, parent: null, version: null, duration: 1 } }],
+});
 
 describe('job runner: a result the store refuses', () => {
   it('is recorded once the store takes it, the job holding its queue key until then; the next job of the key runs after', async () => {
@@ -102,7 +107,7 @@ describe('job runner: a result the store refuses', () => {
     await vi.waitFor(() => expect(store.jobs.get('compose-2')?.state).toBe('succeeded'), { timeout: 10_000 });
 
     const first = store.jobs.get('compose-1')!;
-    const outcome = store.events.query({ topic: 'relengd.test.done' }).filter((e) => e.envelope.causationid === 'compose-1');
+    const outcome = store.events.query({ topic: DONE_TOPIC }).filter((e) => e.envelope.causationid === 'compose-1');
     expect(outcome).toHaveLength(1);
     expect(first).toMatchObject({ result: { n: 1 }, emitted: [outcome[0]!.envelope.id], attempts: 1 });
     expect(store.outbox.pending(10).filter((o) => o.eventId === outcome[0]!.envelope.id)).toHaveLength(1);
@@ -141,6 +146,6 @@ describe('job runner: a result the store refuses', () => {
       ['compose-1', true],
     ]);
     expect(store.jobs.get('compose-1')).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(store.events.query({ topic: 'relengd.test.done' })).toHaveLength(1);
+    expect(store.events.query({ topic: DONE_TOPIC })).toHaveLength(1);
   });
 });

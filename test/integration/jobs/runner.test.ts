@@ -2,11 +2,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
+import type { Topic } from '../../../src/events/catalogue.ts';
 import { JobInterruptedError, pidFileIn, type Executor, type JobContext, type JobOutcome } from '../../../src/jobs/executor.ts';
+import { composeExecutor } from '../../../src/jobs/executors/compose.ts';
 import { isProcessAlive, runCommand } from '../../../src/jobs/process.ts';
 import { JobRunner, type JobRunnerOptions } from '../../../src/jobs/runner.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { COMPOSE_QUEUE, composer as composerListener } from '../../../src/pipeline/listeners/composer.ts';
 import { Store } from '../../../src/store/store.ts';
+import { testConfig } from '../../helpers/config.ts';
+import { listenerHarness } from '../../helpers/listener-harness.ts';
 import { captureLogger } from '../../helpers/log-capture.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -226,12 +231,47 @@ describe('job runner: results', () => {
     expect(seen).toEqual([['failed', 1, 1]]);
   });
 
-  it('accepts an event whose topic is not in the catalogue, as unknown', async () => {
-    const { store, runner } = setup([executor('test', async () => ({ state: 'succeeded', emit: [{ topic: 'relengd.test.something', key: 'k', data: { free: 'form' } }] }))]);
+  it('refuses an event whose topic is not in the catalogue: the job is recorded failed naming the topic, and nothing is stored', async () => {
+    // An executor written without the types: `topic` is a catalogue Topic at compile time.
+    const typo = { topic: 'relengd.ostree.compose.finishd' as Topic, key: 'k', data: { free: 'form' } };
+    let finished = 0;
+    const { store, runner } = setup([executor('test', async () => ({ state: 'succeeded', emit: [typo] }))], { onFinished: () => finished++ });
     enqueue(store, 'j1');
     runner.start();
     await runner.idle();
-    expect(store.events.query({ topic: 'relengd.test.something' }).map((e) => [e.envelope.known, e.envelope.data])).toEqual([[false, { free: 'form' }]]);
+    expect(store.jobs.get('j1')).toMatchObject({
+      state: 'failed',
+      error: 'job succeeded but its events were rejected: job.test emitted relengd.ostree.compose.finishd, which is not in the event catalogue (src/events/catalogue.ts)',
+    });
+    expect(store.events.count()).toBe(0);
+    expect(store.outbox.countPending()).toBe(0);
+    expect(finished).toBe(1);
+  });
+
+  describe('a compose job that cannot report its own result still tells the composer, so the ref is not blocked for good', () => {
+    const spec = { composeId: 'compose-1', stream: 'f26-atomic-host-x86_64', group: 'f26-atomic-host', arch: 'x86_64', release: '26', repo: '/srv/ostree/26', ref: REF, treefile: 'fedora-atomic-host.json', version: '26.20261126.0', argv: ['rpm-ostree'], causes: [{ id: 'bodhi-0', topic: 'bodhi.compose.complete' }] };
+    const real = composeExecutor({ openRepo: () => expect.unreachable('no repository is opened to describe a failure') });
+    const cases: Array<[string, Executor['execute'], RegExp]> = [
+      ['its event has a topic not in the catalogue', async () => ({ state: 'succeeded', emit: [{ topic: 'relengd.ostree.compose.done' as Topic, key: 'finished', data: {} }] }), /^job succeeded but its events were rejected: job\.compose emitted relengd\.ostree\.compose\.done, which is not in the event catalogue/],
+      ['the executor throws', async () => Promise.reject(new Error('ostree: repo /srv/ostree/26 is corrupt')), /^ostree: repo \/srv\/ostree\/26 is corrupt$/],
+    ];
+    it.each(cases)('when %s', async (_, execute, error) => {
+      const { dir, store, runner } = setup([{ ...real, execute }]);
+      enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF, spec });
+      runner.start();
+      await runner.idle();
+
+      expect(store.jobs.get('compose-1')).toMatchObject({ state: 'failed', error: expect.stringMatching(error) });
+      const failed = store.events.query({ topic: 'relengd.ostree.compose.failed' });
+      expect(failed.map((e) => e.envelope.data)).toEqual([{ composeId: 'compose-1', stream: spec.stream, ref: REF, version: spec.version, error: store.jobs.get('compose-1')!.error, log: join(dir, 'jobs', 'compose-1', 'job.log') }]);
+
+      // The composer, holding the ref for this job with a follow-up waiting, starts the follow-up on that event.
+      const composer = listenerHarness(composerListener, testConfig(dir));
+      composer.set(COMPOSE_QUEUE, REF, { active: { jobId: 'compose-1', version: spec.version }, pending: { version: '26.20261126.1', causes: [{ id: 'bodhi-1', topic: 'bodhi.compose.complete' }] } });
+      const next = composer.send('relengd.ostree.compose.failed', failed[0]!.envelope.data, { id: failed[0]!.envelope.id });
+      expect(next.jobs).toEqual([expect.objectContaining({ kind: 'compose', spec: expect.objectContaining({ version: '26.20261126.1' }) })]);
+      expect(composer.get(COMPOSE_QUEUE, REF)).toMatchObject({ active: { version: '26.20261126.1' }, pending: null });
+    });
   });
 
   it('keeps nothing of an outcome whose events are rejected: the job is failed, and not even its valid events are stored', async () => {

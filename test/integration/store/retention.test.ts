@@ -46,7 +46,7 @@ function inbound(store: Store, id: string, at: string, o: { correlationid?: stri
 
 /** An event relengd emitted at `at` (dispatched), its outbox row sent unless `unsent`. @returns its id. */
 function emitted(store: Store, key: string, at: string, o: { correlationId: string; unsent?: boolean }): string {
-  const envelope = storeEmitted(store, { topic: 'relengd.test.happened', key, data: { key } }, { causeId: `cause-${key}`, correlationId: o.correlationId, emitter: 'test', topicPrefix: 'org.example', now: at })!;
+  const envelope = storeEmitted(store, { topic: 'relengd.release.promotion.refused', key, data: { group: 'f26', version: key, reason: 'gate-failed', detail: key } }, { causeId: `cause-${key}`, correlationId: o.correlationId, emitter: 'test', topicPrefix: 'org.example', now: at })!;
   store.events.markDispatched(store.events.get(envelope.id)!.seq, at);
   if (!o.unsent) store.outbox.markSent(envelope.id, at);
   return envelope.id;

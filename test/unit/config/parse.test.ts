@@ -54,7 +54,6 @@ describe('the DESIGN.md example', () => {
     expect(config.bus.amqp.heartbeatSeconds).toBe(30);
     expect(config.http.maxBodyBytes).toBe(1024 * 1024);
     expect(config.log.level).toBe('info');
-    expect(config.streams[0]?.ostree.refBinding).toBe(false);
     expect(config.streams[0]?.promote?.summary).toEqual({ gpgKey: null });
   });
 
@@ -83,7 +82,7 @@ describe('defaults', () => {
           heartbeatSeconds: 30,
           streamMaxAge: '7D',
         },
-        kafka: { brokers: ['localhost:9092'], groupId: 'relengd', topics: [] },
+        kafka: { brokers: ['localhost:9092'], clientId: 'relengd', groupId: 'relengd', topics: [], fromBeginning: false, deadLetter: 'relengd.dead', deliveryLimit: 5 },
       },
       store: { path: '/var/lib/relengd/relengd.db' },
       http: { host: '127.0.0.1', port: 8080, maxBodyBytes: 1048576, auth: { tokens: [] }, maxConnections: 256, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 },

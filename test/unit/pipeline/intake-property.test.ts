@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decode } from '../../../src/bus/amqp/codec.ts';
 import { fixedClock } from '../../../src/clock.ts';
-import { decodeHttpEvent } from '../../../src/http/ingest.ts';
+import { decodeHttpEvent } from '../../../src/bus/embedded/codec.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
 import { Store } from '../../../src/store/store.ts';

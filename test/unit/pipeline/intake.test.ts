@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.ts';
-import { deriveId, isDerivedId } from '../../../src/events/ids.ts';
+import { emittedEventId, isDerivedId } from '../../../src/events/ids.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Dispatcher } from '../../../src/pipeline/dispatcher.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
@@ -38,7 +38,7 @@ describe('derived ids cannot be claimed from outside', () => {
   it('refuses an inbound message whose id is one relengd would derive, and the Bodhi message still composes', () => {
     const { store, intake, dispatcher } = setup();
     const bodhiId = '2017-6f0d1d5e-8b4a-4c1e-9d8e-5a1f0c2b7e01';
-    const squatted = deriveId(bodhiId, 'updates-mashed', 'f26-atomic-host-x86_64');
+    const squatted = emittedEventId(bodhiId, 'updates-mashed', 'f26-atomic-host-x86_64');
     expect(isDerivedId(squatted)).toBe(true);
     const [squat] = intake.accept([delivery('some.unknown.topic', { hello: 1 }, { id: squatted })]);
     expect(squat).toMatchObject({ kind: 'rejected', error: { reason: 'reserved-id' } });

@@ -23,8 +23,8 @@ function composeDone(arch: string, status = 'FINISHED', version = VERSION) {
   };
 }
 
-function greenwave(subject: string, satisfied: boolean, context = 'atomic_two_week') {
-  return { decision_context: context, subject_type: 'compose', subject_identifier: subject, policies_satisfied: satisfied, summary: satisfied ? 'All required tests passed' : '1 of 1 required tests failed' };
+function greenwave(subject: string, satisfied: boolean, context = 'atomic_two_week', subjectType = 'compose') {
+  return { decision_context: context, subject_type: subjectType, subject_identifier: subject, policies_satisfied: satisfied, summary: satisfied ? 'All required tests passed' : '1 of 1 required tests failed' };
 }
 
 function resultsdb(item: string, outcome: string, testcase = 'atomic.host.smoke') {
@@ -103,6 +103,39 @@ describe('promoter', () => {
     h.send('relengd.compose.finished', composeDone('x86_64'));
     h.send('relengd.compose.finished', composeDone('aarch64'));
     expect(h.send('greenwave.decision.update', greenwave(LABEL, true, 'bodhi_update_push_stable')).jobs).toEqual([]);
+  });
+
+  describe('greenwave.subjectType', () => {
+    const typed = () => setup({ gates: '[{ greenwave: { decisionContext: atomic_two_week, subjectType: compose } }]' });
+    const finishBoth = (h: ReturnType<typeof setup>) => ['x86_64', 'aarch64'].forEach((arch) => h.send('relengd.compose.finished', composeDone(arch)));
+
+    it('counts only decisions about that subject type', () => {
+      const h = typed();
+      finishBoth(h);
+      expect(h.send('greenwave.decision.update', greenwave(LABEL, true, 'atomic_two_week', 'koji_build')).jobs).toEqual([]);
+      expect(h.send('greenwave.decision.update', greenwave(LABEL, true, 'atomic_two_week', 'compose')).jobs).toHaveLength(1);
+    });
+
+    it('is neither refused nor blocked by a failing decision about another subject type', () => {
+      const h = typed();
+      finishBoth(h);
+      const other = h.send('greenwave.decision.update', greenwave(LABEL, false, 'atomic_two_week', 'koji_build'));
+      expect(other.emit).toEqual([]);
+      expect(h.send('greenwave.decision.update', greenwave(commitOf('x86_64'), true)).jobs).toEqual([]);
+      expect(h.send('greenwave.decision.update', greenwave(commitOf('aarch64'), true)).jobs).toHaveLength(1);
+    });
+
+    it('is refused by a failing decision about that subject type', () => {
+      const h = typed();
+      finishBoth(h);
+      expect(h.send('greenwave.decision.update', greenwave(LABEL, false)).emit).toMatchObject([{ data: { reason: 'gate-failed', detail: `Greenwave atomic_two_week: policies not satisfied for compose ${LABEL}` } }]);
+    });
+
+    it('when not set, takes a decision about any subject type', () => {
+      const h = setup();
+      finishBoth(h);
+      expect(h.send('greenwave.decision.update', greenwave(LABEL, true, 'atomic_two_week', 'koji_build')).jobs).toHaveLength(1);
+    });
   });
 
   it('keeps a decision that arrives before the compose and promotes when the compose lands', () => {

@@ -1,8 +1,12 @@
+/**
+ * The embedded bus's wire format: CloudEvents over HTTP, as `POST /events` receives it (the HTTP
+ * server serves the route; this decodes the request and says how to answer).
+ */
 import { HTTP, type CloudEvent } from 'cloudevents';
-import { DEFAULT_MAX_MESSAGE_BYTES, inputFromCloudEvent } from '../events/envelope.ts';
-import { parseJsonBody } from '../events/json-body.ts';
-import { MessageRejectedError, RejectReason } from '../errors.ts';
-import type { Delivery, Outcome } from '../pipeline/intake.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, inputFromCloudEvent, type EnvelopeInput } from '../../events/envelope.ts';
+import { parseJsonBody } from '../../events/json-body.ts';
+import { MessageRejectedError, RejectReason } from '../../errors.ts';
+import type { Delivery, Outcome } from '../../pipeline/intake.ts';
 
 /** Content types whose body is JSON (binary mode, or structured `application/cloudevents+json`); none at all is read as JSON too. */
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
@@ -32,12 +36,20 @@ export function decodeHttpEvent(headers: Record<string, string>, body: Buffer, m
       throw new MessageRejectedError(RejectReason.notCloudEvent, `not a CloudEvent: ${detail}`);
     }
     // Binary mode: the body is the data, kept once by the store. Structured: the body is the envelope.
-    if (binary) return { ...base, raw: parsed.bytes, decoded: inputFromCloudEvent(event), rawIsData: event.data_base64 === undefined };
-    return { ...base, decoded: inputFromCloudEvent(event) };
+    if (binary) return { ...base, raw: parsed.bytes, decoded: withSentId(event, headers['ce-id']), rawIsData: event.data_base64 === undefined };
+    return { ...base, decoded: withSentId(event, (parsed.value as { id?: unknown } | null)?.id) };
   } catch (error) {
     const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notCloudEvent, `undecodable request: ${String(error)}`);
     return { ...base, decoded: rejection };
   }
+}
+
+/**
+ * The event's fields with the id the request carried. The SDK makes up a random id for an event
+ * without one; dropping it lets the envelope give the message the id every path gives it.
+ */
+function withSentId(event: CloudEvent<unknown>, sentId: unknown): EnvelopeInput {
+  return { ...inputFromCloudEvent(event), id: typeof sentId === 'string' && sentId !== '' ? sentId : undefined };
 }
 
 /** HTTP status and JSON body for an outcome. */

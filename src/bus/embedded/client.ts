@@ -1,7 +1,7 @@
 import { CloudEvent, HTTP } from 'cloudevents';
-import { TOPIC_EXTENSION } from '../events/envelope.ts';
-import { idFromBytes } from '../events/ids.ts';
-import { cloudEventTypeOf } from '../events/relengd/index.ts';
+import { TOPIC_EXTENSION } from '../../events/envelope.ts';
+import { idOfIdLessMessage } from '../../events/ids.ts';
+import { cloudEventTypeOf } from '../../events/relengd/index.ts';
 
 /** A message as Fedora Messaging and datagrepper write it: full topic, headers, body, id. */
 export interface BusMessage {
@@ -23,14 +23,20 @@ export interface PublishOptions {
 
 /**
  * Sends a message to relengd's `POST /events` as a binary-mode CloudEvent. A message without id
- * gets one derived from its bytes, so sending it twice is stored once.
+ * gets the id relengd gives it on any path (`idOfIdLessMessage`), so sending it twice is stored once.
  */
 export async function publishOverHttp(baseUrl: string, message: BusMessage, options: PublishOptions = {}): Promise<PublishReply> {
-  const { headers, body } = HTTP.binary(toCloudEvent(message));
+  const { headers, body } = httpRequestOf(message);
   const url = `${baseUrl.replace(/\/$/, '')}/events`;
   const auth: Record<string, string> = options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {};
-  const response = await fetch(url, { method: 'POST', headers: { ...(headers as Record<string, string>), ...auth }, body: body as string });
+  const response = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** The request `publishOverHttp` sends for a message: binary-mode CloudEvents headers and the body. */
+export function httpRequestOf(message: BusMessage): { headers: Record<string, string>; body: string } {
+  const { headers, body } = HTTP.binary(toCloudEvent(message));
+  return { headers: headers as Record<string, string>, body: body as string };
 }
 
 function toCloudEvent(message: BusMessage): CloudEvent<unknown> {
@@ -38,7 +44,7 @@ function toCloudEvent(message: BusMessage): CloudEvent<unknown> {
   const sentAt = message.headers?.['sent-at'];
   return new CloudEvent<unknown>(
     {
-      id: message.id ?? idFromBytes(message.topic, Buffer.from(JSON.stringify(message.body) ?? '')),
+      id: message.id || idOfIdLessMessage(message.topic, message.body),
       type: bare.startsWith('relengd.') ? cloudEventTypeOf(bare) : message.topic,
       source: '/relengd/cli',
       ...(typeof sentAt === 'string' && !Number.isNaN(Date.parse(sentAt)) ? { time: new Date(sentAt).toISOString() } : {}),
