@@ -131,17 +131,23 @@ export function toCloudEvent(envelope: Envelope, prefix: string): CloudEvent<unk
 
 /** CloudEvent -> envelope input: the topic comes from the `topic` extension, else from the type. */
 export function inputFromCloudEvent(event: CloudEvent<unknown>): EnvelopeInput {
-  const topicExt = event[TOPIC_EXTENSION];
-  const topic = typeof topicExt === 'string' && topicExt ? topicExt : topicOfCloudEventType(event.type);
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+  // The SDK checks little in structured mode: attributes that are not strings are refused here.
+  const type = str(event.type);
+  if (type === undefined) throw new MessageRejectedError(RejectReason.notCloudEvent, 'type must be a non-empty string', 'type');
+  for (const name of ['source', 'subject', 'time'] as const) {
+    if (event[name] !== undefined && typeof event[name] !== 'string') throw new MessageRejectedError(RejectReason.notCloudEvent, `${name} must be a string`, name);
+  }
+  const topicExt = event[TOPIC_EXTENSION];
+  const topic = typeof topicExt === 'string' && topicExt ? topicExt : topicOfCloudEventType(type);
   return {
     topic,
     data: dataOf(event),
-    id: event.id,
-    type: event.type,
-    source: event.source,
-    time: event.time,
-    subject: event.subject,
+    id: str(event.id),
+    type,
+    source: str(event.source),
+    time: str(event.time),
+    subject: str(event.subject),
     correlationid: str(event['correlationid']),
     causationid: str(event['causationid']),
   };
@@ -149,7 +155,8 @@ export function inputFromCloudEvent(event: CloudEvent<unknown>): EnvelopeInput {
 
 /** The event's data as JSON: the SDK turns `data_base64` into bytes, which must hold JSON here. */
 function dataOf(event: CloudEvent<unknown>): unknown {
-  if (event.data instanceof Uint8Array) return decodeJsonBytes(event.data);
+  // data_base64 comes back as a typed array (a Uint32Array in some SDK versions): its elements are the bytes.
+  if (ArrayBuffer.isView(event.data)) return decodeJsonBytes(Uint8Array.from(event.data as unknown as ArrayLike<number>));
   if (event.data === undefined && event.data_base64) return decodeJsonBytes(Buffer.from(event.data_base64, 'base64'));
   return event.data;
 }

@@ -46,11 +46,28 @@ export function parseJsonBody(raw: Uint8Array, limits: { maxBytes: number; maxDe
 export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
   const depth = nestingDepth(text);
   if (depth > maxDepth) throw new MessageRejectedError(RejectReason.notJson, `body nests ${depth > 10 * maxDepth ? 'far ' : ''}deeper than ${maxDepth} levels`);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new MessageRejectedError(RejectReason.notJson, `body is not JSON: ${(error as Error).message}`);
   }
+  // 1e400 parses to Infinity and would be stored as null: refuse it. Only texts that can hold such a
+  // number (a 3-digit exponent, or 309 digits in a row) pay for the second look.
+  if (MAYBE_HUGE_NUMBER.test(text) && hasNonFiniteNumber(value)) throw new MessageRejectedError(RejectReason.notJson, 'body holds a number too large for a double');
+  return value;
+}
+
+const MAYBE_HUGE_NUMBER = /\d[eE][+]?\d{3}|\d{309}/;
+
+function hasNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'number' && !Number.isFinite(v)) return true;
+    if (typeof v === 'object' && v !== null) for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  return false;
 }
 
 /** Nesting of `[`/`{` outside strings, in one pass without recursion; stops counting far past any limit. */

@@ -18,7 +18,7 @@ export function isChecksum(value: string): boolean {
 }
 
 export function assertChecksum(value: string): void {
-  if (!isChecksum(value)) throw new InvalidChecksumError(String(value));
+  if (!isChecksum(value)) throw new InvalidChecksumError(printable(value));
 }
 
 /**
@@ -28,7 +28,7 @@ export function assertChecksum(value: string): void {
  * at refs — even a one-digit name like `2` — so it would silently mean a different commit.
  */
 export function assertRef(ref: string): void {
-  if (typeof ref !== 'string') throw new InvalidRefError(String(ref), 'not a string');
+  if (typeof ref !== 'string') throw new InvalidRefError(printable(ref), 'not a string');
   const why = refProblem(ref) ?? (ALL_HEX.test(ref) ? 'is all lowercase hex digits (ostree would resolve it as a commit checksum)' : undefined);
   if (why !== undefined) throw new InvalidRefError(ref, why);
 }
@@ -56,5 +56,14 @@ export function assertTimestamp(timestamp: string): void {
   assertText('timestamp', timestamp);
   if (!TIMESTAMP.test(timestamp) || Number.isNaN(Date.parse(timestamp))) {
     throw new InvalidOstreeArgumentError('timestamp', `${JSON.stringify(timestamp)} is not an ISO 8601 date-time with a zone (2026-11-26T10:00:00Z)`);
+  }
+}
+
+/** Any value as text for an error message; String() itself throws on some objects (`{toString: []}`). */
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }

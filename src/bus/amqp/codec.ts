@@ -174,7 +174,9 @@ function keptHeaders(headers: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase().startsWith('x-') || ceAttributeOf(key) !== undefined) continue;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || isTimestamp(value)) out[key] = headerText(value)!;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && !isTimestamp(value)) continue;
+    const text = headerText(value);
+    if (text !== undefined) out[key] = text;
   }
   return out;
 }
@@ -218,8 +220,11 @@ function isTimestamp(value: unknown): value is { '!': 'timestamp'; value: number
 }
 
 /** AMQP timestamps are POSIX seconds. */
+/** The largest time a Date holds, in seconds; amqplib decodes timestamps up to 2^64. */
+const MAX_DATE_SECONDS = 8.64e12;
+
 function amqpTimestamp(seconds: unknown): string | undefined {
-  return typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : undefined;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && Math.abs(seconds) <= MAX_DATE_SECONDS ? new Date(seconds * 1000).toISOString() : undefined;
 }
 
 function nonEmpty(value: unknown): string | undefined {

@@ -21,22 +21,26 @@ const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 export function decodeHttpEvent(headers: Record<string, string>, body: Buffer, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Delivery {
   const base = { transport: 'http', raw: body as Uint8Array, headers };
   const contentType = headers['content-type'] ?? '';
-  const binary = 'ce-id' in headers || 'ce-specversion' in headers;
+  // Structured by its content type even when ce-* headers are present too (as the SDK reads it).
+  const binary = ('ce-id' in headers || 'ce-specversion' in headers) && !/^application\/cloudevents/i.test(contentType);
   try {
     if (contentType && !JSON_CONTENT_TYPE.test(contentType)) {
       throw new MessageRejectedError(RejectReason.mediaType, `content type ${contentType} is not JSON; relengd takes JSON data only`, 'content-type');
     }
     const parsed = parseJsonBody(body, { maxBytes });
     const text = Buffer.from(parsed.bytes).toString('utf8');
-    let event: CloudEvent<unknown>;
+    let event: CloudEvent<unknown> | CloudEvent<unknown>[];
     try {
-      event = HTTP.toEvent({ headers, body: text }) as CloudEvent<unknown>;
+      // Binary mode: the SDK reads only the attributes; the data is the JSON parsed above (the SDK
+      // would take a body without a content type, or a bare number, as text).
+      event = HTTP.toEvent({ headers, body: binary ? '{}' : text }) as CloudEvent<unknown> | CloudEvent<unknown>[];
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       throw new MessageRejectedError(RejectReason.notCloudEvent, `not a CloudEvent: ${detail}`);
     }
+    if (Array.isArray(event)) throw new MessageRejectedError(RejectReason.notCloudEvent, 'batched CloudEvents are not accepted: send one event per request');
     // Binary mode: the body is the data, kept once by the store. Structured: the body is the envelope.
-    if (binary) return { ...base, raw: parsed.bytes, decoded: withSentId(event, headers['ce-id']), rawIsData: event.data_base64 === undefined };
+    if (binary) return { ...base, raw: parsed.bytes, decoded: { ...withSentId(event, headers['ce-id']), data: parsed.value }, rawIsData: true };
     return { ...base, decoded: withSentId(event, (parsed.value as { id?: unknown } | null)?.id) };
   } catch (error) {
     const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notCloudEvent, `undecodable request: ${String(error)}`);
