@@ -71,13 +71,30 @@ export class Intake {
     const receivedAt = clock.now().toISOString();
     let outcomes: Outcome[];
     try {
-      outcomes = store.transaction(() => deliveries.map((d) => this.#acceptAlone(d, receivedAt)));
-    } catch (error) {
-      this.#log.error({ err: error, count: deliveries.length }, 'store write failed; deliveries to be retried');
-      return deliveries.map(() => ({ kind: 'retry-later', error }));
+      // Optimistic: the whole batch in one transaction, no savepoint per message (two statements
+      // each, measured at about a quarter of the intake's CPU). A message that fails unexpectedly
+      // is rare: then the batch is done again with each message in a savepoint of its own.
+      outcomes = this.#transaction(deliveries, receivedAt, false);
+    } catch (first) {
+      try {
+        if (isStoreError(first)) throw first;
+        outcomes = this.#transaction(deliveries, receivedAt, true);
+      } catch (error) {
+        this.#log.error({ err: error, count: deliveries.length }, 'store write failed; deliveries to be retried');
+        return deliveries.map(() => ({ kind: 'retry-later', error }));
+      }
+    }
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.kind !== 'dropped') continue;
+      const transport = deliveries[i]!.transport;
+      this.#dropped.set(transport, (this.#dropped.get(transport) ?? 0) + 1);
     }
     if (outcomes.some((o) => o.kind === 'committed')) this.#o.onCommitted?.();
     return outcomes;
+  }
+
+  #transaction(deliveries: readonly Delivery[], receivedAt: string, alone: boolean): Outcome[] {
+    return this.#o.store.transaction(() => deliveries.map((d) => (alone ? this.#acceptAlone(d, receivedAt) : this.#acceptOne(d, receivedAt))));
   }
 
   /**
@@ -114,7 +131,6 @@ export class Intake {
       const { name } = splitTopic(input.topic, config.topicPrefix);
       const verdict = authorize(name, { identity: input.publisher, source: delivery.source ?? 'live' }, config.publishers);
       if (!verdict.allowed && verdict.drop) {
-        this.#dropped.set(delivery.transport, (this.#dropped.get(delivery.transport) ?? 0) + 1);
         this.#log.debug({ transport: delivery.transport, topic: input.topic, msgId: input.id }, 'own topic from outside dropped');
         return { kind: 'dropped', id: input.id ?? null, why: verdict.why };
       }
