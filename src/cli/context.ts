@@ -11,7 +11,8 @@ export interface GlobalOptions {
 
 /** The config named by --config or RELENGD_CONFIG; without either, every default (the embedded transport). */
 export function resolveConfig(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { config: Config; file: string | null } {
-  const file = options.config ?? env.RELENGD_CONFIG ?? null;
+  // An empty RELENGD_CONFIG is unset, as shells and unit files write it.
+  const file = options.config ?? (env.RELENGD_CONFIG || null);
   if (file) return { config: loadConfigFile(file, env), file };
   return { config: parseConfig('', env, '<defaults>'), file: null };
 }

@@ -6,7 +6,7 @@ import { OutboxRelay } from '../bus/outbox-relay.ts';
 import type { Transport } from '../bus/transport.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
-import { assertListenerAllowed, BearerTokens, readServerTls } from '../http/auth.ts';
+import { preflight } from './preflight.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 import { Dispatcher } from '../pipeline/dispatcher.ts';
@@ -83,9 +83,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   // Before anything opens: a missing token or an unauthenticated public listener is a config error (exit 2), not a half-started daemon.
-  const httpTokens = options.serveHttp === false ? undefined : BearerTokens.load(config.http.auth.tokens);
-  const httpTls = options.serveHttp === false || !config.http.tls ? undefined : readServerTls(config.http.tls);
-  if (options.serveHttp !== false) assertListenerAllowed(config.http.host, httpTokens, httpTls?.ca !== undefined);
+  const { httpTokens, httpTls } = preflight(config, { serveHttp: options.serveHttp !== false });
   const store = Store.open(config.store.path, { rejectedRawBytes: config.retention.rejectedRawBytes });
   const router = new Router(allListeners);
   // In a dry run nothing leaves: decisions are stored and logged, never published or run.

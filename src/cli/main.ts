@@ -14,12 +14,16 @@ import { registerSchemas } from './commands/schemas.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
 import { exitCodeFor } from './context.ts';
+import { relengdVersion } from './version.ts';
 
 /** The relengd command line. Exit codes: 0 ok, 1 failure, 2 usage or configuration error. */
 export function buildProgram(): Command {
   const program = new Command('relengd')
     .description('event-driven release automation for OSTree-based operating systems')
     .option('-c, --config <file>', 'YAML configuration (default: $RELENGD_CONFIG, else built-in defaults)')
+    .version(relengdVersion(), '-V, --version', 'print relengd\'s version')
+    // Inherited by every verb registered below: each verb's --help lists --config too.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .exitOverride();
   registerStart(program);

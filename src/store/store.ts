@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
+import { RelengdError } from '../errors.ts';
 import { inRolledBackTransaction, inSavepoint, inTransaction, openDatabase, type Synchronous } from './database.ts';
 import { EventsTable } from './events.ts';
 import { JobsTable } from './jobs.ts';
@@ -9,6 +11,15 @@ import { StateTable } from './state.ts';
 export interface StoreOptions {
   /** Bytes of a rejected message's body kept (`retention.rejectedRawBytes`). @default 65536 */
   rejectedRawBytes?: number | undefined;
+}
+
+/** A read-only command found no store at the configured path. */
+export class StoreMissingError extends RelengdError {
+  readonly path: string;
+  constructor(path: string) {
+    super(`no store at ${path}: relengd has not run with this configuration (give the daemon's --config, or set store.path)`);
+    this.path = path;
+  }
 }
 
 /** The store: one SQLite file holding events (the inbox), rejected messages, the outbox, jobs and listener state. */
@@ -33,6 +44,16 @@ export class Store {
 
   static open(path: string, options: StoreOptions = {}): Store {
     return new Store(openDatabase(path), path, options);
+  }
+
+  /**
+   * Opens a store that must already exist: read-only commands (status, events, jobs, export) never
+   * create one, so a wrong or missing --config is an error instead of an empty, newly created store.
+   * @throws StoreMissingError
+   */
+  static openExisting(path: string, options: StoreOptions = {}): Store {
+    if (path !== ':memory:' && !existsSync(path)) throw new StoreMissingError(path);
+    return Store.open(path, options);
   }
 
   /** Runs `fn` atomically: everything it writes commits together or not at all. */

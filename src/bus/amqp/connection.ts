@@ -3,9 +3,11 @@
  * open: after a lost connection or a broker restart it reconnects with backoff (src/retry.ts) and
  * runs the setup again (declare, subscribe, new confirm channel).
  */
+import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, credentials, type ChannelModel, type SocketOptions } from 'amqplib';
 import type { AmqpConfig } from '../../config/index.ts';
+import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { retry, type RetryPolicy } from '../../retry.ts';
 import { AmqpError } from './errors.ts';
@@ -60,6 +62,24 @@ async function tlsOptions(config: ConnectOptions['config']): Promise<Partial<Soc
     ...(ca ? { ca: [ca] } : {}),
     ...(cert && key ? { cert, key, credentials: credentials.external() } : {}),
   };
+}
+
+/**
+ * Whether the TLS files can be read, checked before anything connects: `start` and `config check`
+ * refuse an unreadable one as a configuration error naming its key.
+ * @throws ConfigError
+ */
+export function assertTlsFilesReadable(config: Pick<AmqpConfig, 'tls'>): void {
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = config.tls?.[key];
+    if (path === undefined) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConfigError(`bus.amqp.tls.${key}`, `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(error)}`, { cause: error });
+    }
+  }
 }
 
 /** The URL without its password, for logs and errors. */

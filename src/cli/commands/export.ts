@@ -30,7 +30,7 @@ export function registerExport(program: Command): void {
       const until = opts.until ? parseSince(opts.until, now) : undefined;
       const pattern = opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined;
       const out = opts.output ? createWriteStream(opts.output) : process.stdout;
-      const store = Store.open(config.store.path);
+      const store = Store.openExisting(config.store.path);
       let count = 0;
       try {
         for (let afterSeq = 0; ; ) {

@@ -17,7 +17,7 @@ export function registerJobs(program: Command): void {
     .action((opts: { state?: string; limit: string; json?: boolean }, cmd: Command) => {
       if (opts.state && !states.includes(opts.state as JobState)) throw new UsageError(`--state must be one of ${states.join(', ')}`);
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      const store = Store.open(config.store.path);
+      const store = Store.openExisting(config.store.path);
       try {
         const jobs = store.jobs.list({ state: opts.state as JobState | undefined, limit: parsePositiveInt(opts.limit, '--limit') });
         output(opts.json, jobs, () =>

@@ -25,7 +25,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      const store = Store.open(config.store.path);
+      const store = Store.openExisting(config.store.path);
       try {
         const status = {
           streams: await streamsStatus(config, store),
