@@ -1,3 +1,5 @@
+import { notInstalledMessage } from './system-tools.ts';
+
 /**
  * Typed errors. Code branches on the class or its fields, never on message text.
  * `retriable` tells the retry helper and the job runner whether trying again can help.
@@ -69,6 +71,14 @@ export class CommandFailedError extends RelengdError {
     this.signal = init.signal;
     this.stderr = init.stderr;
     this.logPath = init.logPath;
+  }
+}
+
+/** The program is not installed (spawn said ENOENT): the message says what to install. */
+export class ToolMissingError extends CommandFailedError {
+  constructor(argv: readonly string[]) {
+    super({ argv, exitCode: null, signal: null, stderr: '' });
+    this.message = notInstalledMessage(argv[0] ?? '');
   }
 }
 

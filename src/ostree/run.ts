@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:os';
-import { CommandFailedError } from '../errors.ts';
+import { CommandFailedError, ToolMissingError } from '../errors.ts';
 
 /** What a finished process said. `signal` is set when it was killed (then `exitCode` is 128 + signal number). */
 export type RunResult = { exitCode: number; stdout: string; stderr: string; signal?: string };
@@ -45,7 +45,8 @@ export const execRun: Run = (argv) =>
         const number = constants.signals[error.signal] ?? 0;
         return resolve({ exitCode: 128 + number, stdout, stderr, signal: error.signal });
       }
-      // ENOENT (not installed), EACCES, or ERR_CHILD_PROCESS_STDIO_MAXBUFFER: no exit status to report.
+      if (error.code === 'ENOENT') return reject(new ToolMissingError(argv));
+      // EACCES, or ERR_CHILD_PROCESS_STDIO_MAXBUFFER: no exit status to report.
       reject(new CommandFailedError({ argv, exitCode: null, signal: error.signal ?? null, stderr: `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}${error.message}` }));
     });
   });

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeEnvelope } from '../../src/events/envelope.ts';
@@ -103,5 +104,39 @@ describe('relengd --version', () => {
     const { code, stdout } = await runCli(['status', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/Global Options:[\s\S]*--config <file>/);
+  });
+});
+
+describe('a missing system tool', () => {
+  it('is reported as what to install, not as a spawn error', async () => {
+    const { code, stderr } = await runCli(['demo', '--dir', join(tempDir(), 'demo')], { PATH: '/nonexistent' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('ostree is not installed (apt-get install ostree / dnf install ostree)');
+    expect(stderr).not.toContain('ENOENT');
+  });
+});
+
+describe('scripts/setup', () => {
+  /** A PATH holding only what the script itself needs, so ostree and gnupg look missing. */
+  function barePath(extra: string[] = []): string {
+    const dir = tempDir('relengd-path-');
+    for (const program of ['bash', 'id', 'sed', ...extra]) {
+      const found = spawnSync('bash', ['-c', `command -v ${program}`], { encoding: 'utf8' }).stdout.trim();
+      if (found) symlinkSync(found, join(dir, program));
+    }
+    chmodSync(dir, 0o755);
+    return dir;
+  }
+
+  it('with no package manager to use: names the missing packages for Debian and Fedora and exits 2', () => {
+    const run = spawnSync('bash', [join(projectRoot, 'scripts', 'setup')], { env: { PATH: barePath() }, encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('missing ostree gnupg (Debian names; Fedora: ostree gnupg2)');
+  });
+
+  it.runIf(process.getuid?.() === 0)('as an ordinary user: prints the exact install command and exits 2, installing nothing', () => {
+    const run = spawnSync('su', ['nobody', '-s', '/bin/bash', '-c', `PATH=${barePath(['apt-get'])} bash ${join(projectRoot, 'scripts', 'setup')}`], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('install them with: sudo apt-get install -y ostree gnupg');
   });
 });
