@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { registerApprove } from './commands/approve.ts';
+import { registerCompose } from './commands/compose.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEvents } from './commands/events.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerApprove(program);
   registerPromote(program);
+  registerCompose(program);
   registerReplay(program);
   registerExport(program);
   registerConfig(program);

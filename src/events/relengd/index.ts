@@ -1,6 +1,7 @@
 import type { TopicSpec } from '../catalogue.ts';
 import { ArtifactFailed, ArtifactFinished, ArtifactRequested } from './artifact.ts';
 import { OstreeComposeFailed, OstreeComposeFinished, OstreeComposeRequested } from './compose.ts';
+import { ComposeRequest } from './compose-command.ts';
 import { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
 
 /** Topics relengd publishes (bare names; published under the deployment's prefix). */
@@ -53,6 +54,11 @@ export const relengdTopics = {
   'relengd.release.promote.requested': {
     schema: PromoteRequested,
     summary: 'A release engineer asked to promote a group version now, skipping the gates (audited).',
+    origin: 'relengd',
+  },
+  'relengd.compose.request': {
+    schema: ComposeRequest,
+    summary: 'A release engineer asked for a compose of a stream or group now, as if its trigger had fired (audited).',
     origin: 'relengd',
   },
   'relengd.release.approve': {

@@ -1,5 +1,6 @@
 import type { Listener } from '../listener.ts';
 import { artifacts } from './artifacts.ts';
+import { composeCommand } from './compose-command.ts';
 import { composeTracker } from './compose-tracker.ts';
 import { composer } from './composer.ts';
 import { promoter } from './promoter.ts';
@@ -7,4 +8,4 @@ import { tagChanged } from './tag-changed.ts';
 import { updatesMashed } from './updates-mashed.ts';
 
 /** Every listener, in dispatch order: triggers, then the compose queue, artifacts, the join, promotion. */
-export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, composer, artifacts, composeTracker, promoter];
+export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, composeCommand, composer, artifacts, composeTracker, promoter];
