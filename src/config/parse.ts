@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { expandArches, originalPath } from './arches.ts';
 import { ConfigSchema } from './schema.ts';
 import type { Config } from './schema.ts';
 
@@ -111,7 +112,11 @@ function check(text: string, env: Record<string, string | undefined>, source: st
 
   const overridden = applyEnv(data as Record<string, unknown>, env);
 
-  const parsed = ConfigSchema.safeParse(data, { error: describeIssue });
+  const arches = expandArches(data);
+  if (arches.problems.length > 0) {
+    return { ok: false, problems: arches.problems.map(({ path, message }) => locatedProblem(doc, lineCounter, source, path, message, undefined)) };
+  }
+  const parsed = ConfigSchema.safeParse(arches.data, { error: describeIssue });
   if (parsed.success) return { ok: true, config: parsed.data };
 
   // Unknown keys first: a misspelt key also makes the key it was meant to be "missing", and the
@@ -127,14 +132,20 @@ function check(text: string, env: Record<string, string | undefined>, source: st
           })
         : [{ path: issue.path, message: issue.message }];
     for (const { path, message } of located) {
-      const keyPath = formatKeyPath(path);
+      const original = originalPath(path, arches.origins);
+      const keyPath = formatKeyPath(original.path);
       const envName = overridden.find((o) => keyPath === formatKeyPath(o.path) || keyPath.startsWith(`${formatKeyPath(o.path)}.`))?.env;
-      const pos = envName ? undefined : locate(doc, lineCounter, path);
-      const where = envName ? ` (from environment variable ${envName})` : pos ? ` (${source}:${pos.line}:${pos.col})` : '';
-      problems.push(new ConfigError(keyPath, `${message}${where}`, { cause: parsed.error }));
+      problems.push(locatedProblem(doc, lineCounter, source, original.path, original.arch ? `${message} (for arch ${original.arch})` : message, envName, parsed.error));
     }
   }
   return { ok: false, problems };
+}
+
+/** A problem at `path`, saying where: the environment variable that set the key, else the file's line and column. */
+function locatedProblem(doc: Document, lineCounter: LineCounter, source: string, path: readonly PropertyKey[], message: string, envName: string | undefined, cause?: unknown): ConfigError {
+  const pos = envName ? undefined : locate(doc, lineCounter, path);
+  const where = envName ? ` (from environment variable ${envName})` : pos ? ` (${source}:${pos.line}:${pos.col})` : '';
+  return new ConfigError(formatKeyPath(path), `${message}${where}`, { cause });
 }
 
 /** Writes the set environment overrides into `data`; returns which were applied. */
