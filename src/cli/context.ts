@@ -45,5 +45,7 @@ export function httpTokenFrom(tokenFile: string | undefined, env: NodeJS.Process
   }
   const token = text.replace(/[\r\n]+$/, '');
   if (token === '') throw new UsageError(`--token-file ${tokenFile} is empty`);
+  // As the daemon reads its token files: one word of visible ASCII (an HTTP header cannot carry more).
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`--token-file ${tokenFile} does not hold one token: a bearer token is one word of visible ASCII on one line`);
   return token;
 }

@@ -16,7 +16,9 @@ import { Router } from '../pipeline/router.ts';
 import { allExecutors } from '../jobs/executors/index.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { openRepo } from '../ostree/index.ts';
+import { eventView } from '../store/events.ts';
 import { Store } from '../store/store.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import { startPruning } from './pruning.ts';
 import { catchUpOnStart } from './recovery.ts';
 import type { Sample } from '../http/metrics.ts';
@@ -74,6 +76,9 @@ function createTransport(config: Config, router: Router, logger: Logger, clock: 
       });
   }
 }
+
+/** A chain longer than this is cut (oldest kept): a client follows the start of what it asked for. */
+const CHAIN_LIMIT = 1000;
 
 /**
  * Starts relengd: the store, the pipeline, the transport, the outbox relay and the HTTP server.
@@ -144,12 +149,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     health: () => ({ transport: transport.name }),
     ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
     metrics: () => [...storeMetrics(store, transport), droppedMetric(intake)],
+    chain: (correlationId) => store.events.query({ correlationId, order: 'asc', limit: CHAIN_LIMIT }).map(eventView),
     tokens: httpTokens,
     tls: httpTls,
     limits: config.http,
   });
   logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
+  const heartbeat = startHeartbeat({ store, clock, url: http?.url ?? null, version: relengdVersion(), logger });
   // Events stored by other processes (relengd replay, publish while paused) are picked up here.
   const poll = setInterval(() => dispatcher.schedule(), 2000);
   // After recovery and catch-up: they read the newest stored message, which pruning may delete.
@@ -179,6 +186,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(poll);
+        heartbeat.stop();
         await pruning.stop();
         await http?.close();
         await jobs.stop();

@@ -22,7 +22,9 @@ export function buildProgram(): Command {
   const program = new Command('relengd')
     .description('event-driven release automation for OSTree-based operating systems')
     .option('-c, --config <file>', 'YAML configuration (default: $RELENGD_CONFIG, else built-in defaults)')
-    .version(relengdVersion(), '-V, --version', 'print relengd\'s version')
+    // `--version` alone prints relengd's version (see main); not a commander option, which would
+    // take `promote --version V` for itself.
+    .addHelpText('after', '\nrelengd --version prints the version.')
     // Inherited by every verb registered below: each verb's --help lists --config too.
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
@@ -51,6 +53,11 @@ function overrideExitEverywhere(cmd: Command): void {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${relengdVersion()}\n`);
+    return;
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

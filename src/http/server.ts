@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { z } from 'zod';
 import { decodeHttpEvent, httpResponseFor } from '../bus/embedded/codec.ts';
 import { MessageRejectedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -23,6 +24,8 @@ export interface HttpServerOptions {
   ready: () => { ready: boolean; detail: Record<string, unknown> };
   /** Prometheus metrics, read at scrape time. */
   metrics?: () => Sample[];
+  /** The stored events of one chain (`GET /events?correlation=ID`), oldest first: how a client follows what it asked for. */
+  chain?: (correlationId: string) => unknown[];
   /** Bearer tokens and their publishers. Without any, every request is anonymous and only a loopback host is allowed. */
   tokens?: BearerTokens | undefined;
   /** Serve HTTPS; with `ca`, client certificates it verifies authenticate their subject CN. */
@@ -126,8 +129,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
     return void res.end(text);
   }
+  if (path === '/events' && req.method === 'GET' && o.chain) {
+    const query = ChainQuery.safeParse(Object.fromEntries(new URL(req.url ?? '/', 'http://relengd').searchParams));
+    if (!query.success) return sendJson(res, 400, { error: `GET /events?correlation=ID: ${query.error.issues.map((i) => i.message).join('; ')}` });
+    return sendJson(res, 200, { correlation: query.data.correlation, events: o.chain(query.data.correlation) });
+  }
   if (path === '/events') {
-    if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a CloudEvent to /events' });
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a CloudEvent to /events, or GET /events?correlation=ID' });
     const tooLarge = { status: 'rejected', reason: 'too-large', error: `body exceeds ${o.maxBodyBytes} bytes` };
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > o.maxBodyBytes) return answerAndClose(req, res, 413, tooLarge);
@@ -140,6 +148,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
   }
   sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
 }
+
+/** The query of `GET /events`: a chain, by the id of the message that started it. */
+const ChainQuery = z.strictObject({
+  correlation: z.string().min(1, 'correlation must not be empty').max(256, 'correlation is at most 256 characters').regex(/^[\x21-\x7e]+$/, 'correlation is one word of visible ASCII'),
+});
 
 function identityOf(req: IncomingMessage, o: HttpServerOptions): RequestIdentity {
   const bearer = identify(req.headers.authorization, o.tokens);

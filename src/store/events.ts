@@ -18,6 +18,12 @@ export interface StoredEvent {
   unreadable?: string | undefined;
 }
 
+/** An event as the CLI's `--json` and the HTTP API show it: the envelope and how relengd holds it. */
+export function eventView(e: StoredEvent): Record<string, unknown> {
+  const { known: _known, ...envelope } = e.envelope;
+  return { ...envelope, origin: e.origin, transport: e.transport, receivedAt: e.receivedAt, dispatch: e.dispatchState, dispatchError: e.dispatchError };
+}
+
 export interface EventQuery {
   /** AMQP-style pattern over the bare topic is applied by the caller; this is an exact topic or SQL prefix. */
   topic?: string | undefined;

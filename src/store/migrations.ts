@@ -99,4 +99,14 @@ export const migrations: readonly string[] = [
   // 5: a rejected message keeps only the first bytes of its body (retention.rejectedRawBytes) and
   // records its full size; NULL for rows stored whole before this.
   `ALTER TABLE rejected ADD COLUMN raw_size INTEGER;`,
+  // 6: the daemons using this store and their heartbeats (status, promote --wait: is relengd up?).
+  `CREATE TABLE daemons (
+     id            TEXT PRIMARY KEY,
+     host          TEXT NOT NULL,
+     pid           INTEGER NOT NULL,
+     url           TEXT,
+     version       TEXT NOT NULL,
+     started_at    TEXT NOT NULL,
+     heartbeat_at  TEXT NOT NULL
+   );`,
 ];

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { RelengdError } from '../errors.ts';
 import { inRolledBackTransaction, inSavepoint, inTransaction, openDatabase, type Synchronous } from './database.ts';
+import { DaemonsTable } from './daemons.ts';
 import { EventsTable } from './events.ts';
 import { JobsTable } from './jobs.ts';
 import { OutboxTable } from './outbox.ts';
@@ -31,6 +32,7 @@ export class Store {
   readonly outbox: OutboxTable;
   readonly jobs: JobsTable;
   readonly state: StateTable;
+  readonly daemons: DaemonsTable;
 
   private constructor(db: DatabaseSync, path: string, options: StoreOptions) {
     this.db = db;
@@ -40,6 +42,7 @@ export class Store {
     this.outbox = new OutboxTable(db);
     this.jobs = new JobsTable(db);
     this.state = new StateTable(db);
+    this.daemons = new DaemonsTable(db);
   }
 
   static open(path: string, options: StoreOptions = {}): Store {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,6 +98,45 @@ describe('relengd promote (manual, audited)', () => {
     const [promoted] = p.events('relengd.release.promoted');
     expect(promoted).toMatchObject({ version: DEMO_VERSION, forced: false });
     for (const ref of promoted!.refs as Array<{ ref: string; to: string }>) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
+  });
+
+  it('promote --wait returns the outcome: refused with its reason (exit 1), or the refs moved (exit 0)', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const p = await startPipeline(dir, undefined, { http: true });
+    daemon = p.daemon;
+    await p.feed(0);
+    const config = join(dir, 'relengd.yaml');
+    const refused = await runCli(['--config', config, 'promote', '--group', 'f26-atomic-host', '--version', '26.20170705.7', '--wait']);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stdout).toContain('refused (version-mismatch): x86_64 is at');
+
+    const promoted = await runCli(['--config', config, 'promote', '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--wait', '--json']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    const reply = JSON.parse(promoted.stdout) as { ok: boolean; outcome: string; version: string; refs: Array<{ ref: string; to: string }> };
+    expect(reply).toMatchObject({ ok: true, outcome: 'promoted', version: DEMO_VERSION });
+    expect(reply.refs.map((r) => r.ref).sort()).toEqual(['fedora/26/aarch64/atomic-host', 'fedora/26/x86_64/atomic-host']);
+    for (const ref of reply.refs) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
+  });
+
+  it('promote --wait with the daemon down, and promote --url to nothing: "cannot reach relengd at ..." (exit 1)', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const p = await startPipeline(dir, undefined, { http: true });
+    const url = p.daemon.http!.url;
+    await p.daemon.stop();
+    const config = join(dir, 'relengd.yaml');
+    const local = await runCli(['--config', config, 'promote', '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--wait']);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain(`cannot reach relengd (no daemon heartbeat in ${join(dir, 'relengd.db')} for 15 s)`);
+    expect(local.stderr).toContain('the daemon promotes it when it runs');
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'releng-0123456789abcdef0123456789abcdef\n');
+    const remote = await runCli(['--config', config, 'promote', '--url', url, '--token-file', tokenFile, '--group', 'f26-atomic-host', '--version', DEMO_VERSION]);
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain(`cannot reach relengd at ${url}: connect ECONNREFUSED`);
+    const notOneToken = await runCli(['--config', config, 'promote', '--url', url, '--token-file', config, '--group', 'f26-atomic-host', '--version', DEMO_VERSION]);
+    expect(notOneToken.code).toBe(2);
+    expect(notOneToken.stderr).toContain('does not hold one token');
+    expect(remote.stderr).not.toContain('fetch failed');
   });
 
   it('refuses a promotion over HTTP without a token, stores nothing and moves no ref', { timeout: 60_000 }, async () => {

@@ -105,6 +105,12 @@ describe('relengd --version', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/Global Options:[\s\S]*--config <file>/);
   });
+
+  it("is not taken for a verb's own --version option", async () => {
+    const { code, stderr } = await runCli(['--config', '/nonexistent/relengd.yaml', 'approve', '--group', 'g', '--version', '1.0']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('/nonexistent/relengd.yaml');
+  });
 });
 
 describe('a missing system tool', () => {

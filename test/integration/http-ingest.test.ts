@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/cli/daemon.ts';
-import { publishOverHttp } from '../../src/bus/embedded/client.ts';
+import { fetchChain, publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixture } from '../helpers/fixtures.ts';
@@ -38,6 +38,19 @@ describe('CloudEvents ingest over HTTP, on a real SQLite store', () => {
     expect(d.store.outbox.countPending()).toBe(0); // the embedded transport confirmed them
     // The body's bytes are kept exactly as sent (once, as the data).
     expect(Buffer.from(d.store.events.raw('msg-1')!).toString('utf8')).toBe(JSON.stringify(mashed.body));
+  });
+
+  it('GET /events?correlation=ID answers the chain a message started, oldest first; a bad query is 400', async () => {
+    const d = await start();
+    await publishOverHttp(d.http!.url, { ...mashed, id: 'msg-chain' });
+    await d.dispatcher.drain();
+    const chain = await fetchChain(d.http!.url, 'msg-chain');
+    expect((chain as Array<{ id: string; topic: string }>).map((e) => e.topic)).toEqual(['bodhi.compose.complete', 'relengd.ostree.compose.requested', 'relengd.ostree.compose.requested']);
+    expect(await fetchChain(d.http!.url, 'no-such-message')).toEqual([]);
+    const bad = await fetch(`${d.http!.url}/events?correlation=${encodeURIComponent('two words')}`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('one word of visible ASCII');
+    expect((await fetch(`${d.http!.url}/events?topic=x`)).status).toBe(400);
   });
 
   it.skipIf(!fixturesPresent)(`stores a real Fedora fixture published twice once (${fixturesPresent ? 'fixtures present' : fixturesMissingReason})`, async () => {

@@ -27,10 +27,48 @@ export interface PublishOptions {
  */
 export async function publishOverHttp(baseUrl: string, message: BusMessage, options: PublishOptions = {}): Promise<PublishReply> {
   const { headers, body } = httpRequestOf(message);
-  const url = `${baseUrl.replace(/\/$/, '')}/events`;
-  const auth: Record<string, string> = options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {};
-  const response = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body });
+  const response = await reach(baseUrl, '/events', { method: 'POST', headers: { ...headers, ...authorization(options) }, body });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** The stored events of the chain `correlationId` started, oldest first (`GET /events?correlation=`). */
+export async function fetchChain(baseUrl: string, correlationId: string, options: PublishOptions = {}): Promise<unknown[]> {
+  const response = await reach(baseUrl, `/events?correlation=${encodeURIComponent(correlationId)}`, { headers: authorization(options) });
+  const body = (await response.json()) as { events?: unknown[]; error?: string };
+  if (!response.ok || !Array.isArray(body.events)) throw new Error(`relengd at ${baseUrl} answered ${response.status}: ${body.error ?? 'no events'}`);
+  return body.events;
+}
+
+/** Whether a daemon answers at `baseUrl` (`GET /healthz`). */
+export async function daemonIsUp(baseUrl: string): Promise<boolean> {
+  try {
+    return (await reach(baseUrl, '/healthz', {})).ok;
+  } catch (error) {
+    if (error instanceof DaemonUnreachableError) return false;
+    throw error;
+  }
+}
+
+/** Nothing answered at the daemon's address: not running, wrong --url, or a firewall. */
+export class DaemonUnreachableError extends Error {
+  constructor(baseUrl: string, cause: unknown) {
+    super(`cannot reach relengd at ${baseUrl}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+async function reach(baseUrl: string, path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(`${baseUrl.replace(/\/$/, '')}${path}`, init);
+  } catch (error) {
+    // A network failure is fetch's "fetch failed", its cause saying why (ECONNREFUSED, DNS, TLS);
+    // anything else (a header fetch will not send) is not about reaching the daemon.
+    if (error instanceof TypeError && error.message === 'fetch failed') throw new DaemonUnreachableError(baseUrl, error.cause ?? error);
+    throw error;
+  }
+}
+
+function authorization(options: PublishOptions): Record<string, string> {
+  return options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {};
 }
 
 /** The request `publishOverHttp` sends for a message: binary-mode CloudEvents headers and the body. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { isTopic } from '../../events/catalogue.ts';
 import { splitTopic, topicMatches } from '../../events/topics.ts';
 import { UsageError } from '../../errors.ts';
-import type { StoredEvent } from '../../store/events.ts';
+import { eventView, type StoredEvent } from '../../store/events.ts';
 import { Store } from '../../store/store.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { parsePositiveInt, parseSince } from '../time.ts';
@@ -55,7 +55,7 @@ export function registerEvents(program: Command): void {
           if (exact || !pattern) break;
         }
         rows.splice(limit);
-        output(opts.json, rows.map(toJson), () => rows.map(toLine).join('\n') || 'no events match');
+        output(opts.json, rows.map(eventView), () => rows.map(toLine).join('\n') || 'no events match');
       } finally {
         store.close();
       }
@@ -65,11 +65,6 @@ export function registerEvents(program: Command): void {
 /** `[123 bytes]`, or `[8388608 bytes, first 65536 kept]` for a body stored truncated. */
 function rawSizeNote(r: { rawSize: number; rawTruncated: boolean; rawKeptBytes: number }): string {
   return r.rawTruncated ? `[${r.rawSize} bytes, first ${r.rawKeptBytes} kept]` : `[${r.rawSize} bytes]`;
-}
-
-function toJson(e: StoredEvent): Record<string, unknown> {
-  const { known: _known, ...envelope } = e.envelope;
-  return { ...envelope, origin: e.origin, transport: e.transport, receivedAt: e.receivedAt, dispatch: e.dispatchState, dispatchError: e.dispatchError };
 }
 
 /** One line per event, stamped with when relengd received it (the order of the listing). */

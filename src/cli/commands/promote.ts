@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { sendOperatorCommand } from '../operator-command.ts';
+import { waitForPromotion, type PromotionOutcome } from '../promotion-outcome.ts';
+import { parsePositiveInt } from '../time.ts';
 
 interface PromoteOptions {
   group: string;
@@ -10,6 +12,8 @@ interface PromoteOptions {
   comment?: string;
   url?: string;
   tokenFile?: string;
+  wait?: boolean;
+  timeout: string;
   json?: boolean;
 }
 
@@ -23,12 +27,22 @@ export function registerPromote(program: Command): void {
     .option('--comment <text>', 'why, for the record')
     .option('--url <url>', 'send to the daemon over HTTP instead of writing to the local store (needs a token the daemon maps to an allowed publisher)')
     .option('--token-file <file>', 'authenticate with the bearer token in this file (default: $RELENGD_TOKEN)')
+    .option('--wait', 'wait for the outcome: exit 0 when the refs moved, 1 when refused (with the reason) or when none came in time')
+    .option('--timeout <minutes>', 'with --wait: how long to wait', '60')
     .option('--json', 'print the response as JSON')
     .action(async (opts: PromoteOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const logger = createLogger({ level: 'warn', fd: 2 });
       const body = { group: opts.group, version: opts.version, force: Boolean(opts.force), ...(opts.comment ? { comment: opts.comment } : {}) };
-      const reply = await sendOperatorCommand(config, logger, 'relengd.release.promote.requested', body, { url: opts.url, tokenFile: opts.tokenFile });
+      const route = { url: opts.url, tokenFile: opts.tokenFile };
+      const timeoutMinutes = parsePositiveInt(opts.timeout, '--timeout');
+      const reply = await sendOperatorCommand(config, logger, 'relengd.release.promote.requested', body, route);
+      if (reply.ok && opts.wait) {
+        const outcome = await waitForPromotion(config, route, String(reply.id), timeoutMinutes * 60_000);
+        output(opts.json, { ...reply, ...outcome }, () => renderOutcome(opts, outcome));
+        if (outcome.outcome !== 'promoted') process.exitCode = 1;
+        return;
+      }
       output(opts.json, reply, () =>
         reply.ok
           ? `promotion of ${opts.group} ${opts.version} requested as ${reply.via} (${String(reply.id)}); follow it with: relengd events --topic '#.release.#'`
@@ -36,4 +50,15 @@ export function registerPromote(program: Command): void {
       );
       if (!reply.ok) process.exitCode = 1;
     });
+}
+
+function renderOutcome(opts: PromoteOptions, outcome: PromotionOutcome): string {
+  switch (outcome.outcome) {
+    case 'promoted':
+      return [`promoted ${opts.group} ${outcome.version}:`, ...outcome.refs.map((r) => `  ${r.ref}  ${r.from?.slice(0, 12) ?? '(new)'} -> ${r.to.slice(0, 12)}`)].join('\n');
+    case 'refused':
+      return `refused (${outcome.reason}): ${outcome.detail}`;
+    case 'pending':
+      return `no outcome after ${opts.timeout} minute(s); the request stands: follow it with relengd events --topic '#.release.#'`;
+  }
 }

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { DaemonRecord } from '../store/daemons.ts';
+import type { Store } from '../store/store.ts';
+
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** Three missed beats: a daemon this quiet is taken to be down (killed, or its machine gone). */
+export const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_INTERVAL_MS;
+
+/**
+ * Registers the daemon in its store and beats every {@link HEARTBEAT_INTERVAL_MS}, so that the CLI
+ * on the same store can tell relengd is up. Stopping removes the registration.
+ */
+export function startHeartbeat(o: { store: Store; clock: Clock; url: string | null; version: string; logger: Logger }): { id: string; stop(): void } {
+  const now = () => o.clock.now().toISOString();
+  const record: DaemonRecord = { id: randomUUID(), host: hostname(), pid: process.pid, url: o.url, version: o.version, startedAt: now(), heartbeatAt: now() };
+  o.store.daemons.register(record);
+  const timer = setInterval(() => {
+    try {
+      o.store.daemons.beat(record.id, now());
+    } catch (error) {
+      // A busy store misses one beat; the next one catches up.
+      o.logger.warn({ component: 'heartbeat', err: error }, 'heartbeat not written');
+    }
+  }, HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  return {
+    id: record.id,
+    stop: () => {
+      clearInterval(timer);
+      o.store.daemons.remove(record.id);
+    },
+  };
+}
+
+/** The daemons whose heartbeat is recent, newest first. */
+export function liveDaemons(store: Store, now: Date): DaemonRecord[] {
+  return store.daemons.list().filter((d) => now.getTime() - Date.parse(d.heartbeatAt) <= HEARTBEAT_STALE_MS);
+}
