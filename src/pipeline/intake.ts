@@ -16,6 +16,11 @@ export interface Delivery {
   raw: Uint8Array;
   /** Wire headers as strings, kept for the rejected table. */
   headers: Record<string, string>;
+  /**
+   * The topic and id the wire names apart from the body (set by codecs that read them from
+   * headers), for the rejected table when the body cannot be decoded.
+   */
+  wire?: { topic?: string | undefined; id?: string | undefined } | undefined;
   decoded: EnvelopeInput | MessageRejectedError;
   /**
    * `raw` is exactly the message body the data was parsed from (not an envelope around it), so the
@@ -162,8 +167,8 @@ export class Intake {
       receivedAt,
       transport: delivery.transport,
       // An undecodable message still names its id and topic on the wire, for whoever reads the rejection.
-      topic: input?.topic ?? delivery.headers['amqp.routing-key'] ?? delivery.headers['ce-type'] ?? null,
-      messageId: input?.id ?? delivery.headers['amqp.message-id'] ?? delivery.headers['ce-id'] ?? null,
+      topic: input?.topic ?? delivery.wire?.topic ?? delivery.headers['amqp.routing-key'] ?? delivery.headers['ce-type'] ?? null,
+      messageId: input?.id ?? delivery.wire?.id ?? delivery.headers['amqp.message-id'] ?? delivery.headers['ce-id'] ?? null,
       publisher: input?.publisher ?? null,
       reason: error.reason,
       field: error.field ?? null,

@@ -14,13 +14,12 @@
  * - drain: the queue is filled first, then the consumer drains it; rate = messages / consumer time.
  *   Shows what each consumer costs when the broker is not the limit.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, type ChannelModel } from 'amqplib';
 import { declareTopology } from '../../src/bus/amqp/index.ts';
+import { measured, runConsumerProcess, type Measured } from './consumer-process.ts';
 import { benchMessages, publishAll, type BenchMessage } from './messages.ts';
 import type { Benchmark, BenchRow } from './types.ts';
 
@@ -88,7 +87,7 @@ async function runCase(
   prefix: string,
   routingKey: string,
   messages: readonly BenchMessage[],
-): Promise<Done> {
+): Promise<Measured> {
   const ch = await admin.createConfirmChannel();
   try {
     await declareTopology(ch, { queue, deadLetter: `${queue}.dead`, deliveryLimit: 5, bindingKeys: [routingKey] });
@@ -108,32 +107,18 @@ async function runCase(
   }
 }
 
-interface Done {
-  seconds: number;
-  peakRssMiB: number;
-  cpuSeconds: number;
-  /** relengd only: store transactions (batches) used. */
-  batches?: number;
-}
-
-function consumer(kind: Kind, prefetch: number, queue: string, prefix: string, count: number): { ready: Promise<void>; acked: Promise<number>; done: Promise<Done> } {
-  const child = spawn(process.execPath, [worker, kind, queue, prefix, String(count), String(prefetch), logLevel], { stdio: ['ignore', 'pipe', 'inherit'] });
+function consumer(kind: Kind, prefetch: number, queue: string, prefix: string, count: number): { ready: Promise<void>; acked: Promise<number>; done: Promise<Measured> } {
   let onReady: () => void = () => undefined;
   let onAcked: (at: number) => void = () => undefined;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
   const acked = new Promise<number>((resolve) => (onAcked = resolve));
   let seconds = 0;
-  const done = new Promise<Done>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const event = JSON.parse(line) as { event: string; seconds: number } & Omit<Done, 'seconds'>;
-      if (event.event === 'ready') onReady();
-      if (event.event === 'acked') {
-        seconds = event.seconds;
-        onAcked(Number(process.hrtime.bigint()));
-      }
-      if (event.event === 'done') resolve({ ...event, seconds });
-    });
-    child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`${kind} consumer exited with ${code}`))));
-  });
+  const done = runConsumerProcess(worker, [kind, queue, prefix, String(count), String(prefetch), logLevel], (event) => {
+    if (event.event === 'ready') onReady();
+    if (event.event === 'acked') {
+      seconds = Number(event.seconds);
+      onAcked(Number(process.hrtime.bigint()));
+    }
+  }).then((event) => measured(event, seconds));
   return { ready, acked, done };
 }

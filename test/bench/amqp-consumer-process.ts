@@ -14,16 +14,12 @@ import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { Store } from '../../src/store/store.ts';
-import { peakRssMiB } from './peak-rss.ts';
+import { report, reportDone } from './consumer-process.ts';
 
 const [kind, queue, prefix, countArg, prefetchArg, logLevel] = process.argv.slice(2);
 const count = Number(countArg);
 const prefetch = Number(prefetchArg);
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-function report(event: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(event)}\n`);
-}
 
 /** The ceiling: consume and ack each message, nothing else. */
 async function raw(onReady: () => void, onAcked: () => void): Promise<Record<string, unknown>> {
@@ -83,16 +79,10 @@ async function relengd(onReady: () => void, onAcked: () => void): Promise<Record
   }
 }
 
-const cpu = process.cpuUsage();
 const start = process.hrtime.bigint();
-const extra = await (kind === 'raw' ? raw : relengd)(
-  () => report({ event: 'ready' }),
-  () => report({ event: 'acked', seconds: Number(process.hrtime.bigint() - start) / 1e9 }),
+await reportDone(() =>
+  (kind === 'raw' ? raw : relengd)(
+    () => report({ event: 'ready' }),
+    () => report({ event: 'acked', seconds: Number(process.hrtime.bigint() - start) / 1e9 }),
+  ),
 );
-const used = process.cpuUsage(cpu);
-report({
-  event: 'done',
-  peakRssMiB: peakRssMiB(),
-  cpuSeconds: (used.user + used.system) / 1e6,
-  ...extra,
-});

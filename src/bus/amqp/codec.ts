@@ -20,9 +20,12 @@ import type { Message, Options } from 'amqplib';
 import type { Envelope, EnvelopeInput } from '../../events/envelope.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../events/envelope.ts';
 import { deadLetterCopyId } from '../../events/ids.ts';
-import { parseJsonBody, parseJsonText } from '../../events/json-body.ts';
+import { parseJsonBody } from '../../events/json-body.ts';
 import { MessageRejectedError, RejectReason } from '../../errors.ts';
 import type { Delivery } from '../../pipeline/intake.ts';
+import {
+  attributeHeaders, attributeHeadersOf, attributesOf, CE_ATTRIBUTES, envelopeFields, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, structuredAttributes, structuredData, structuredEvent,
+} from '../cloudevents-attributes.ts';
 
 /** `Delivery.transport` and the `transport` column of stored events. */
 export const TRANSPORT_NAME = 'amqp';
@@ -47,16 +50,9 @@ export type EncodedMessage = Pick<AmqpMessage, 'content' | 'options'>;
 /** The parts of an amqplib message the codec reads (a consumed or returned message). */
 export type WireMessage = Pick<Message, 'content' | 'fields' | 'properties'>;
 
-/** CloudEvents attributes relengd maps to envelope fields or writes as headers. */
-const CE_ATTRIBUTES = ['specversion', 'id', 'type', 'source', 'time', 'subject', 'correlationid', 'causationid', 'datacontenttype'] as const;
-type CeAttribute = (typeof CE_ATTRIBUTES)[number];
-
-const CE_HEADER = /^(?:cloudEvents[_:]|ce[-_])(.+)$/i;
-const STRUCTURED_CONTENT_TYPE = /^application\/cloudevents\+json\b/i;
+/** CloudEvents attributes in binary-mode headers, whichever of the four prefixes they use. */
+const ceHeaders = attributeHeaders(/^(?:cloudEvents[_:]|ce[-_])(.+)$/i, CE_ATTRIBUTES);
 const UTF8 = /^utf-?8$/i;
-/** Content types whose body is JSON; no content type at all is read as JSON too (Fedora Messaging's default). */
-const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 // ---------------------------------------------------------------------------------------------
 // decode
@@ -81,7 +77,7 @@ export function decode(msg: WireMessage, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): 
 /** The id a message carries: its CloudEvents id, else `message_id`; none when it has neither. */
 export function wireIdOf(msg: WireMessage): string | undefined {
   const headers = msg.properties.headers ?? {};
-  return ceHeaderAttributes(headers).id ?? nonEmpty(msg.properties.messageId);
+  return ceHeaders.read(headers, headerText).id ?? nonEmpty(msg.properties.messageId);
 }
 
 /** Envelope fields, and the body bytes when they are the data (binary mode, Fedora Messaging). */
@@ -98,37 +94,14 @@ function decodeInput(msg: WireMessage, maxBytes: number): { input: EnvelopeInput
   const common = { topic: fields.routingKey, publisher: nonEmpty(props.userId), headers: keptHeaders(wire) };
 
   if (STRUCTURED_CONTENT_TYPE.test(contentType)) {
-    const event = parsed.value;
-    if (!isRecord(event) || typeof event.specversion !== 'string') {
-      throw new MessageRejectedError(RejectReason.notCloudEvent, 'content type is application/cloudevents+json but the body has no specversion', 'specversion');
-    }
-    const attr = (name: CeAttribute): string | undefined => nonEmpty(event[name]);
-    const input: EnvelopeInput = {
-      ...common,
-      data: 'data_base64' in event ? jsonFromBase64(event.data_base64) : event.data,
-      id: attr('id') ?? wireIdOf(msg),
-      type: attr('type'),
-      source: attr('source'),
-      time: attr('time') ?? fallbackTime,
-      subject: attr('subject'),
-      correlationid: attr('correlationid'),
-      causationid: attr('causationid'),
-    };
+    const event = structuredEvent(parsed.value, 'body');
+    const ce = envelopeFields(structuredAttributes(event, CE_ATTRIBUTES));
+    const input: EnvelopeInput = { ...common, data: structuredData(event), ...ce, id: ce.id ?? wireIdOf(msg), time: ce.time ?? fallbackTime };
     return { input };
   }
 
-  const ce = ceHeaderAttributes(wire);
-  const input: EnvelopeInput = {
-    ...common,
-    data: parsed.value,
-    id: wireIdOf(msg),
-    type: ce.type,
-    source: ce.source,
-    time: ce.time ?? fallbackTime,
-    subject: ce.subject,
-    correlationid: ce.correlationid,
-    causationid: ce.causationid,
-  };
+  const ce = envelopeFields(ceHeaders.read(wire, headerText));
+  const input: EnvelopeInput = { ...common, data: parsed.value, ...ce, id: ce.id ?? nonEmpty(props.messageId), time: ce.time ?? fallbackTime };
   return { input, body: parsed.bytes };
 }
 
@@ -136,32 +109,6 @@ function checkEncoding(encoding: unknown): void {
   if (encoding !== undefined && encoding !== null && encoding !== '' && !UTF8.test(String(encoding))) {
     throw new MessageRejectedError(RejectReason.mediaType, `content encoding ${String(encoding)} is not utf-8`, 'content-encoding');
   }
-}
-
-function jsonFromBase64(value: unknown): unknown {
-  if (typeof value !== 'string') throw new MessageRejectedError(RejectReason.notCloudEvent, 'data_base64 is not a string', 'data_base64');
-  try {
-    return parseJsonText(utf8Decoder.decode(Buffer.from(value, 'base64')));
-  } catch {
-    throw new MessageRejectedError(RejectReason.notJson, 'data_base64 does not hold UTF-8 JSON', 'data_base64');
-  }
-}
-
-/** CloudEvents attributes from binary-mode headers, whichever of the four prefixes they use. */
-function ceHeaderAttributes(headers: Record<string, unknown>): Partial<Record<CeAttribute, string>> {
-  const out: Partial<Record<CeAttribute, string>> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    const name = ceAttributeOf(key);
-    if (name === undefined) continue;
-    const text = nonEmpty(headerText(value));
-    if (text !== undefined) out[name] ??= text;
-  }
-  return out;
-}
-
-function ceAttributeOf(header: string): CeAttribute | undefined {
-  const name = CE_HEADER.exec(header)?.[1]?.toLowerCase();
-  return (CE_ATTRIBUTES as readonly string[]).includes(name ?? '') ? (name as CeAttribute) : undefined;
 }
 
 /**
@@ -173,7 +120,7 @@ function ceAttributeOf(header: string): CeAttribute | undefined {
 function keptHeaders(headers: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase().startsWith('x-') || ceAttributeOf(key) !== undefined) continue;
+    if (key.toLowerCase().startsWith('x-') || ceHeaders.attributeOf(key) !== undefined) continue;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && !isTimestamp(value)) continue;
     const text = headerText(value);
     if (text !== undefined) out[key] = text;
@@ -262,16 +209,8 @@ export function encode(envelope: Envelope): EncodedMessage {
     fedora_messaging_schema: fedoraSchemaName(envelope.topic),
     fedora_messaging_severity: FEDORA_SEVERITY_INFO,
     'sent-at': fedoraSentAt(envelope.time),
-    cloudEvents_specversion: '1.0',
-    cloudEvents_id: envelope.id,
-    cloudEvents_type: envelope.type,
-    cloudEvents_source: envelope.source,
-    cloudEvents_time: envelope.time,
-    cloudEvents_correlationid: envelope.correlationid,
-    cloudEvents_datacontenttype: 'application/json',
+    ...attributeHeadersOf({ ...attributesOf(envelope), datacontenttype: 'application/json' }, 'cloudEvents_'),
   };
-  if (envelope.subject) headers.cloudEvents_subject = envelope.subject;
-  if (envelope.causationid) headers.cloudEvents_causationid = envelope.causationid;
   return {
     content: Buffer.from(JSON.stringify(envelope.data), 'utf8'),
     options: {

@@ -24,9 +24,12 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { Envelope, EnvelopeInput } from '../../events/envelope.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, TOPIC_EXTENSION } from '../../events/envelope.ts';
-import { parseJsonBody, parseJsonText } from '../../events/json-body.ts';
+import { parseJsonBody } from '../../events/json-body.ts';
 import { MessageRejectedError, RejectReason } from '../../errors.ts';
 import type { Delivery } from '../../pipeline/intake.ts';
+import {
+  attributeHeaders, attributeHeadersOf, attributesOf, CE_ATTRIBUTES, envelopeFields, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, structuredAttributes, structuredData, structuredEvent,
+} from '../cloudevents-attributes.ts';
 
 /** `Delivery.transport` and the `transport` column of stored events. */
 export const TRANSPORT_NAME = 'kafka';
@@ -48,17 +51,12 @@ export interface OutgoingRecord {
 }
 
 /**
- * CloudEvents attributes relengd maps to envelope fields or writes as headers (`partitionkey`, the
- * Partitioning extension, is the subject again: read as neither, and not kept as a header).
+ * CloudEvents attributes relengd reads, with the `topic` extension and `partitionkey` (the
+ * Partitioning extension, the subject again: read as neither, and not kept as a header).
  */
-const CE_ATTRIBUTES = ['specversion', 'id', 'type', 'source', 'time', 'subject', 'correlationid', 'causationid', 'datacontenttype', 'partitionkey', TOPIC_EXTENSION] as const;
-type CeAttribute = (typeof CE_ATTRIBUTES)[number];
-
-const CE_HEADER = /^ce[_-](.+)$/i;
-const STRUCTURED_CONTENT_TYPE = /^application\/cloudevents\+json\b/i;
-/** Content types whose value is JSON; none at all is read as JSON too (bridges often set none). */
-const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const KAFKA_ATTRIBUTES = [...CE_ATTRIBUTES, 'partitionkey', TOPIC_EXTENSION] as const;
+type KafkaAttribute = (typeof KAFKA_ATTRIBUTES)[number];
+const ceHeaders = attributeHeaders(/^ce[_-](.+)$/i, KAFKA_ATTRIBUTES);
 
 // ---------------------------------------------------------------------------------------------
 // decode
@@ -72,9 +70,12 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 export function decode(record: WireRecord, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Delivery {
   const value = record.message.value;
   const raw: Uint8Array = value ?? new Uint8Array(0);
-  const base = { transport: TRANSPORT_NAME, raw, headers: deliveryHeaders(record), source: 'live' as const };
+  const headers = textHeaders(record.message.headers);
+  const ce = ceHeaders.read(headers, textValue);
+  const wire = wireNames(record, headers, ce);
+  const base = { transport: TRANSPORT_NAME, raw, headers: deliveryHeaders(record, headers), wire, source: 'live' as const };
   try {
-    const { input, body } = decodeInput(record, maxBytes);
+    const { input, body } = decodeInput(record, { headers, ce, wire }, maxBytes);
     return body ? { ...base, raw: body, decoded: input, rawIsData: true } : { ...base, decoded: input };
   } catch (error) {
     const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notJson, `undecodable record: ${String(error)}`);
@@ -82,15 +83,22 @@ export function decode(record: WireRecord, maxBytes = DEFAULT_MAX_MESSAGE_BYTES)
   }
 }
 
+/** What `decode` read from the record's headers. */
+interface HeaderReading {
+  /** Every header, as text. */
+  headers: Record<string, string>;
+  /** Binary-mode attributes. */
+  ce: Partial<Record<KafkaAttribute, string>>;
+  wire: { topic: string; id: string | undefined };
+}
+
 /** Envelope fields, and the value's bytes when they are the data (binary mode, Fedora Messaging). */
-function decodeInput(record: WireRecord, maxBytes: number): { input: EnvelopeInput; body?: Uint8Array } {
-  const headers = textHeaders(record.message.headers);
+function decodeInput(record: WireRecord, { headers, ce, wire }: HeaderReading, maxBytes: number): { input: EnvelopeInput; body?: Uint8Array } {
   const value = record.message.value;
   if (value === null || value === undefined) {
     throw new MessageRejectedError(RejectReason.notJson, 'record has no value (a tombstone); relengd takes JSON messages only');
   }
   const contentType = headerNamed(headers, 'content-type') ?? '';
-  const ce = ceHeaderAttributes(headers);
   if (contentType && !JSON_CONTENT_TYPE.test(contentType)) {
     throw new MessageRejectedError(RejectReason.mediaType, `content type ${contentType} is not JSON; relengd takes JSON messages only`, 'content-type');
   }
@@ -99,56 +107,37 @@ function decodeInput(record: WireRecord, maxBytes: number): { input: EnvelopeInp
   }
   const parsed = parseJsonBody(value, { maxBytes });
   const fallbackTime = headerNamed(headers, 'sent-at') ?? recordTime(record.message.timestamp);
-  const topicHeader = nonEmpty(headerNamed(headers, 'topic'));
   const common = { headers: keptHeaders(headers) };
 
   if (STRUCTURED_CONTENT_TYPE.test(contentType)) {
-    const event = parsed.value;
-    if (!isRecord(event) || typeof event.specversion !== 'string') {
-      throw new MessageRejectedError(RejectReason.notCloudEvent, 'content type is application/cloudevents+json but the value has no specversion', 'specversion');
-    }
-    const attr = (name: CeAttribute): string | undefined => nonEmpty(event[name]);
-    const dct = attr('datacontenttype');
+    const event = structuredEvent(parsed.value, 'value');
+    const attributes = structuredAttributes(event, KAFKA_ATTRIBUTES);
+    const dct = attributes.datacontenttype;
     if (dct !== undefined && !JSON_CONTENT_TYPE.test(dct)) {
       throw new MessageRejectedError(RejectReason.mediaType, `datacontenttype ${dct} is not JSON; relengd takes JSON messages only`, 'datacontenttype');
     }
-    const input: EnvelopeInput = {
-      ...common,
-      topic: attr(TOPIC_EXTENSION) ?? topicHeader ?? record.topic,
-      data: 'data_base64' in event ? jsonFromBase64(event.data_base64) : event.data,
-      id: attr('id'),
-      type: attr('type'),
-      source: attr('source'),
-      time: attr('time') ?? fallbackTime,
-      subject: attr('subject'),
-      correlationid: attr('correlationid'),
-      causationid: attr('causationid'),
-    };
+    const fields = envelopeFields(attributes);
+    const input: EnvelopeInput = { ...common, topic: attributes.topic ?? topicHeader(headers) ?? record.topic, data: structuredData(event), ...fields, time: fields.time ?? fallbackTime };
     return { input };
   }
 
-  const input: EnvelopeInput = {
-    ...common,
-    topic: ce.topic ?? topicHeader ?? record.topic,
-    data: parsed.value,
-    id: ce.id ?? nonEmpty(headerNamed(headers, 'message_id')),
-    type: ce.type,
-    source: ce.source,
-    time: ce.time ?? fallbackTime,
-    subject: ce.subject,
-    correlationid: ce.correlationid,
-    causationid: ce.causationid,
-  };
+  const fields = envelopeFields(ce);
+  const input: EnvelopeInput = { ...common, data: parsed.value, ...fields, topic: wire.topic, id: wire.id, time: fields.time ?? fallbackTime };
   return { input, body: parsed.bytes };
 }
 
-function jsonFromBase64(value: unknown): unknown {
-  if (typeof value !== 'string') throw new MessageRejectedError(RejectReason.notCloudEvent, 'data_base64 is not a string', 'data_base64');
-  try {
-    return parseJsonText(utf8Decoder.decode(Buffer.from(value, 'base64')));
-  } catch {
-    throw new MessageRejectedError(RejectReason.notJson, 'data_base64 does not hold UTF-8 JSON', 'data_base64');
-  }
+/**
+ * The topic and id a record names outside its value, binary mode's and Fedora Messaging's: the
+ * topic is `ce_topic`, else a `topic` header (a bridge that puts the whole bus on one Kafka topic),
+ * else the Kafka topic; the id is `ce_id`, else `message_id`. Also what the rejected table keeps of
+ * a record whose value cannot be read.
+ */
+function wireNames(record: WireRecord, headers: Record<string, string>, ce: HeaderReading['ce']): HeaderReading['wire'] {
+  return { topic: ce.topic ?? topicHeader(headers) ?? record.topic, id: ce.id ?? nonEmpty(headerNamed(headers, 'message_id')) };
+}
+
+function topicHeader(headers: Record<string, string>): string | undefined {
+  return nonEmpty(headerNamed(headers, 'topic'));
 }
 
 /** Record headers as text: a repeated header keeps its first value. */
@@ -169,21 +158,9 @@ function headerNamed(headers: Record<string, string>, name: string): string | un
   return key === undefined ? undefined : headers[key];
 }
 
-/** CloudEvents attributes from binary-mode headers. */
-function ceHeaderAttributes(headers: Record<string, string>): Partial<Record<CeAttribute, string>> {
-  const out: Partial<Record<CeAttribute, string>> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    const name = ceAttributeOf(key);
-    if (name === undefined) continue;
-    const text = nonEmpty(value);
-    if (text !== undefined) out[name] ??= text;
-  }
-  return out;
-}
-
-function ceAttributeOf(header: string): CeAttribute | undefined {
-  const name = CE_HEADER.exec(header)?.[1]?.toLowerCase();
-  return (CE_ATTRIBUTES as readonly string[]).includes(name ?? '') ? (name as CeAttribute) : undefined;
+/** Headers here are text already (`textHeaders`). */
+function textValue(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**
@@ -195,15 +172,15 @@ function keptHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
     const lower = key.toLowerCase();
-    if (lower.startsWith('x-') || lower === 'content-type' || lower === 'topic' || ceAttributeOf(key) !== undefined) continue;
+    if (lower.startsWith('x-') || lower === 'content-type' || lower === 'topic' || ceHeaders.attributeOf(key) !== undefined) continue;
     out[key] = value;
   }
   return out;
 }
 
 /** Every header as text, and the record's coordinates under `kafka.*`: what the rejected table keeps. */
-function deliveryHeaders(record: WireRecord): Record<string, string> {
-  const out = textHeaders(record.message.headers);
+function deliveryHeaders(record: WireRecord, headers: Record<string, string>): Record<string, string> {
+  const out = { ...headers };
   out['kafka.topic'] = record.topic;
   out['kafka.partition'] = String(record.partition);
   out['kafka.offset'] = record.message.offset;
@@ -223,9 +200,6 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // ---------------------------------------------------------------------------------------------
 // encode
@@ -237,20 +211,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function encode(envelope: Envelope, topic: string): OutgoingRecord {
   const headers: Record<string, string> = {
-    ce_specversion: '1.0',
-    ce_id: envelope.id,
-    ce_type: envelope.type,
-    ce_source: envelope.source,
-    ce_time: envelope.time,
-    ce_correlationid: envelope.correlationid,
+    ...attributeHeadersOf(attributesOf(envelope), 'ce_'),
+    ...(envelope.subject ? { ce_partitionkey: envelope.subject } : {}),
     [`ce_${TOPIC_EXTENSION}`]: topic,
     'content-type': 'application/json',
   };
-  if (envelope.subject) {
-    headers.ce_subject = envelope.subject;
-    headers.ce_partitionkey = envelope.subject;
-  }
-  if (envelope.causationid) headers.ce_causationid = envelope.causationid;
   return {
     topic,
     message: {

@@ -8,16 +8,24 @@
  * resumes from the committed offsets. The transport follows it through the consumer's events.
  */
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig as KafkaJsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../../config/index.ts';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { RetryPolicy } from '../../retry.ts';
+import { KafkaTransportError } from './errors.ts';
 
 /** A connection attempt that gets no answer within this time fails (and is retried). */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A request the broker does not answer within this time fails (and is retried). */
 const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Backoff for one-shot commands (`relengd publish`, `relengd replay --from-kafka`): kafkajs's
+ * bounded retries then take about half a minute, so a cluster that is down fails the command
+ * instead of keeping the operator waiting as the daemon would.
+ */
+export const ONE_SHOT_RETRY: RetryPolicy = { initialMs: 300, maxMs: 5_000, factor: 2, jitter: 0.2, maxAttempts: 8 };
 
 export interface ClientOptions {
   config: Pick<KafkaConfig, 'brokers' | 'clientId' | 'tls' | 'sasl'>;
@@ -55,6 +63,17 @@ export function createClient(options: ClientOptions): Kafka {
   }
   if (config.sasl) client.sasl = saslOptions(config.sasl, options.env ?? process.env);
   return new Kafka(client);
+}
+
+/** A connected admin client; a cluster that cannot be reached (after the client's retries) is an error naming the brokers. */
+export async function connectAdmin(client: Kafka, brokers: readonly string[]): Promise<Admin> {
+  const admin = client.admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new KafkaTransportError(`cannot reach the Kafka cluster at ${brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return admin;
 }
 
 function saslOptions(sasl: NonNullable<KafkaConfig['sasl']>, env: Record<string, string | undefined>): SASLOptions {

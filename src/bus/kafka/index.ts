@@ -9,3 +9,5 @@ export { decode, encode, deadLetterCopy, ERROR_HEADER, TRANSPORT_NAME, type Outg
 export { KafkaPublishError, KafkaTransportError } from './errors.ts';
 export type { ConsumerStats } from './consumer.ts';
 export type { PublisherStats } from './publisher.ts';
+export { readTopicsSince, type TopicReadOptions } from './time-reader.ts';
+export { recordOfMessage, sendRecords } from './send.ts';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readStream } from '../../bus/amqp/index.ts';
+import { readTopicsSince } from '../../bus/kafka/index.ts';
 import type { ArchiveProblem } from '../../bus/archive/codec.ts';
 import { archiveFileSource, datagrepperSource } from '../../bus/archive/sources.ts';
 import type { Config } from '../../config/index.ts';
@@ -7,7 +8,10 @@ import { splitTopic } from '../../events/topics.ts';
 import { UsageError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import { catchUp, type BatchSource } from '../../pipeline/catch-up.ts';
+import { allListeners } from '../../pipeline/listeners/index.ts';
 import { replayStored, type ReplayReport } from '../../pipeline/replay.ts';
+import { Router } from '../../pipeline/router.ts';
+import { bindFromOutside } from '../../trust.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { openPipeline } from '../pipeline.ts';
 import { parseSince } from '../time.ts';
@@ -21,6 +25,7 @@ interface ReplayOptions {
   fromFile?: string;
   fromDatagrepper?: string;
   fromStream?: boolean;
+  fromKafka?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -37,19 +42,22 @@ export function registerReplay(program: Command): void {
     .option('--from-file <file>', 'catch up from an archive: a datagrepper page (/v2/search or /raw), or JSON lines (fedora-messaging record, relengd export)')
     .option('--from-datagrepper <url>', 'catch up from datagrepper over HTTP (with --since), e.g. https://apps.fedoraproject.org/datagrepper')
     .option('--from-stream', 'catch up from the RabbitMQ stream named by bus.amqp.stream (with --since): read by time, x-stream-offset')
+    .option('--from-kafka', 'catch up from Kafka (with --since): the topics relengd consumes, each partition from the offset for that time (bus.kafka)')
     .option('--dry-run', 'print what would be emitted, enqueued and promoted; change nothing')
     .option('--json', 'print the report as JSON')
     .action(async (opts: ReplayOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      if ([opts.fromFile, opts.fromDatagrepper, opts.fromStream].filter(Boolean).length > 1) throw new UsageError('give one of --from-file, --from-datagrepper, --from-stream');
-      if ((opts.fromDatagrepper || opts.fromStream) && !opts.since) throw new UsageError(`${opts.fromStream ? '--from-stream' : '--from-datagrepper'} needs --since`);
+      const sources = { '--from-file': opts.fromFile, '--from-datagrepper': opts.fromDatagrepper, '--from-stream': opts.fromStream, '--from-kafka': opts.fromKafka };
+      const chosen = Object.entries(sources).filter(([, given]) => Boolean(given)).map(([flag]) => flag);
+      if (chosen.length > 1) throw new UsageError(`give one of ${Object.keys(sources).join(', ')} (not ${chosen.join(' and ')})`);
+      if (chosen[0] !== undefined && chosen[0] !== '--from-file' && !opts.since) throw new UsageError(`${chosen[0]} needs --since`);
       const now = new Date();
       const since = opts.since ? parseSince(opts.since, now) : undefined;
       const until = opts.until ? parseSince(opts.until, now) : undefined;
       const logger = createLogger({ level: 'warn', fd: 2 });
       const { store, dispatcher, intake } = openPipeline(config, logger);
       try {
-        if (opts.fromFile || opts.fromDatagrepper || opts.fromStream) {
+        if (chosen.length > 0) {
           const problems: ArchiveProblem[] = [];
           const source = catchUpSource(opts, config, { since, until, logger, onProblem: (p) => void problems.push(p) });
           const report = { ...(await catchUp(source, { intake, store, dispatcher, dryRun: Boolean(opts.dryRun) })), problems };
@@ -69,10 +77,17 @@ export function registerReplay(program: Command): void {
     });
 }
 
-/** The archive `--from-file`, `--from-datagrepper` or `--from-stream` names, read batch by batch. */
+/** The archive `--from-file`, `--from-datagrepper`, `--from-stream` or `--from-kafka` names, read batch by batch. */
 function catchUpSource(opts: ReplayOptions, config: Config, o: { since: string | undefined; until: string | undefined; logger: Logger; onProblem: (p: ArchiveProblem) => void }): BatchSource {
   if (opts.fromFile) return archiveFileSource(opts.fromFile, o.onProblem);
   if (opts.fromDatagrepper) return datagrepperSource(opts.fromDatagrepper, { since: o.since!, until: o.until }, { onProblem: o.onProblem });
+  if (opts.fromKafka) {
+    // The topics the daemon consumes: the listeners' (only what may come from outside) and bus.kafka.topics.
+    const patterns = new Router(allListeners).patterns().filter((p) => bindFromOutside(p, config.publishers));
+    return async (each) => {
+      await readTopicsSince({ config: config.bus.kafka, since: o.since!, until: o.until, patterns, topicPrefix: config.topicPrefix, logger: o.logger }, each);
+    };
+  }
   return async (each) => {
     await readStream({ config: config.bus.amqp, since: o.since!, until: o.until, logger: o.logger }, each);
   };

@@ -178,3 +178,12 @@ export async function privateNodeForFile(): Promise<{ node: PrivateNode; missing
   afterAll(() => node.stop(), 60_000);
   return { node, missing: null };
 }
+
+/** Has the node close the connection that presented this `connection_name`, as an operator would. */
+export async function closeConnectionNamed(node: PrivateNode, connectionName: string, reason: string): Promise<void> {
+  // 3.10's close_connection takes the connection's process id.
+  const out = await node.ctl('-q', 'list_connections', 'pid', 'client_properties', '--no-table-headers');
+  const line = out.split('\n').find((l) => l.includes(`{"connection_name","${connectionName}"}`));
+  if (!line) throw new Error(`no connection named ${connectionName} in:\n${out}`);
+  await node.ctl('close_connection', line.split('\t')[0]!, reason);
+}

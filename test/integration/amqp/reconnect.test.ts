@@ -16,20 +16,12 @@ import { tempDir } from '../../helpers/tmp.ts';
 import { plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
 import { publishFedora, type FedoraMessage } from '../../helpers/fedora-wire.ts';
 import { holdAfter, startConsuming, storedIds, type Consuming } from './harness.ts';
-import { privateNodeForFile } from './private-node.ts';
+import { closeConnectionNamed, privateNodeForFile } from './private-node.ts';
 
 const { node, missing } = await privateNodeForFile();
 
 describe.skipIf(node === null)(titled('losing RabbitMQ mid-stream', missing), () => {
   const url = node?.url ?? ''; // collected even when skipped
-
-  /** The broker's process id of the connection that presented this `connection_name` (3.10's close_connection takes the pid). */
-  async function brokerConnectionPid(connectionName: string): Promise<string> {
-    const out = await node!.ctl('-q', 'list_connections', 'pid', 'client_properties', '--no-table-headers');
-    const line = out.split('\n').find((l) => l.includes(`{"connection_name","${connectionName}"}`));
-    if (!line) throw new Error(`no connection named ${connectionName} in:\n${out}`);
-    return line.split('\t')[0]!;
-  }
 
   function stream(names: TestNames, from: number, to: number): FedoraMessage[] {
     return Array.from({ length: to - from }, (_, k) => ({
@@ -68,7 +60,7 @@ describe.skipIf(node === null)(titled('losing RabbitMQ mid-stream', missing), ()
       await publishFedora(channel, published);
       const held = await hold.held;
 
-      await node!.ctl('close_connection', await brokerConnectionPid(consuming.connectionName), 'relengd test: closing the connection mid-stream');
+      await closeConnectionNamed(node!, consuming.connectionName, 'relengd test: closing the connection mid-stream');
       await vi.waitFor(() => expect(transport.stats().reconnects).toBe(1), { timeout: 20_000, interval: 10 });
       hold.release();
 

@@ -132,11 +132,12 @@ describe.skipIf(kafkaMissingReason !== null)(titled('consuming from Kafka'), () 
 
     expect(storedIds(consuming.store)).toEqual(good.map((m) => m.id));
     const rejected = consuming.store.db.prepare('SELECT message_id AS id, reason, field FROM rejected ORDER BY seq').all() as Array<Record<string, unknown>>;
+    // Undecodable records are kept under the id their headers name.
     expect(rejected).toEqual([
-      { id: null, reason: 'not-json', field: null },
-      { id: null, reason: 'media-type', field: 'content-type' },
+      { id: 'broken-json', reason: 'not-json', field: null },
+      { id: 'xml', reason: 'media-type', field: 'content-type' },
       { id: 'wrong-schema', reason: 'schema', field: expect.stringContaining('repo') },
-      { id: null, reason: 'not-json', field: null },
+      { id: 'tombstone', reason: 'not-json', field: null },
     ]);
     await vi.waitFor(() => expect(dead).toHaveLength(4), { timeout: 15_000, interval: 50 });
     const why = dead.map((r) => ({ id: headerText(r.message.headers, 'message_id'), error: JSON.parse(headerText(r.message.headers, 'x-relengd-error')!) as Record<string, unknown> }));

@@ -141,6 +141,14 @@ export async function produceBridged(producer: Producer, messages: readonly Brid
   await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
 }
 
+/** Bridged messages, one send each, with a record timestamp (and `sent-at`) of `at` (ms since the epoch): history to replay by time. */
+export async function produceBridgedAt(producer: Producer, at: number, messages: readonly BridgedMessage[]): Promise<void> {
+  const sentAt = new Date(at).toISOString();
+  for (const m of messages) {
+    await producer.send({ topic: m.topic, acks: -1, messages: [{ ...bridgedRecord({ ...m, sentAt }), timestamp: String(at) }] });
+  }
+}
+
 export interface ReadRecord {
   topic: string;
   partition: number;

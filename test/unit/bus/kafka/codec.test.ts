@@ -122,6 +122,12 @@ describe('decode: bad records are rejected with their reason', () => {
   it('a value over the size limit', () => {
     expect(decode(record(JSON.stringify({ pad: 'x'.repeat(2000) })), 1000).decoded).toMatchObject({ reason: RejectReason.tooLarge });
   });
+
+  it('names the topic and id the headers give, for the rejected table, as a readable record would have them', () => {
+    expect(decode(record('{"repo": ', { message_id: 'fm-1' })).wire).toEqual({ topic, id: 'fm-1' });
+    expect(decode(record('{"repo": ', { ce_id: 'ce-1', message_id: 'fm-1', ce_topic: 'org.fedoraproject.prod.buildsys.tag' })).wire).toEqual({ topic: 'org.fedoraproject.prod.buildsys.tag', id: 'ce-1' });
+    expect(decode(record(null, { topic: 'org.fedoraproject.prod.buildsys.tag' }, { topic: 'fedora-bus' })).wire).toEqual({ topic: 'org.fedoraproject.prod.buildsys.tag', id: undefined });
+  });
 });
 
 describe('encode', () => {
