@@ -21,7 +21,9 @@ export type DeliverySource =
   /** A datagrepper page or an export file the operator pointed relengd at: no identities, vouched for by the operator. */
   | 'archive'
   /** Written by an operator on this machine (the CLI with write access to the store, the demo). */
-  | 'operator';
+  | 'operator'
+  /** relengd's own calendar, in process (`triggers.schedule`): its firings only, under the ids it derives. */
+  | 'calendar';
 
 export type TopicKind = 'external' | 'gating' | 'command' | 'own';
 
@@ -56,8 +58,12 @@ export type Verdict =
 const ALLOWED: Verdict = { allowed: true };
 const refuse = (why: string): Verdict => ({ allowed: false, drop: false, why });
 
+/** relengd's own facts that its calendar writes through the intake; no transport may. */
+export const CALENDAR_TOPICS: ReadonlySet<string> = new Set(['relengd.schedule.fired']);
+
 /** May this sender send this (bare) topic? */
 export function authorize(topic: string, sender: Sender, publishers: PublisherRules): Verdict {
+  if (sender.source === 'calendar') return CALENDAR_TOPICS.has(topic) ? ALLOWED : refuse(`${topic} is not a calendar firing; the calendar sends ${[...CALENDAR_TOPICS].join(', ')} only`);
   const kind = topicKind(topic);
   const rule = Object.hasOwn(publishers, topic) ? publishers[topic] : undefined;
   const who = sender.identity ?? '(not authenticated)';
@@ -79,6 +85,15 @@ export function authorize(topic: string, sender: Sender, publishers: PublisherRu
       if (rule === undefined || sender.source === 'archive' || sender.source === 'operator') return ALLOWED;
       return inRule() ? ALLOWED : refuse(`${topic} is accepted only from ${rule.join(', ')}; sender was ${who}`);
   }
+}
+
+/**
+ * Whether a message from `source` may carry an id of the form relengd derives: only the calendar's
+ * firings do (their ids are derived from the schedule and the slot); from anywhere else such an id
+ * would occupy one relengd derives later.
+ */
+export function mayCarryDerivedId(source: DeliverySource): boolean {
+  return source === 'calendar';
 }
 
 /**

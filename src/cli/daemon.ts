@@ -1,4 +1,5 @@
 import { createBatcher } from '../bus/batcher.ts';
+import { createCalendar, type CalendarSource, type Wakeups } from '../bus/calendar/index.ts';
 import { AmqpTransport, bindingKeysFor } from '../bus/amqp/index.ts';
 import { EmbeddedTransport } from '../bus/embedded/transport.ts';
 import { KafkaTransport } from '../bus/kafka/index.ts';
@@ -33,6 +34,8 @@ export interface Daemon {
   intake: Intake;
   outbox: OutboxRelay;
   runner: JobRunner;
+  /** `triggers.schedule`: time as an event source. */
+  calendar: CalendarSource;
   /** Resolves when nothing is left to do: no pending event, no queued or running job. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -48,6 +51,8 @@ export interface DaemonOptions {
   serveHttp?: boolean;
   /** For the datagrepper catch-up (tests serve pages locally). */
   fetchImpl?: typeof fetch;
+  /** The calendar's timers (tests move time with `clock` instead of waiting). */
+  wakeups?: Wakeups;
 }
 
 function createTransport(config: Config, router: Router, logger: Logger, clock: Clock, onReady: () => void): Transport {
@@ -139,6 +144,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const accept = (batch: Parameters<Intake['accept']>[0]) => intake.accept(batch);
   await transport.start(async (batch) => accept(batch));
+  // After recovery: a missed slot fires once, and goes through the intake like any message.
+  const calendar = createCalendar({ config, store, clock, logger, wakeups: options.wakeups });
+  await calendar.start(async (batch) => accept(batch));
   publish();
   const http: RunningHttpServer | null = options.serveHttp === false ? null : await startHttpServer({
     host: config.http.host,
@@ -171,6 +179,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     intake,
     outbox,
     runner: jobs,
+    calendar,
     idle: async () => {
       for (;;) {
         await dispatcher.drain();
@@ -190,6 +199,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await pruning.stop();
         await http?.close();
         await jobs.stop();
+        await calendar.stop();
         await transport.stop();
         await dispatcher.drain();
         outbox.stop();

@@ -12,8 +12,10 @@ export type {
   KafkaConfig,
   LogLevel,
   PromoteConfig,
+  PungiTriggerConfig,
   ResultsdbGateConfig,
   RetentionConfig,
+  ScheduleTriggerConfig,
   StreamConfig,
   TagTriggerConfig,
 } from './schema.ts';
@@ -21,4 +23,5 @@ export { ENV_OVERRIDES, configProblems, configSummary, formatKeyPath, parseConfi
 export type { ConfigSummary } from './parse.ts';
 export { loadConfigFile } from './load.ts';
 export { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, expandTemplate, placeholdersIn } from './template.ts';
+export { cronProblem, isTimeZone, latestSlot, nextSlot, type CronSpec } from './cron.ts';
 export { MAX_REF_LENGTH, OstreeRef, isValidRef, refProblem } from './ostree-ref.ts';

@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { PUBLISHER_NAME } from '../http/auth.ts';
 import { isLoopbackHost } from '../http/loopback.ts';
+import { cronProblem, isTimeZone } from './cron.ts';
 import { OstreeRef } from './ostree-ref.ts';
 import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, unknownPlaceholder } from './template.ts';
 import { SAFE_VALUE, SAFE_VALUE_HINT } from '../trust.ts';
@@ -381,11 +382,52 @@ const TagTriggerSchema = z.preprocess(
   ),
 );
 
+/**
+ * A time trigger: the stream fires at every slot of `cron` read in `timezone` (Fedora's daily
+ * two-week installer and images, `twoweek-nightly.sh` from cron). The streams of a group with the
+ * same `cron`, `timezone` and `action` fire together, once per slot (one version for the group).
+ */
+const ScheduleTriggerSchema = z
+  .strictObject({
+    /** Crontab expression, five fields: minute hour day-of-month month day-of-week (`0 5 * * *`: 05:00 daily); `@daily`, `@hourly`, ... too. */
+    cron: text(),
+    /** IANA time zone the expression is read in. Default `UTC`. */
+    timezone: text().refine(isTimeZone, 'not an IANA time zone (e.g. UTC, Europe/Prague, America/New_York)').default('UTC'),
+    /** `compose`: compose a new commit | `artifacts`: rebuild installer and images from the current commit. Default `compose`. */
+    action: z.enum(['compose', 'artifacts']).default('compose'),
+    /** Slots missed while relengd was not running: `latest` fires the latest of them once on start | `none` skips them. Default `latest`. */
+    catchUp: z.enum(['latest', 'none']).default('latest'),
+  })
+  .superRefine((schedule, ctx) => {
+    if (!isTimeZone(schedule.timezone)) return; // reported at timezone
+    const problem = cronProblem(schedule);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: ['cron'], input: schedule.cron });
+  });
+
+/**
+ * A Pungi source (the seed's pre-release path): the nightly composes whose ostree phase commits
+ * this stream's `ostree.ref` for its arch. Each `pungi.compose.ostree` of a matching compose is
+ * checked against `repo`, then announced as this stream's compose; Pungi's
+ * `pungi.compose.status.change` ends it (FINISHED, FINISHED_INCOMPLETE, DOOMED).
+ */
+const PungiTriggerSchema = z.strictObject({
+  /** Pungi compose ids that count, as a glob (`*` any run of characters, `?` one): `Fedora-26-*.n.*` for Fedora 26's nightlies. */
+  composeId: text().regex(/^[A-Za-z0-9._+~*?-]{1,128}$/, 'must be a compose id glob: letters, digits, ._+~- and the wildcards * and ?, at most 128 characters'),
+  /** The Pungi variant whose ostree phase makes the commit (`Atomic`, `IoT`, ...), as Pungi's messages name it. */
+  variant: text(),
+  /** The compose repository Pungi commits into (absolute path, `/mnt/koji/compose/atomic/26/`): an announced commit counts only once it is found there. */
+  repo: absolutePath(),
+});
+
 const TriggersSchema = z.strictObject({
+  /** Pungi nightly composes whose commit of `ostree.ref` for this arch is this stream's candidate (`{composeId, variant, repo}`). Optional. */
+  pungi: PungiTriggerSchema.optional(),
   /** Bodhi updates repos (e.g. `f26-updates`) whose compose/mash completion composes this stream. Default `[]`. */
   updatesRepos: z.array(text()).default(() => []),
   /** Koji tags whose changes trigger this stream (bare name or `{tag, action, on}`). Default `[]`. */
   tags: z.array(TagTriggerSchema).default(() => []),
+  /** Times this stream fires (`{cron, timezone, action, catchUp}`). Default `[]`. */
+  schedule: z.array(ScheduleTriggerSchema).default(() => []),
 });
 
 const OstreeSchema = z.strictObject({
@@ -522,6 +564,18 @@ const PromoteSchema = z.strictObject({
   metadata: absolutePath().optional(),
   /** Base URL of artifact locations in the metadata (http/https). Optional; shared by the group. */
   baseUrl: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  /**
+   * Where the candidate commits are, when not in `ostree.repo`: `{repo}` is the Pungi compose
+   * repository (`triggers.pungi.repo`). Promotion pulls the commit into `ostree.repo` (`ostree
+   * pull-local`, objects verified) before moving the ref there, and checks fast-forward in `repo`,
+   * where the candidate's history is. Optional.
+   */
+  from: z
+    .strictObject({
+      /** The compose repository (absolute path); must be `triggers.pungi.repo`. */
+      repo: absolutePath(),
+    })
+    .optional(),
 });
 
 const StreamSchema = z
@@ -553,7 +607,28 @@ const StreamSchema = z
     if (stream.promote && stream.promote.ref === stream.ostree.ref) {
       ctx.addIssue({ code: 'custom', message: `must differ from ostree.ref ("${stream.ostree.ref}"): promotion moves a separate release ref`, path: ['promote', 'ref'], input: stream.promote.ref });
     }
+    checkPungiSource(stream, (path, message) => ctx.addIssue({ code: 'custom', message, path }));
   });
+
+/** `triggers.pungi` and `promote.from` name the same compose repository, and a promotion can reach Pungi's commits. */
+function checkPungiSource(
+  stream: { triggers: { pungi?: { repo: string } | undefined }; ostree: { repo: string }; promote?: { from?: { repo: string } | undefined } | undefined },
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const pungi = stream.triggers.pungi;
+  const from = stream.promote?.from;
+  if (from && !pungi) issue(['promote', 'from'], 'pulls the commits Pungi made from its compose repository: set triggers.pungi too (other candidates are composed into ostree.repo)');
+  else if (from && pungi && dirKey(from.repo) !== dirKey(pungi.repo)) {
+    issue(['promote', 'from', 'repo'], `must be triggers.pungi.repo (${pungi.repo}): promotion pulls a commit from the repository it was found in`);
+  } else if (pungi && stream.promote && !from && dirKey(pungi.repo) !== dirKey(stream.ostree.repo)) {
+    issue(['promote'], `Pungi commits into triggers.pungi.repo (${pungi.repo}), not ostree.repo: set promote.from: {repo: ${pungi.repo}} so that promotion pulls the commit into ostree.repo`);
+  }
+}
+
+/** A directory path compared as a key: normalized, without a trailing slash. */
+function dirKey(path: string): string {
+  return posix.normalize(path).replace(/(.)\/$/, '$1');
+}
 
 // ---------------------------------------------------------------------------------------------
 // the whole file
@@ -611,6 +686,8 @@ export const ConfigSchema = z
       }
     }
 
+    checkSharedSchedules(config.streams, issue);
+
     // Streams: ids, groups, refs.
     const ids = new Map<string, number>();
     const groups = new Map<string, { first: number; arches: Map<string, number> }>();
@@ -620,7 +697,7 @@ export const ConfigSchema = z
       if (firstWithId !== undefined) issue(['streams', i, 'id'], `duplicate stream id "${stream.id}" (also streams[${firstWithId}])`);
       else ids.set(stream.id, i);
 
-      const repo = posix.normalize(stream.ostree.repo).replace(/(.)\/$/, '$1');
+      const repo = dirKey(stream.ostree.repo);
       const claim = (ref: string, path: (string | number)[]) => {
         const key = `${repo}\0${ref}`;
         const owner = refWriters.get(key);
@@ -657,6 +734,21 @@ export const ConfigSchema = z
     }
   });
 
+/** A group's streams with the same schedule fire once per slot for all of them: they must agree on catching up. */
+function checkSharedSchedules(streams: readonly z.output<typeof StreamSchema>[], issue: (path: (string | number)[], message: string) => void): void {
+  const first = new Map<string, { catchUp: string; where: string }>();
+  for (const [i, stream] of streams.entries()) {
+    for (const [j, schedule] of stream.triggers.schedule.entries()) {
+      const key = JSON.stringify([stream.group, schedule.cron, schedule.timezone, schedule.action]);
+      const seen = first.get(key);
+      if (seen === undefined) first.set(key, { catchUp: schedule.catchUp, where: `streams[${i}].triggers.schedule[${j}]` });
+      else if (seen.catchUp !== schedule.catchUp) {
+        issue(['streams', i, 'triggers', 'schedule', j, 'catchUp'], `is "${schedule.catchUp}" but ${seen.where} of group "${stream.group}" has "${seen.catchUp}": the streams of a group sharing a schedule fire together, so they share catchUp`);
+      }
+    }
+  }
+}
+
 /** The parsed configuration: every default applied, tag triggers in object form. */
 export type Config = z.output<typeof ConfigSchema>;
 /** The configuration as written (before defaults). */
@@ -664,7 +756,9 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type StreamConfig = Config['streams'][number];
 export type ArtifactConfig = StreamConfig['artifacts'][number];
 export type TagTriggerConfig = StreamConfig['triggers']['tags'][number];
+export type ScheduleTriggerConfig = StreamConfig['triggers']['schedule'][number];
 export type PromoteConfig = NonNullable<StreamConfig['promote']>;
+export type PungiTriggerConfig = NonNullable<StreamConfig['triggers']['pungi']>;
 export type BusConfig = Config['bus'];
 export type AmqpConfig = BusConfig['amqp'];
 export type KafkaConfig = BusConfig['kafka'];

@@ -63,6 +63,15 @@ export function composeId(causeId: string, listener: string, streamId: string): 
 }
 
 /**
+ * The id of the firing of one slot of a schedule (`relengd.schedule.fired`): the same for every
+ * process that computes it, so a slot fired before a restart is a duplicate after it. In the
+ * derived space, so no inbound message can occupy it and suppress the firing.
+ */
+export function scheduleFiringId(scheduleKey: string, slot: string): string {
+  return uuidFromDigest(hashOfParts(['schedule', scheduleKey, slot]), DERIVED_SPACE);
+}
+
+/**
  * The id of a message that arrived without one, the same on every path (AMQP, HTTP, an archive,
  * `relengd publish`): a hash of the topic as sent (with its prefix) and the body as canonical JSON,
  * so key order, spacing or a byte-order mark do not make the same message two.

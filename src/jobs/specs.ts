@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ArtifactRequested, ArtifactSummary } from '../events/relengd/artifact.ts';
-import { Cause } from '../events/relengd/compose.ts';
+import { Cause, Checksum } from '../events/relengd/compose.ts';
 import { SafeValue } from '../events/relengd/safe-value.ts';
 
 /**
@@ -49,6 +49,8 @@ export const PromoteTarget = z.object({
   commit: z.string(),
   composeId: z.string(),
   artifacts: z.array(ArtifactSummary),
+  /** The repository the commit is pulled from into `repo` before the ref moves (`promote.from.repo`); absent: it is in `repo` already. */
+  pullFrom: z.string().optional(),
 });
 export type PromoteTarget = z.infer<typeof PromoteTarget>;
 
@@ -64,3 +66,20 @@ export const PromoteJobSpec = z.object({
   baseUrl: z.string().nullable(),
 });
 export type PromoteJobSpec = z.infer<typeof PromoteJobSpec>;
+
+/** A commit Pungi announced, to be found in the compose repository before it counts as the stream's compose. */
+export const PungiCommitJobSpec = z.object({
+  /** The arch's compose (derived from Pungi's compose id and the stream). */
+  composeId: SafeValue,
+  pungiComposeId: SafeValue,
+  stream: SafeValue,
+  /** The stream's ref, which the commit must be bound to or on (the message named it). */
+  ref: z.string(),
+  /** The compose repository (`triggers.pungi.repo`). */
+  repo: z.string(),
+  commit: Checksum,
+  /** The version the compose is known by: Pungi's compose id. */
+  version: SafeValue,
+  causes: z.array(Cause),
+});
+export type PungiCommitJobSpec = z.infer<typeof PungiCommitJobSpec>;

@@ -26,9 +26,12 @@ export class InvalidOstreeArgumentError extends RelengdError {
 /** The commit object is not in the repository (never written, pruned, or history not fetched). */
 export class CommitNotFoundError extends RelengdError {
   readonly checksum: string;
-  constructor(checksum: string) {
-    super(`commit ${checksum} is not in the repository`);
+  /** The repository that was looked in, when the message should name it (another repository than the one worked on). */
+  readonly repository: string | undefined;
+  constructor(checksum: string, repository?: string) {
+    super(`commit ${checksum} is not in the repository${repository === undefined ? '' : ` ${repository}`}`);
     this.checksum = checksum;
+    this.repository = repository;
   }
 }
 

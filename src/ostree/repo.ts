@@ -236,6 +236,18 @@ export class OstreeRepo {
     return { from, to };
   }
 
+  /**
+   * Copies the commit `checksum` and the objects of its tree from the repository at `source` into
+   * this one (`ostree pull-local --untrusted`: every object's checksum is verified, since another
+   * system wrote `source`). Only that commit: its history stays in `source`, as with a partial
+   * pull. No ref is created. `CommitNotFoundError` when `source` does not hold the commit.
+   */
+  async pullLocal(source: OstreeRepo, checksum: string): Promise<void> {
+    assertChecksum(checksum);
+    if (!(await source.hasCommit(checksum))) throw new CommitNotFoundError(checksum, source.path);
+    await this.#must(['pull-local'], ['--untrusted', source.path, checksum], checksum);
+  }
+
   /** The static deltas in the repository, sorted by `to` then `from`. */
   async listStaticDeltas(): Promise<StaticDelta[]> {
     return parseStaticDeltas(await this.#must(['static-delta', 'list'], []));

@@ -7,7 +7,7 @@ import { isDerivedId } from '../events/ids.ts';
 import { splitTopic } from '../events/topics.ts';
 import { isStoreError } from '../store/database.ts';
 import type { Store } from '../store/store.ts';
-import { authorize, type DeliverySource } from '../trust.ts';
+import { authorize, mayCarryDerivedId, type DeliverySource } from '../trust.ts';
 
 /** A message as a transport received it: decoded into envelope fields, or already rejected by the codec. */
 export interface Delivery {
@@ -140,7 +140,7 @@ export class Intake {
         return { kind: 'dropped', id: input.id ?? null, why: verdict.why };
       }
       if (!verdict.allowed) throw new MessageRejectedError(RejectReason.unauthorized, verdict.why, 'publisher');
-      if (input.id && isDerivedId(input.id)) {
+      if (input.id && isDerivedId(input.id) && !mayCarryDerivedId(delivery.source ?? 'live')) {
         throw new MessageRejectedError(RejectReason.reservedId, `id ${input.id} is of the form relengd derives for its own events; an inbound message may not use it`, 'id');
       }
       const envelope = makeEnvelope(input, { prefix: config.topicPrefix, receivedAt });

@@ -28,6 +28,8 @@ export interface EventQuery {
   /** AMQP-style pattern over the bare topic is applied by the caller; this is an exact topic or SQL prefix. */
   topic?: string | undefined;
   type?: string | undefined;
+  /** Exact subject (a stream's ref, a schedule's key). */
+  subject?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
   correlationId?: string | undefined;
@@ -159,9 +161,9 @@ export class EventsTable {
     return this.#db.prepare('DELETE FROM events WHERE id = ?').run(id).changes === 1;
   }
 
-  /** The time of the newest inbound event (catch-up resumes from it). */
+  /** The time of the newest inbound event (catch-up resumes from it); the calendar's firings say nothing about the bus. */
   lastInboundTime(): string | null {
-    const row = this.#db.prepare(`SELECT max(time) AS t FROM events WHERE origin = 'inbound'`).get() as { t: string | null };
+    const row = this.#db.prepare(`SELECT max(time) AS t FROM events WHERE origin = 'inbound' AND transport <> 'calendar'`).get() as { t: string | null };
     return row.t;
   }
 
@@ -186,6 +188,7 @@ export class EventsTable {
     const params: SQLInputValue[] = [];
     if (q.topic) (where.push('topic = ?'), params.push(q.topic));
     if (q.type) (where.push('type = ?'), params.push(q.type));
+    if (q.subject) (where.push('subject = ?'), params.push(q.subject));
     if (q.since) (where.push('time >= ?'), params.push(q.since));
     if (q.until) (where.push('time < ?'), params.push(q.until));
     // The chain's first message has the correlation id as its id; the rest were emitted by relengd.

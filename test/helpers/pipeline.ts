@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Wakeups } from '../../src/bus/calendar/index.ts';
 import { EmbeddedTransport } from '../../src/bus/embedded/transport.ts';
+import type { Clock } from '../../src/clock.ts';
 import { startDaemon, type Daemon } from '../../src/cli/daemon.ts';
 import { demoConfigYaml, demoSteps, demoTreefile, DEMO_ARCHES, type DemoStep } from '../../src/cli/demo/scenario.ts';
 import { parseConfig } from '../../src/config/index.ts';
@@ -22,10 +24,10 @@ export async function preparePipeline(dir: string, edit: (yaml: string) => strin
  * The demo's pipeline (real OSTree repo, stand-in builders) in process, with its config adjustable
  * by the test: `edit` rewrites the YAML (make the qcow2 builder fail, slow the compose down).
  */
-export async function startPipeline(dir: string, edit: (yaml: string) => string = (y) => y, options: { http?: boolean } = {}) {
+export async function startPipeline(dir: string, edit: (yaml: string) => string = (y) => y, options: { http?: boolean; clock?: Clock; wakeups?: Wakeups } = {}) {
   const { yaml } = await preparePipeline(dir, edit);
   const transport = new EmbeddedTransport();
-  const daemon: Daemon = await startDaemon({ config: parseConfig(yaml, { RELENGD_HTTP_PORT: '0' }), logger: silentLogger(), transport, serveHttp: options.http ?? false });
+  const daemon: Daemon = await startDaemon({ config: parseConfig(yaml, { RELENGD_HTTP_PORT: '0' }), logger: silentLogger(), transport, serveHttp: options.http ?? false, clock: options.clock, wakeups: options.wakeups });
   const steps = demoSteps(dir);
 
   /** Feeds one of the demo's recorded messages (0 Bodhi, 1 Koji repo.done, 2 Greenwave), optionally altered, and waits until all is done. */

@@ -1,6 +1,6 @@
 /** The trust model as a table: who may send which kind of topic, by how it came. */
 import { describe, expect, it } from 'vitest';
-import { authorize, bindFromOutside, isSafeValue, topicKind, type DeliverySource } from '../../src/trust.ts';
+import { authorize, bindFromOutside, isSafeValue, mayCarryDerivedId, topicKind, type DeliverySource } from '../../src/trust.ts';
 
 const publishers = {
   'greenwave.decision.update': ['greenwave'],
@@ -73,6 +73,22 @@ describe("relengd's own facts", () => {
     expect(bindFromOutside('relengd.release.approve', publishers)).toBe(true);
     expect(bindFromOutside('relengd.release.promote.requested', publishers)).toBe(false);
     expect(bindFromOutside('bodhi.compose.complete', publishers)).toBe(true);
+  });
+});
+
+describe("relengd's calendar (triggers.schedule)", () => {
+  it.each<DeliverySource>(['live', 'replayed', 'archive', 'operator'])('firings from outside are dropped like every own fact (%s)', (source) => {
+    expect(authorize('relengd.schedule.fired', { identity: 'releng', source }, publishers)).toMatchObject({ allowed: false, drop: true });
+  });
+  it('sends its firings and nothing else', () => {
+    expect(allowed('relengd.schedule.fired', undefined, 'calendar')).toBe(true);
+    expect(allowed('relengd.compose.finished', undefined, 'calendar')).toBe(false);
+    expect(allowed('relengd.release.approve', undefined, 'calendar')).toBe(false);
+    expect(allowed('bodhi.compose.complete', undefined, 'calendar')).toBe(false);
+  });
+  it('alone may carry an id relengd derives', () => {
+    expect(mayCarryDerivedId('calendar')).toBe(true);
+    expect((['live', 'replayed', 'archive', 'operator'] as const).map(mayCarryDerivedId)).toEqual([false, false, false, false]);
   });
 });
 

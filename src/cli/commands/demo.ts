@@ -8,7 +8,8 @@ import { createLogger } from '../../log.ts';
 import { openRepo } from '../../ostree/index.ts';
 import type { Store } from '../../store/store.ts';
 import { startDaemon } from '../daemon.ts';
-import { DEMO_ARCHES, demoConfigYaml, demoSteps, demoTreefile } from '../demo/scenario.ts';
+import { prepareStep } from '../demo/prepare.ts';
+import { DEMO_ARCHES, demoConfigYaml, demoPungiSteps, demoSteps, demoTreefile } from '../demo/scenario.ts';
 import { timelineLine } from '../demo/timeline.ts';
 
 export interface DemoSummary {
@@ -22,7 +23,7 @@ export interface DemoSummary {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description("the seed's story end to end on the embedded transport: Bodhi push -> OSTree commits -> installer and images -> Greenwave -> promoted refs, on a real OSTree repo")
+    .description("the seed's two stories end to end on the embedded transport, on real OSTree repos: Bodhi push -> OSTree commits -> installer and images -> Greenwave -> promoted refs; and Pungi's nightly -> commits in the compose repo -> Greenwave -> pulled into the public repo and promoted")
     .option('--dir <dir>', 'where the repo, store, config and job files go', join(tmpdir(), 'relengd-demo'))
     .option('--json', 'print one JSON document at the end instead of the timeline')
     .action(async (opts: { dir: string; json?: boolean }) => {
@@ -62,12 +63,12 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
   const daemon = await startDaemon({ config, logger: createLogger({ level: 'warn', fd: 2 }), transport, serveHttp: false });
   try {
     await daemon.idle();
-    for (const step of demoSteps(dir)) {
-      if (step.prepare) writeFileSync(step.prepare.file, `${JSON.stringify(step.prepare.content, null, 2)}\n`);
-      const raw = Buffer.from(JSON.stringify(step.message.data));
+    for (const step of [...demoSteps(dir), ...demoPungiSteps(dir)]) {
+      const message = await prepareStep(step);
+      const raw = Buffer.from(JSON.stringify(message.data));
       say(`${stamp()} <-  ${step.title}`);
-      const [outcome] = await transport.inject([{ transport: 'demo', source: 'operator', raw, headers: step.message.headers ?? {}, decoded: step.message }]);
-      if (outcome?.kind === 'duplicate') say(`${stamp()}     already processed (message ${step.message.id}): nothing to do`);
+      const [outcome] = await transport.inject([{ transport: 'demo', source: 'operator', raw, headers: message.headers ?? {}, decoded: message }]);
+      if (outcome?.kind === 'duplicate') say(`${stamp()}     already processed (message ${message.id}): nothing to do`);
       await daemon.idle();
     }
     return summarize(daemon.store, dir, configFile);

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import type { Config } from '../../config/index.ts';
+import { lastFiring, type LastFiring } from '../../bus/calendar/index.ts';
+import { systemClock } from '../../clock.ts';
+import { nextSlot, type Config } from '../../config/index.ts';
 import { openRepo } from '../../ostree/index.ts';
 import { COMPOSE_QUEUE, STREAM_HEAD, type ComposeQueue, type StreamHead } from '../../pipeline/listeners/composer.ts';
 import { PROMOTION, type Candidate } from '../../pipeline/listeners/promoter.ts';
+import { groupSchedules } from '../../pipeline/listeners/schedules.ts';
 import { Store } from '../../store/store.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 
@@ -18,6 +21,19 @@ interface StreamStatus {
   releaseCommit: string | null;
 }
 
+/** A schedule (shared by the streams of a group): what it fired last and when it fires next. */
+interface ScheduleStatus {
+  group: string;
+  streams: string[];
+  cron: string;
+  timezone: string;
+  action: 'compose' | 'artifacts';
+  catchUp: 'latest' | 'none';
+  last: LastFiring | null;
+  /** The next slot after now; a slot missed while relengd is down fires on start instead (catchUp: latest). */
+  next: string | null;
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
@@ -29,6 +45,7 @@ export function registerStatus(program: Command): void {
       try {
         const status = {
           streams: await streamsStatus(config, store),
+          schedules: schedulesStatus(config, store, systemClock.now()),
           candidates: store.state.list(PROMOTION).map(({ value }) => summarizeCandidate(value as Candidate)),
           jobs: store.jobs.countByState(),
           outboxPending: store.outbox.countPending(),
@@ -62,6 +79,19 @@ async function streamsStatus(config: Config, store: Store): Promise<StreamStatus
   );
 }
 
+function schedulesStatus(config: Config, store: Store, now: Date): ScheduleStatus[] {
+  return groupSchedules(config).map((s) => ({
+    group: s.group,
+    streams: s.streams.map((stream) => stream.id),
+    cron: s.cron,
+    timezone: s.timezone,
+    action: s.action,
+    catchUp: s.catchUp,
+    last: lastFiring(store, s.key),
+    next: nextSlot(s, now)?.toISOString() ?? null,
+  }));
+}
+
 function summarizeCandidate(c: Candidate) {
   return {
     group: c.group,
@@ -74,12 +104,17 @@ function summarizeCandidate(c: Candidate) {
 
 const short = (c: string | null | undefined): string => (c ? c.slice(0, 12) : '-');
 
-function render(s: { streams: StreamStatus[]; candidates: ReturnType<typeof summarizeCandidate>[]; jobs: Record<string, number>; outboxPending: number; rejected: number; failedEvents: number }): string {
+function render(s: { streams: StreamStatus[]; schedules: ScheduleStatus[]; candidates: ReturnType<typeof summarizeCandidate>[]; jobs: Record<string, number>; outboxPending: number; rejected: number; failedEvents: number }): string {
   const lines = ['streams:'];
   for (const st of s.streams) {
     const queue = st.composing ? ` composing ${st.composing.active?.version ?? '-'}${st.composing.pending ? `, then ${st.composing.pending.version}` : ''}` : '';
     lines.push(`  ${st.id.padEnd(28)} ${st.ref} = ${short(st.refCommit)} (last compose ${st.head?.version ?? '-'})${queue}`);
     if (st.releaseRef) lines.push(`  ${''.padEnd(28)} ${st.releaseRef} = ${short(st.releaseCommit)}`);
+  }
+  if (s.schedules.length > 0) lines.push('schedules:');
+  for (const sc of s.schedules) {
+    const last = sc.last ? `${sc.last.slot}${sc.last.missed ? ` (missed, fired ${sc.last.firedAt})` : ''}` : 'never';
+    lines.push(`  ${sc.group} ${sc.action} "${sc.cron}" ${sc.timezone}: last ${last}, next ${sc.next ?? 'never'}`);
   }
   lines.push('release candidates:');
   if (s.candidates.length === 0) lines.push('  none');

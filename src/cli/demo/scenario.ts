@@ -1,18 +1,25 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnvelopeInput } from '../../events/envelope.ts';
+import type { PungiCommitPlan } from './standin-pungi.ts';
 
 /**
- * The seed's story as relengd sees it: Bodhi mashes f26-updates, Koji regenerates the f26-atomic
- * repo, Greenwave says the two-week tests passed. Recorded messages shaped like Fedora's (fixed ids
- * and times, so a second run is recognised as the same history), and the config that runs it with
- * stand-ins for rpm-ostree, lorax and koji.
+ * The seed's two stories as relengd sees them. After a release (the two-week flow): Bodhi mashes
+ * f26-updates, Koji regenerates the f26-atomic repo, Greenwave says the two-week tests passed.
+ * Before one (the nightly flow): Pungi's nightly of the next release commits each arch in its
+ * compose repository and finishes, Greenwave passes the compose, and relengd pulls the commits into
+ * the public repository and promotes them. Recorded messages shaped like Fedora's (fixed ids and
+ * times, so a second run is recognised as the same history), and the config that runs them with
+ * stand-ins for rpm-ostree, lorax, koji and Pungi's ostree phase.
  */
 
 export const DEMO_GROUP = 'f26-atomic-host';
 export const DEMO_ARCHES = ['x86_64', 'aarch64'] as const;
 /** {release}.{date}.{n} for the Bodhi push below: release 26, 2017-07-05, the day's first compose. */
 export const DEMO_VERSION = '26.20170705.0';
+/** The nightly of the pre-release story: its Pungi compose id is also the candidate's version. */
+export const DEMO_PUNGI_GROUP = 'f27-atomic-host';
+export const DEMO_PUNGI_COMPOSE = 'Fedora-27-20170820.n.0';
 
 const standins = resolve(dirname(fileURLToPath(import.meta.url)));
 
@@ -22,7 +29,13 @@ export interface DemoStep {
   /** What the world did before the message (Bodhi wrote the repo). */
   prepare?: { file: string; content: unknown };
   message: EnvelopeInput;
+  /** Pungi's ostree phase before the message: the commit it makes is the message's `commitid`. */
+  pungiCommit?: PungiCommitPlan;
 }
+
+/** Where the pre-release story's Pungi commits (`/mnt/koji/compose/atomic/27/` in the seed). */
+export const demoComposeRepo = (dir: string): string => join(dir, 'koji', 'compose', 'atomic', '27');
+const nightlyRef = (arch: string): string => `fedora/27/${arch}/testing/atomic-host`;
 
 export function demoSteps(dir: string): DemoStep[] {
   return [
@@ -66,6 +79,64 @@ export function demoSteps(dir: string): DemoStep[] {
           summary: 'All required tests passed',
           applicable_policies: ['atomic_two_week_tests'],
           satisfied_requirements: [{ result_id: 20170706, testcase: 'atomic.host.smoke', type: 'test-result-passed' }],
+          unsatisfied_requirements: [],
+        },
+      },
+    },
+  ];
+}
+
+/**
+ * The pre-release story: Pungi's nightly Fedora-27-20170820.n.0 commits each arch in the compose
+ * repository (`pungi.compose.ostree`), then finishes (`pungi.compose.status.change`); Greenwave
+ * passes the compose. relengd finds each commit in the compose repository, announces the compose
+ * under Pungi's id, pulls the commits into the public repository and promotes them.
+ */
+export function demoPungiSteps(dir: string): DemoStep[] {
+  const location = `https://kojipkgs.example.org/compose/branched/${DEMO_PUNGI_COMPOSE}/compose`;
+  const ostreeStep = (arch: string, id: string, time: string): DemoStep => ({
+    title: `Pungi's nightly ${DEMO_PUNGI_COMPOSE}: the ostree phase commits ${nightlyRef(arch)} in the compose repo`,
+    pungiCommit: { repo: demoComposeRepo(dir), ref: nightlyRef(arch), arch, version: '27.20170820.n.0' },
+    message: {
+      topic: 'org.fedoraproject.prod.pungi.compose.ostree',
+      id,
+      time,
+      headers: { fedora_messaging_schema: 'base.message', 'sent-at': time },
+      // commitid: filled in with the commit the stand-in ostree phase made (the real one names Pungi's).
+      data: { compose_id: DEMO_PUNGI_COMPOSE, variant: 'Atomic', arch, ref: nightlyRef(arch), commitid: null, location },
+    },
+  });
+  return [
+    ostreeStep('x86_64', '2017-4b8e2a6c-1f3d-4c5e-9a7b-0e2d4f6a8c04', '2017-08-20T05:41:12+00:00'),
+    ostreeStep('aarch64', '2017-7d1f3b5e-2a4c-4e6f-8b9d-1c3e5a7b9d05', '2017-08-20T05:58:47+00:00'),
+    {
+      title: `Pungi: compose ${DEMO_PUNGI_COMPOSE} FINISHED`,
+      message: {
+        topic: 'org.fedoraproject.prod.pungi.compose.status.change',
+        id: '2017-9a2c4e6f-3b5d-4f7a-8c1e-2d4f6a8c0e06',
+        time: '2017-08-20T07:12:30+00:00',
+        headers: { fedora_messaging_schema: 'base.message', 'sent-at': '2017-08-20T07:12:30+00:00' },
+        data: { compose_id: DEMO_PUNGI_COMPOSE, status: 'FINISHED', location },
+      },
+    },
+    {
+      title: `Greenwave: the nightly's Atomic Host tests passed for compose ${DEMO_PUNGI_COMPOSE}`,
+      message: {
+        topic: 'org.fedoraproject.prod.greenwave.decision.update',
+        id: '2017-2e4a6c8e-5d7f-4a1c-9e3b-3f5a7c9e1a07',
+        publisher: 'greenwave',
+        time: '2017-08-20T09:30:00+00:00',
+        headers: { fedora_messaging_schema: 'greenwave.decision.update.v1', 'sent-at': '2017-08-20T09:30:00+00:00' },
+        data: {
+          decision_context: 'atomic_nightly',
+          product_version: 'fedora-27',
+          subject_type: 'compose',
+          subject_identifier: DEMO_PUNGI_COMPOSE,
+          subject: [{ 'productmd.compose.id': DEMO_PUNGI_COMPOSE }],
+          policies_satisfied: true,
+          summary: 'All required tests passed',
+          applicable_policies: ['atomic_nightly_tests'],
+          satisfied_requirements: [{ result_id: 20170820, testcase: 'atomic.host.smoke', type: 'test-result-passed' }],
           unsatisfied_requirements: [],
         },
       },
@@ -124,6 +195,30 @@ export function demoConfigYaml(dir: string, node: string): string {
       deltas: true
       metadata: ${join(dir, 'streams', `${DEMO_GROUP}.json`)}
       baseUrl: https://kojipkgs.example.org/atomic/26/`;
+  // The pre-release path: Pungi commits the nightly ref in its compose repo; relengd gates the
+  // compose, pulls the commit into the public repo and moves the release ref there.
+  const nightly = (arch: string) => `
+  - id: ${DEMO_PUNGI_GROUP}-${arch}
+    group: ${DEMO_PUNGI_GROUP}
+    release: "27"
+    arch: ${arch}
+    triggers:
+      pungi: { composeId: "Fedora-27-*.n.*", variant: Atomic, repo: ${demoComposeRepo(dir)} }
+    ostree:
+      repo: ${join(dir, 'repo')}
+      ref: ${nightlyRef(arch)}
+      # Pungi composes this stream; relengd would only if a Bodhi, Koji or schedule trigger asked.
+      treefile: ${join(dir, 'compose', `fedora-atomic-host-${arch}.json`)}
+      compose: ${JSON.stringify(compose)}
+    promote:
+      ref: fedora/27/${arch}/atomic-host
+      from: { repo: ${demoComposeRepo(dir)} }
+      accept: [FINISHED, FINISHED_INCOMPLETE]
+      gates:
+        - greenwave: { decisionContext: atomic_nightly, subjectType: compose }
+      fastForwardOnly: true
+      deltas: true
+      metadata: ${join(dir, 'streams', `${DEMO_PUNGI_GROUP}.json`)}`;
   return `# Written by \`relengd demo\`: every relengd command works on the demo with --config ${join(dir, 'relengd.yaml')}
 topicPrefix: org.fedoraproject.prod
 bus: { transport: embedded }
@@ -138,6 +233,6 @@ publishers:
   greenwave.decision.update: [greenwave]
   relengd.release.approve: [releng]
   relengd.release.promote.requested: [releng]
-streams:${DEMO_ARCHES.map(stream).join('')}
+streams:${DEMO_ARCHES.map(stream).join('')}${DEMO_ARCHES.map(nightly).join('')}
 `;
 }

@@ -9,6 +9,7 @@ export function timelineLine(envelope: Envelope): string | null {
     case 'relengd.ostree.compose.requested':
       return `compose requested   ${String(d.stream)} (version ${String(d.version)})`;
     case 'relengd.ostree.compose.finished':
+      if (d.pungiComposeId) return d.commit ? `Pungi commit found  ${String(d.ref)} -> ${short(d.commit)} in the compose repo (${String(d.pungiComposeId)})` : `Pungi: no change    ${String(d.ref)}`;
       return d.commit ? `composed            ${String(d.ref)} -> ${short(d.commit)} (${String(d.version)})` : `compose: no change  ${String(d.ref)}`;
     case 'relengd.ostree.compose.failed':
       return `compose FAILED      ${String(d.ref)}: ${String(d.error)}`;

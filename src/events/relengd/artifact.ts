@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Checksum } from './compose.ts';
+import { Checksum, PungiComposeId } from './compose.ts';
 import { SafeValue } from './safe-value.ts';
 
 export const ArtifactKind = z.enum(['installer', 'image']);
@@ -14,6 +14,8 @@ const ArtifactIdentity = {
   format: z.string(),
   failable: z.boolean(),
   version: SafeValue.nullable().optional(),
+  /** Set when the commit is one Pungi made: the artifact belongs to that Pungi compose's join. */
+  pungiComposeId: PungiComposeId.optional(),
 };
 
 /** relengd.artifact.build.requested: an installer ISO or image is to be built from a commit. */

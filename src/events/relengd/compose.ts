@@ -4,6 +4,12 @@ import { SafeValue } from './safe-value.ts';
 /** A full OSTree commit checksum (SHA-256, hex). */
 export const Checksum = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-character hex OSTree checksum');
 
+/**
+ * Set on the events of a commit Pungi made (`pungi.compose.ostree`): Pungi's compose id. Such a
+ * compose ends with Pungi's status message (the pungi-tracker announces it), not with its commit.
+ */
+export const PungiComposeId = SafeValue.describe("Pungi's compose id, when Pungi made the commit");
+
 /** What made relengd ask for a compose: the triggering message ids and topics, merged when requests coalesce. */
 export const Cause = z.looseObject({ id: z.string(), topic: z.string() });
 
@@ -29,6 +35,7 @@ export const OstreeComposeFinished = z.looseObject({
   parent: Checksum.nullable(),
   version: SafeValue.nullable(),
   duration: z.number().nonnegative().describe('seconds'),
+  pungiComposeId: PungiComposeId.optional(),
 });
 export type OstreeComposeFinished = z.infer<typeof OstreeComposeFinished>;
 
@@ -40,5 +47,6 @@ export const OstreeComposeFailed = z.looseObject({
   version: SafeValue.nullable().optional(),
   error: z.string(),
   log: z.string().nullable(),
+  pungiComposeId: PungiComposeId.optional(),
 });
 export type OstreeComposeFailed = z.infer<typeof OstreeComposeFailed>;

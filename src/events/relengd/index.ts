@@ -3,6 +3,7 @@ import { ArtifactFailed, ArtifactFinished, ArtifactRequested } from './artifact.
 import { OstreeComposeFailed, OstreeComposeFinished, OstreeComposeRequested } from './compose.ts';
 import { ComposeRequest } from './compose-command.ts';
 import { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
+import { ScheduleFired } from './schedule.ts';
 
 /** Topics relengd publishes (bare names; published under the deployment's prefix). */
 export const relengdTopics = {
@@ -64,6 +65,11 @@ export const relengdTopics = {
   'relengd.release.approve': {
     schema: ReleaseApprove,
     summary: 'An approval of a group version for release, from an allowed publisher.',
+    origin: 'relengd',
+  },
+  'relengd.schedule.fired': {
+    schema: ScheduleFired,
+    summary: "A slot of a stream group's schedule came (relengd's calendar): compose, or rebuild the artifacts.",
     origin: 'relengd',
   },
 } as const satisfies Record<string, TopicSpec>;

@@ -70,7 +70,18 @@ export function artifactExecutor(): Executor {
 }
 
 function artifactIdentity(spec: ArtifactJobSpec) {
-  return { composeId: spec.composeId, stream: spec.stream, commit: spec.commit, version: spec.version ?? null, name: spec.name, kind: spec.kind, platform: spec.platform, format: spec.format, failable: spec.failable };
+  return {
+    composeId: spec.composeId,
+    stream: spec.stream,
+    commit: spec.commit,
+    version: spec.version ?? null,
+    name: spec.name,
+    kind: spec.kind,
+    platform: spec.platform,
+    format: spec.format,
+    failable: spec.failable,
+    ...(spec.pungiComposeId === undefined ? {} : { pungiComposeId: spec.pungiComposeId }),
+  };
 }
 
 /** `artifact.build.failed`: the compose tracker joins on it to announce the compose. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefConflictError } from '../../errors.ts';
-import type { OstreeRepo } from '../../ostree/index.ts';
+import { CommitNotFoundError, type OstreeRepo } from '../../ostree/index.ts';
 import type { Executor, JobContext, JobEmit, JobOutcome } from '../executor.ts';
 import { PromoteJobSpec, type PromoteTarget } from '../specs.ts';
 import { streamMetadata, writeJsonAtomically } from './stream-metadata.ts';
@@ -30,7 +30,8 @@ interface Move extends PlannedMove {
 
 /**
  * Moves a group's release refs to a tested version, all arches or none:
- * fast-forward check unless forced, a promotion commit bound to the target ref where the candidate
+ * fast-forward check unless forced, the candidate pulled in from the compose repository it was made
+ * in (`promote.from`: Pungi's), a promotion commit bound to the target ref where the candidate
  * is bound to another, compare-and-swap on each ref, summary regenerated (signed when a key is
  * configured), static deltas from the previous release, stream metadata written.
  *
@@ -52,7 +53,7 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
       let plan = readPlan(planFile);
       if (!plan) {
         const planned = await planMoves(spec, deps);
-        if ('refusal' in planned) return refuse('not-fast-forward', planned.refusal);
+        if ('refusal' in planned) return refuse(planned.reason, planned.refusal);
         plan = planned.moves;
         writeFileSync(planFile, JSON.stringify(plan));
       }
@@ -136,21 +137,34 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
 }
 
 /**
- * Where each ref is and where it goes. Every fast-forward check runs before any promotion commit is
- * written, so a refusal leaves the repository untouched. A ref already standing for the candidate
- * plans no move (`from === to`).
+ * Where each ref is and where it goes. Every fast-forward check runs before any commit is pulled or
+ * promotion commit written, so a refusal leaves the repository untouched. A ref already standing
+ * for the candidate plans no move (`from === to`). A candidate from another repository
+ * (`pullFrom`, Pungi's compose repository) is checked against its history there, then pulled in.
  */
-async function planMoves(spec: PromoteJobSpec, deps: PromoteExecutorDeps): Promise<{ moves: PlannedMove[] } | { refusal: string }> {
+async function planMoves(spec: PromoteJobSpec, deps: PromoteExecutorDeps): Promise<{ moves: PlannedMove[] } | { refusal: string; reason: Refusal }> {
   const found: Array<{ target: PromoteTarget; repo: OstreeRepo; from: string | null; done: boolean }> = [];
-  for (const target of spec.targets) {
-    const repo = deps.openRepo(target.repo);
-    const from = await repo.revParse(target.ref);
-    const source = from ? await sourceOf(repo, from) : null;
-    const done = source === target.commit;
-    if (from && !done && !spec.force && !(await repo.isAncestor(source!, target.commit))) {
-      return { refusal: `${target.ref} is at ${from}${source !== from ? ` (from ${source})` : ''}, which ${target.commit} does not descend from; promote with --force to move it anyway` };
+  try {
+    for (const target of spec.targets) {
+      const repo = deps.openRepo(target.repo);
+      // The candidate's history is where it was made: a pulled commit arrives without its parents.
+      const fromRepo = target.pullFrom === undefined ? undefined : deps.openRepo(target.pullFrom);
+      const history = fromRepo && (await fromRepo.hasCommit(target.commit)) ? fromRepo : repo;
+      const from = await repo.revParse(target.ref);
+      const source = from ? await sourceOf(repo, from) : null;
+      const done = source === target.commit;
+      if (from && !done && !spec.force && !(await history.isAncestor(source!, target.commit))) {
+        return { reason: 'not-fast-forward', refusal: `${target.ref} is at ${from}${source !== from ? ` (from ${source})` : ''}, which ${target.commit} does not descend from; promote with --force to move it anyway` };
+      }
+      found.push({ target, repo, from, done });
     }
-    found.push({ target, repo, from, done });
+    for (const f of found) {
+      if (f.done || f.target.pullFrom === undefined || (await f.repo.hasCommit(f.target.commit))) continue;
+      await f.repo.pullLocal(deps.openRepo(f.target.pullFrom), f.target.commit);
+    }
+  } catch (error) {
+    if (!(error instanceof CommitNotFoundError)) throw error;
+    return { reason: 'promotion-failed', refusal: `${error.message}; nothing was promoted` };
   }
   const moves: PlannedMove[] = [];
   for (const f of found) moves.push({ ref: f.target.ref, from: f.from, to: f.done ? f.from! : await releaseCommit(f.repo, f.target, f.from, spec.version) });
@@ -175,17 +189,20 @@ async function sourceOf(repo: OstreeRepo, commit: string): Promise<string> {
 /**
  * The commit the release ref will point to: the candidate itself, unless the candidate is bound to
  * other refs (clients checking `ostree.ref-binding` would refuse it there): then a new commit of the
- * same tree, bound to the release ref, whose parent is the previous release.
+ * same tree, bound to the release ref, whose parent is the previous release. It keeps the
+ * candidate's own `version` (Pungi's `27.20170820.n.0` where the candidate is known by its compose id).
  */
-async function releaseCommit(repo: OstreeRepo, target: PromoteTarget, from: string | null, version: string): Promise<string> {
+async function releaseCommit(repo: OstreeRepo, target: PromoteTarget, from: string | null, candidateVersion: string): Promise<string> {
   const bindings = await repo.refBindings(target.commit);
   if (bindings.length === 0 || bindings.includes(target.ref)) return target.commit;
+  const own = await repo.metadata(target.commit, 'version');
+  const version = typeof own === 'string' && own !== '' ? own : candidateVersion;
   return repo.commit({
     tree: { commit: target.commit },
     orphan: true,
     parent: from ?? 'none',
     bindRefs: [target.ref],
-    subject: `Release ${version}`,
+    subject: `Release ${candidateVersion}`,
     body: `Promoted from ${target.sourceRef} (${target.commit}), compose ${target.composeId}.`,
     metadata: { version, [SOURCE_COMMIT_KEY]: target.commit },
   });

@@ -6,8 +6,8 @@ import type { ArtifactJobSpec } from '../../jobs/specs.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
 
-/** The build requests for every artifact a stream configures, from one commit. */
-export function artifactRequests(stream: StreamConfig, composeId: string, commit: string, version: string | null): Emit[] {
+/** The build requests for every artifact a stream configures, from one commit (one Pungi made, with `pungiComposeId`). */
+export function artifactRequests(stream: StreamConfig, composeId: string, commit: string, version: string | null, pungiComposeId?: string): Emit[] {
   return stream.artifacts.map((artifact: ArtifactConfig) => ({
     topic: 'relengd.artifact.build.requested',
     key: artifact.name,
@@ -22,6 +22,7 @@ export function artifactRequests(stream: StreamConfig, composeId: string, commit
       platform: artifact.platform,
       format: artifact.format,
       failable: artifact.failable,
+      ...(pungiComposeId === undefined ? {} : { pungiComposeId }),
     } satisfies ArtifactRequested,
   }));
 }
@@ -38,7 +39,7 @@ export const artifacts: Listener = {
       const finished = event.data as OstreeComposeFinished;
       const stream = streamById(config, finished.stream);
       if (!finished.commit || !stream) return nothing(); // no new commit: nothing to build
-      return { ...nothing(), emit: artifactRequests(stream, finished.composeId, finished.commit, finished.version) };
+      return { ...nothing(), emit: artifactRequests(stream, finished.composeId, finished.commit, finished.version, finished.pungiComposeId) };
     }
     const request = event.data as ArtifactRequested;
     const stream = streamById(config, request.stream);
@@ -49,7 +50,8 @@ export const artifacts: Listener = {
       arch: stream.arch,
       group: stream.group,
       release: stream.release,
-      repo: stream.ostree.repo,
+      // A commit Pungi made is in its compose repository until a promotion pulls it into ostree.repo.
+      repo: request.pungiComposeId !== undefined && stream.triggers.pungi ? stream.triggers.pungi.repo : stream.ostree.repo,
       ref: stream.ostree.ref,
       output: artifact.output,
       command: [...artifact.command],

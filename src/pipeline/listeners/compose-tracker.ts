@@ -15,6 +15,20 @@ export interface TrackedCompose {
   artifacts: Record<string, { failable: boolean; state: 'requested' | 'finished' | 'failed'; summary?: ArtifactSummary }>;
 }
 
+/** The join's artifacts once `request` is asked for. */
+export function withArtifactRequested(artifacts: TrackedCompose['artifacts'], request: ArtifactRequested): TrackedCompose['artifacts'] {
+  return { ...artifacts, [request.name]: { failable: request.failable, state: 'requested' } };
+}
+
+/** The join's artifacts after a build result; undefined when the build is unknown or its result was counted already. */
+export function withArtifactResult(artifacts: TrackedCompose['artifacts'], topic: string, result: ArtifactFinished | ArtifactFailed): TrackedCompose['artifacts'] | undefined {
+  const entry = artifacts[result.name];
+  if (!entry || entry.state !== 'requested') return undefined;
+  if (topic !== 'relengd.artifact.build.finished') return { ...artifacts, [result.name]: { ...entry, state: 'failed' } };
+  const { name, kind, platform, format, path, sha256, size } = result as ArtifactFinished;
+  return { ...artifacts, [result.name]: { ...entry, state: 'finished', summary: { name, kind, platform, format, path, sha256, size } } };
+}
+
 /** Pungi's rule: a failed non-failable artifact dooms the compose, failable ones only make it incomplete. */
 export function composeStatus(artifacts: TrackedCompose['artifacts']): ComposeStatus {
   const all = Object.values(artifacts);
@@ -26,7 +40,8 @@ export function composeStatus(artifacts: TrackedCompose['artifacts']): ComposeSt
 /**
  * Joins a compose and its artifact builds into one `compose.finished` with Pungi's statuses:
  * FINISHED (everything built), FINISHED_INCOMPLETE (only failable artifacts failed), DOOMED
- * (the compose or a non-failable artifact failed).
+ * (the compose or a non-failable artifact failed). A commit Pungi made (`pungiComposeId`) is
+ * joined by the pungi-tracker instead: Pungi's own status message ends that compose.
  */
 export const composeTracker: Listener = {
   name: 'compose-tracker',
@@ -43,40 +58,31 @@ export const composeTracker: Listener = {
         const finished = event.data as OstreeComposeFinished;
         const stream = streamById(config, finished.stream);
         // With artifacts to build, the requests that follow open the join; a no-change compose is never announced.
-        if (!finished.commit || !stream || stream.artifacts.length > 0) return nothing();
+        if (!finished.commit || !stream || stream.artifacts.length > 0 || finished.pungiComposeId !== undefined) return nothing();
         return done(config, finished.composeId, { stream: finished.stream, commit: finished.commit, version: finished.version, artifacts: {} }, 'FINISHED');
       }
       case 'relengd.ostree.compose.failed': {
         const failed = event.data as OstreeComposeFailed;
+        if (failed.pungiComposeId !== undefined) return nothing();
         return done(config, failed.composeId, { stream: failed.stream, commit: null, version: failed.version ?? null, artifacts: {} }, 'DOOMED');
       }
       case 'relengd.artifact.build.requested': {
         const request = event.data as ArtifactRequested;
+        if (request.pungiComposeId !== undefined) return nothing();
         const tracked: TrackedCompose = (state.get(COMPOSE_TRACKER, request.composeId) as TrackedCompose | undefined) ?? {
           stream: request.stream,
           commit: request.commit,
           version: request.version ?? null,
           artifacts: {},
         };
-        const artifacts = { ...tracked.artifacts, [request.name]: { failable: request.failable, state: 'requested' as const } };
-        return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: request.composeId, value: { ...tracked, artifacts } }] };
+        return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: request.composeId, value: { ...tracked, artifacts: withArtifactRequested(tracked.artifacts, request) } }] };
       }
       default: {
         const result = event.data as ArtifactFinished | ArtifactFailed;
         const tracked = state.get(COMPOSE_TRACKER, result.composeId) as TrackedCompose | undefined;
-        const entry = tracked?.artifacts[result.name];
-        if (!tracked || !entry || entry.state !== 'requested') return nothing(); // unknown or already counted
-        const ok = event.topic === 'relengd.artifact.build.finished';
-        const finished = result as ArtifactFinished;
-        const updated: TrackedCompose = {
-          ...tracked,
-          artifacts: {
-            ...tracked.artifacts,
-            [result.name]: ok
-              ? { ...entry, state: 'finished', summary: { name: finished.name, kind: finished.kind, platform: finished.platform, format: finished.format, path: finished.path, sha256: finished.sha256, size: finished.size } }
-              : { ...entry, state: 'failed' },
-          },
-        };
+        const artifacts = tracked && withArtifactResult(tracked.artifacts, event.topic, result);
+        if (!tracked || !artifacts) return nothing(); // unknown or already counted
+        const updated: TrackedCompose = { ...tracked, artifacts };
         if (Object.values(updated.artifacts).some((a) => a.state === 'requested')) {
           return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: result.composeId, value: updated }] };
         }

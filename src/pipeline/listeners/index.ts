@@ -4,8 +4,11 @@ import { composeCommand } from './compose-command.ts';
 import { composeTracker } from './compose-tracker.ts';
 import { composer } from './composer.ts';
 import { promoter } from './promoter.ts';
+import { pungiOstree } from './pungi-ostree.ts';
+import { pungiTracker } from './pungi-tracker.ts';
+import { scheduleFired } from './schedule-fired.ts';
 import { tagChanged } from './tag-changed.ts';
 import { updatesMashed } from './updates-mashed.ts';
 
-/** Every listener, in dispatch order: triggers, then the compose queue, artifacts, the join, promotion. */
-export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, composeCommand, composer, artifacts, composeTracker, promoter];
+/** Every listener, in dispatch order: triggers (Pungi's commits among them), then the compose queue, artifacts, the joins (relengd's composes, Pungi's), promotion. */
+export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, scheduleFired, composeCommand, pungiOstree, composer, artifacts, composeTracker, pungiTracker, promoter];

@@ -210,7 +210,18 @@ function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[],
     requestedBy: how.requestedBy,
     targets: streams.map((stream) => {
       const compose = candidate.composes[stream.arch]!;
-      return { arch: stream.arch, stream: stream.id, repo: stream.ostree.repo, sourceRef: stream.ostree.ref, ref: stream.promote!.ref, commit: compose.commit!, composeId: compose.composeId, artifacts: compose.artifacts };
+      const from = stream.promote!.from;
+      return {
+        arch: stream.arch,
+        stream: stream.id,
+        repo: stream.ostree.repo,
+        sourceRef: stream.ostree.ref,
+        ref: stream.promote!.ref,
+        commit: compose.commit!,
+        composeId: compose.composeId,
+        artifacts: compose.artifacts,
+        ...(from ? { pullFrom: from.repo } : {}),
+      };
     }),
     summary: { gpgKey: promoteConfig.summary.gpgKey ?? null, gpgHome: promoteConfig.summary.gpgHome },
     deltas: promoteConfig.deltas,

@@ -1,12 +1,10 @@
 import type { TagTriggerConfig } from '../../config/index.ts';
 import type { Topic } from '../../events/catalogue.ts';
 import type { Envelope } from '../../events/envelope.ts';
-import { composeId } from '../../events/ids.ts';
 import { kojiTagOf, type KojiRepoDone, type KojiTag } from '../../events/inbound/koji.ts';
 import { nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
-import { artifactRequests } from './artifacts.ts';
-import { STREAM_HEAD, type StreamHead } from './composer.ts';
 import { requestComposes } from './compose-requests.ts';
+import { rebuildArtifacts } from './rebuild-artifacts.ts';
 
 const KOJI_EVENT = {
   'buildsys.tag': 'tag',
@@ -36,13 +34,7 @@ export const tagChanged: Listener = {
       decision.emit.push(...composes.emit);
       decision.patches.push(...composes.patches);
     }
-    for (const stream of wants('artifacts')) {
-      const head = state.get(STREAM_HEAD, stream.id) as StreamHead | undefined;
-      if (!head) continue; // nothing composed yet: nothing to rebuild from
-      // A rebuild is a compose of its own (same commit, new artifacts), so gating sees it whole.
-      const rebuild = composeId(event.id, 'tag-changed', stream.id);
-      decision.emit.push(...artifactRequests(stream, rebuild, head.commit, head.version).map((e) => ({ ...e, key: `${stream.id}/${e.key}` })));
-    }
+    decision.emit.push(...rebuildArtifacts(event, wants('artifacts'), 'tag-changed', state));
     return decision;
   },
 };

@@ -61,6 +61,7 @@ describe('the DESIGN.md example', () => {
     expect(config.streams[0]?.triggers).toEqual({
       updatesRepos: ['f26-updates'],
       tags: [{ tag: 'f26-atomic', action: 'compose', on: ['tag', 'untag', 'repo.done'] }],
+      schedule: [],
     });
   });
 });
@@ -106,7 +107,7 @@ describe('defaults', () => {
 
   it('a minimal stream gets its defaults', () => {
     const [s] = parseConfig(`streams:${stream()}`, {}).streams;
-    expect(s?.triggers).toEqual({ updatesRepos: [], tags: [] });
+    expect(s?.triggers).toEqual({ updatesRepos: [], tags: [], schedule: [] });
     expect(s?.ostree.version).toBe('{release}.{date}.{n}');
     expect(s?.artifacts).toEqual([]);
     expect(s?.promote).toBeUndefined();

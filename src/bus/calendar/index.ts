@@ -1,0 +1,28 @@
+/** Time as an event source: `triggers.schedule` slots become stored `relengd.schedule.fired` events. */
+import type { Clock } from '../../clock.ts';
+import type { Config } from '../../config/index.ts';
+import type { Logger } from '../../log.ts';
+import { groupSchedules } from '../../pipeline/listeners/schedules.ts';
+import type { Store } from '../../store/store.ts';
+import { lastFiring } from './last-firing.ts';
+import { CalendarSource } from './source.ts';
+import type { Wakeups } from './wakeups.ts';
+
+export { CalendarSource, RETRY_MS } from './source.ts';
+export { FIRED_TOPIC, lastFiring, type LastFiring } from './last-firing.ts';
+export { MAX_TIMER_MS, realWakeups, type Wakeups } from './wakeups.ts';
+
+/** The configuration's schedules as one calendar, knowing from `store` what fired last. */
+export function createCalendar(o: { config: Config; store: Store; clock: Clock; logger: Logger; wakeups?: Wakeups | undefined }): CalendarSource {
+  return new CalendarSource({
+    schedules: groupSchedules(o.config),
+    clock: o.clock,
+    logger: o.logger,
+    topicPrefix: o.config.topicPrefix,
+    lastFiredSlot: (key) => {
+      const last = lastFiring(o.store, key);
+      return last ? new Date(last.slot) : null;
+    },
+    wakeups: o.wakeups,
+  });
+}
