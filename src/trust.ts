@@ -28,7 +28,13 @@ export type DeliverySource =
 export type TopicKind = 'external' | 'gating' | 'command' | 'own';
 
 /** Commands: people and tools asking relengd to act. Every new operator verb sent as a message belongs here. */
-export const COMMAND_TOPICS: ReadonlySet<string> = new Set(['relengd.release.approve', 'relengd.release.promote.requested', 'relengd.compose.request']);
+export const COMMAND_TOPICS: ReadonlySet<string> = new Set([
+  'relengd.release.approve',
+  'relengd.release.promote.requested',
+  'relengd.compose.request',
+  'relengd.job.retry.requested',
+  'relengd.job.cancel.requested',
+]);
 
 /** External facts that decide promotions. */
 export const GATING_TOPICS: ReadonlySet<string> = new Set(['greenwave.decision.update', 'resultsdb.result.new']);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import type { Command } from 'commander';
 import { publishOverHttp } from '../bus/embedded/client.ts';
 import type { Config } from '../config/index.ts';
 import { withPrefix } from '../events/topics.ts';
@@ -39,7 +40,7 @@ export async function sendOperatorCommand(config: Config, logger: Logger, name: 
     const ok = reply.status < 300;
     return { ok, via: 'http', id: ok ? String(reply.body.id) : null, reason: ok ? null : String(reply.body.reason), error: ok ? null : String(reply.body.error) };
   }
-  const identity = `local:${userInfo().username}`;
+  const identity = `local:${localUser()}`;
   const { store, intake } = openPipeline(config, logger);
   try {
     const [outcome] = intake.accept([
@@ -50,5 +51,29 @@ export async function sendOperatorCommand(config: Config, logger: Logger, name: 
     return { ok: false, via: identity, id: null, reason: outcome?.kind ?? 'none', error: 'the store could not take the command; retry' };
   } finally {
     store.close();
+  }
+}
+
+/** Adds the options that send an operator command to a daemon over HTTP (`--url`, `--token-file`). */
+export function withOperatorRoute(command: Command): Command {
+  return command
+    .option('--url <url>', 'send to the daemon over HTTP instead of writing to the local store (needs a token the daemon maps to an allowed publisher)')
+    .option('--token-file <file>', 'authenticate with the bearer token in this file (default: $RELENGD_TOKEN)');
+}
+
+/** Whether `sendOperatorCommand` sends over HTTP (a URL or a token given) rather than writing to the local store. */
+export function isHttpRoute(route: CommandRoute): boolean {
+  return route.url !== undefined || httpTokenFrom(route.tokenFile) !== undefined;
+}
+
+/**
+ * Who the operator on this machine is: the user name, or `uid <n>` where the UID has no passwd
+ * entry (OpenShift runs containers under an arbitrary UID, and `userInfo()` throws there).
+ */
+export function localUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? 'unknown'}`;
   }
 }

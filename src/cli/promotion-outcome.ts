@@ -4,7 +4,7 @@ import { eventView } from '../store/events.ts';
 import { Store } from '../store/store.ts';
 import { httpTokenFrom } from './context.ts';
 import { HEARTBEAT_STALE_MS, liveDaemons } from './heartbeat.ts';
-import type { CommandRoute } from './operator-command.ts';
+import { isHttpRoute, type CommandRoute } from './operator-command.ts';
 
 /** What became of a promotion request: the refs moved, or the refusal with its reason. */
 export type PromotionOutcome =
@@ -23,8 +23,7 @@ const POLL_MS = 250;
  */
 export async function waitForPromotion(config: Config, route: CommandRoute, requestId: string, timeoutMs: number): Promise<PromotionOutcome> {
   const token = httpTokenFrom(route.tokenFile);
-  // The same choice sendOperatorCommand made: over HTTP when a URL or a token was given.
-  const overHttp = route.url !== undefined || token !== undefined;
+  const overHttp = isHttpRoute(route);
   const baseUrl = route.url ?? `http://${config.http.host}:${config.http.port}`;
   if (overHttp ? !(await daemonIsUp(baseUrl)) : !localDaemonIsUp(config)) {
     const where = overHttp ? `at ${baseUrl}` : `(no daemon heartbeat in ${config.store.path} for ${HEARTBEAT_STALE_MS / 1000} s)`;

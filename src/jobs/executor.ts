@@ -16,7 +16,10 @@ export interface JobContext {
   workdir: string;
   /** `<workdir>/job.log`: every attempt appends to it (the runner writes an attempt header line). */
   logPath: string;
-  /** Aborted when the runner stops: end work promptly; the job is recorded `interrupted` and re-run at the next start. */
+  /**
+   * Aborted when the runner stops (the job is recorded `interrupted` and re-run at the next start) or
+   * an operator cancels the job (recorded `cancelled`, with the failure events): end work promptly.
+   */
   signal: AbortSignal;
   /** The job's time budget (`jobs.timeoutMinutes`): pass it to `runCommand`. */
   timeoutMs: number;

@@ -3,6 +3,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../clock.ts';
 import { CommandFailedError } from '../errors.ts';
+import { notInstalledMessage } from '../system-tools.ts';
 import { sleep } from '../retry.ts';
 
 /**
@@ -80,7 +81,7 @@ export class CommandTimedOutError extends CommandFailedError {
   }
 }
 
-/** The command was ended because its abort signal fired (shutdown). */
+/** The command was ended because its abort signal fired (shutdown, or an operator cancelled the job). */
 export class CommandCancelledError extends CommandFailedError {
   readonly result: CommandResult;
   constructor(init: { argv: readonly string[]; result: CommandResult; stderr: string; logPath: string }) {
@@ -255,7 +256,7 @@ export function tailLines(text: string, maxLines: number = TAIL_LINES): string {
 function describeSpawnError(command: string, code: string, message: string, cwd: string | undefined): string {
   // Node reports a missing working directory as the command missing.
   if (code === 'ENOENT' && cwd && !existsSync(cwd)) return `could not start ${command}: working directory ${cwd} does not exist`;
-  if (code === 'ENOENT') return `command not found: ${command}${command.includes('/') ? '' : ' (searched PATH)'}`;
+  if (code === 'ENOENT') return notInstalledMessage(command);
   if (code === 'EACCES') return `could not start ${command}: permission denied (not executable?)`;
   return `could not start ${command}: ${message}`;
 }

@@ -6,9 +6,10 @@ import type { Logger } from '../log.ts';
 import { isRetriable, retry, sleep, type RetryPolicy } from '../retry.ts';
 import { emittedEventId } from '../events/ids.ts';
 import { storeEmitted } from '../store/emit.ts';
-import type { JobRow } from '../store/jobs.ts';
+import { JOB_CONTROL, type JobControlRequest, type JobRow } from '../store/jobs.ts';
 import type { Store } from '../store/store.ts';
-import { JobInterruptedError, type Executor, type JobContext, type JobOutcome } from './executor.ts';
+import { cancelReason, controlOutcome, decideControl, JobCancelledError, pendingControlRequests, runKey } from './control.ts';
+import { JobInterruptedError, type Executor, type JobContext, type JobEmit, type JobOutcome } from './executor.ts';
 import { awaitPreviousAttempt } from './previous-attempt.ts';
 import { DEFAULT_KILL_GRACE_MS, LOG_MARKER } from './process.ts';
 
@@ -46,7 +47,8 @@ export const JOB_LOG = 'job.log';
  */
 export const RECORD_RETRY: RetryPolicy = { initialMs: 200, maxMs: 30_000, factor: 2, jitter: 0.2, maxAttempts: Infinity };
 
-type FinalState = 'succeeded' | 'failed' | 'interrupted';
+type FinalState = 'succeeded' | 'failed' | 'interrupted' | 'cancelled';
+type FinalOutcome = { state: FinalState; result?: unknown; error?: string | undefined; emit: JobOutcome['emit'] };
 /** What #record may still try when the store refuses an outcome's events: the executor's failure events, or nothing more. */
 type RecordFallback = 'failure-events' | 'nothing';
 
@@ -66,6 +68,13 @@ type RecordFallback = 'failure-events' | 'nothing';
  *
  * Logs: `<workdir>/<job id>/job.log` holds all attempts; each begins with an attempt header line,
  * and each command `runCommand` runs adds a header and a footer.
+ *
+ * Operators' retries and cancels (accepted commands, left in listener state by the job-control
+ * listener) are applied before each claim: a failed or cancelled job is queued again; a queued one
+ * is recorded cancelled and never starts; a running one has its signal aborted (its command's
+ * process group gets SIGTERM, then SIGKILL) and is recorded cancelled when its attempt ends. A
+ * cancelled job emits its kind's failure events, with "cancelled by <who>" as the error, so the
+ * pipeline treats it as it treats a failure. Each request ends in an event saying what came of it.
  */
 export class JobRunner {
   readonly #o: JobRunnerOptions & { pollMs: number; killGraceMs: number; recordRetry: RetryPolicy };
@@ -73,6 +82,10 @@ export class JobRunner {
   readonly #executors = new Map<string, Executor>();
   readonly #shutdown = new AbortController();
   readonly #running = new Map<string, Promise<void>>();
+  /** Aborts one running job (an operator's cancel), by job id. */
+  readonly #cancels = new Map<string, AbortController>();
+  /** Running jobs being cancelled: the request is kept in the store until the cancel is recorded (a crash meanwhile applies it again at the next start). */
+  readonly #stopping = new Map<string, { key: string; request: JobControlRequest }>();
   #phase: 'new' | 'started' | 'stopped' = 'new';
   #poll: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -177,9 +190,10 @@ export class JobRunner {
     return requeued.map((j) => j.id);
   }
 
-  /** Claims and launches jobs while there is room. */
+  /** Applies operators' retries and cancels, then claims and launches jobs while there is room. */
   #fill(): void {
     if (this.#phase === 'started') {
+      this.#applyControl();
       while (this.#running.size < this.#o.concurrency) {
         let job: JobRow | undefined;
         try {
@@ -202,40 +216,138 @@ export class JobRunner {
   }
 
   #launch(job: JobRow): void {
-    const done = this.#attempt(job)
+    const cancel = new AbortController();
+    this.#cancels.set(job.id, cancel);
+    const done = this.#attempt(job, cancel.signal)
       .catch((error: unknown) => this.#log.error({ ...jobFields(job), err: error }, 'job attempt crashed'))
       .finally(() => {
         this.#running.delete(job.id);
+        this.#cancels.delete(job.id);
+        this.#stopping.delete(job.id);
         this.#fill();
       });
     this.#running.set(job.id, done);
   }
 
-  async #attempt(job: JobRow): Promise<void> {
+  /** Applies the pending retry and cancel requests, oldest first; one that fails is tried again at the next poll. */
+  #applyControl(): void {
+    let requests: ReturnType<typeof pendingControlRequests>;
+    try {
+      requests = pendingControlRequests(this.#o.store);
+    } catch (error) {
+      this.#log.error({ err: error }, 'reading retry and cancel requests failed; trying again at the next poll');
+      return;
+    }
+    let applied = 0;
+    for (const { key, request } of requests) {
+      if (this.#stopping.has(request.jobId)) continue; // being cancelled: decided once its attempt ends
+      try {
+        if (this.#applyRequest(key, request)) applied++;
+      } catch (error) {
+        this.#log.error({ err: error, jobId: request.jobId, action: request.action, commandId: request.commandId }, 'applying a job request failed; trying again at the next poll');
+      }
+    }
+    if (applied > 0) this.#finished(this.#log);
+  }
+
+  /** @returns true when the request was recorded (its outcome event stored), false while a running job is being stopped. */
+  #applyRequest(key: string, request: JobControlRequest): boolean {
+    const { store, clock } = this.#o;
+    const fields = { jobId: request.jobId, action: request.action, requestedBy: request.requestedBy, commandId: request.commandId };
+    const decision = store.transaction(() => {
+      const decided = decideControl(request, store.jobs.get(request.jobId), this.#cancels.has(request.jobId));
+      const now = clock.now().toISOString();
+      switch (decided.action) {
+        case 'stop':
+          break;
+        case 'refuse':
+          this.#recordControl(key, request, controlOutcome(request, { refused: decided.job, reason: decided.reason }), now);
+          break;
+        case 'retry':
+          store.jobs.retry(decided.job.id);
+          this.#recordControl(key, request, controlOutcome(request, { retried: decided.job }), now);
+          break;
+        case 'cancel': {
+          const reason = cancelReason(request);
+          const was = decided.job.state === 'interrupted' ? 'interrupted' : 'queued';
+          this.#writeOutcome(decided.job, { state: 'cancelled', error: reason, emit: this.#failureEvents(decided.job, reason, this.#log) }, now);
+          this.#recordControl(key, request, controlOutcome(request, { cancelled: decided.job, was }), now);
+          break;
+        }
+      }
+      return decided;
+    });
+    if (decision.action === 'stop') {
+      this.#stopping.set(request.jobId, { key, request });
+      this.#cancels.get(request.jobId)?.abort(new JobCancelledError(cancelReason(request)));
+      this.#log.warn(fields, 'cancelling a running job: its command gets SIGTERM, then SIGKILL');
+      return false;
+    }
+    if (decision.action === 'refuse') this.#log.warn({ ...fields, reason: decision.reason }, 'job request refused');
+    else this.#log.info(fields, decision.action === 'retry' ? 'job queued again' : 'queued job cancelled');
+    return true;
+  }
+
+  /** Marks a request done and stores the event saying what came of it (inside the caller's transaction). */
+  #recordControl(key: string, request: JobControlRequest, outcome: JobEmit, now: string): void {
+    const { store, topicPrefix } = this.#o;
+    store.state.put(JOB_CONTROL, key, null, now, 'job-runner');
+    storeEmitted(store, outcome, { causeId: request.commandId, correlationId: request.correlationId, emitter: 'job-runner', topicPrefix, now });
+  }
+
+  async #attempt(job: JobRow, cancelled: AbortSignal): Promise<void> {
     const started = performance.now();
     const log = this.#log.child(jobFields(job));
     const recovering = job.attempts > 1;
+    const signal = AbortSignal.any([this.#shutdown.signal, cancelled]);
     let outcome: JobOutcome;
     // An outcome made of the executor's failure events gets no second set of them if they are refused.
     let fallback: RecordFallback = 'failure-events';
     try {
-      outcome = await this.#execute(job, recovering, log);
+      outcome = await this.#execute(job, recovering, signal, log);
     } catch (error) {
       outcome = { state: 'failed', error: messageOf(error), emit: this.#failureEvents(job, messageOf(error), log) };
       fallback = 'nothing';
-      if (!this.#shutdown.signal.aborted) log.error({ err: error }, 'executor threw');
+      if (!signal.aborted) log.error({ err: error }, 'executor threw');
     }
     const durationMs = Math.round(performance.now() - started);
     if (this.#shutdown.signal.aborted) {
-      // Whatever the executor made of the abort (a cancelled command is not a failed compose): run it again.
+      // Whatever the executor made of the abort (a cancelled command is not a failed compose): run it
+      // again. An operator's cancel still pending is applied at the next start, before it runs.
       await this.#record(job, { state: 'interrupted', error: 'interrupted by shutdown; re-run at the next start', emit: [] }, log);
       log.info({ durationMs, state: 'interrupted' }, 'job ended');
       return;
     }
-    const recorded = await this.#record(job, outcome, log, fallback);
+    const stopping = this.#stopping.get(job.id);
+    const recorded = stopping ? await this.#recordCancelled(job, outcome, fallback, stopping, log) : await this.#record(job, outcome, log, fallback);
     if (!recorded) return;
     const level = recorded.state === 'succeeded' ? 'info' : 'warn';
     log[level]({ durationMs, state: recorded.state, error: recorded.error, emitted: recorded.emitted }, 'job ended');
+    this.#finished(log);
+  }
+
+  /**
+   * Records a job an operator cancelled while it ran: `cancelled`, with its kind's failure events
+   * saying who cancelled it. One that succeeded all the same (the cancel came as it finished) keeps
+   * its result, and the request is refused. Commands an interrupted attempt left running (pid files
+   * in the job's directory) are ended too.
+   */
+  async #recordCancelled(job: JobRow, outcome: JobOutcome, fallback: RecordFallback, stopping: { key: string; request: JobControlRequest }, log: Logger) {
+    const { key, request } = stopping;
+    const now = () => this.#o.clock.now().toISOString();
+    if (outcome.state === 'succeeded') {
+      const refused = controlOutcome(request, { refused: job, reason: `job ${job.id} finished before the cancel took effect` });
+      return this.#record(job, outcome, log, fallback, () => this.#recordControl(key, request, refused, now()));
+    }
+    const { killGraceMs } = this.#o;
+    await awaitPreviousAttempt(this.#jobDir(job.id), { timeoutMs: 0, killGraceMs, signal: this.#shutdown.signal, logger: log });
+    const reason = cancelReason(request);
+    const cancelled = controlOutcome(request, { cancelled: job, was: 'running' });
+    return this.#record(job, { state: 'cancelled', error: reason, emit: this.#failureEvents(job, reason, log) }, log, 'nothing', () => this.#recordControl(key, request, cancelled, now()));
+  }
+
+  /** A job's final state and events committed: time to dispatch them. */
+  #finished(log: Logger): void {
     try {
       this.#o.onFinished?.();
     } catch (error) {
@@ -243,11 +355,10 @@ export class JobRunner {
     }
   }
 
-  async #execute(job: JobRow, recovering: boolean, log: Logger): Promise<JobOutcome> {
+  async #execute(job: JobRow, recovering: boolean, signal: AbortSignal, log: Logger): Promise<JobOutcome> {
     const { clock, timeoutMs, killGraceMs } = this.#o;
     const workdir = this.#jobDir(job.id);
     const logPath = job.logPath ?? join(workdir, JOB_LOG);
-    const signal = this.#shutdown.signal;
     mkdirSync(workdir, { recursive: true });
     appendFileSync(logPath, `${LOG_MARKER} ${clock.now().toISOString()} attempt ${job.attempts} of job ${job.id} (${job.kind})${recovering ? ', recovering' : ''}\n`);
     log.info({ recovering }, 'job started');
@@ -266,22 +377,16 @@ export class JobRunner {
    * Records the final state and the emitted events in one transaction, retrying with backoff until
    * the store takes it (each failure logged). When the events are rejected (data not matching the
    * topic's schema), the job is recorded failed with that reason and nothing is emitted.
+   * @param also more to write in the same transaction (an operator's request marked done).
    * @returns undefined when the runner stopped before the store took it: the job stays `running`
    * there, and the next start requeues it (crash recovery).
    */
-  async #record(job: JobRow, outcome: { state: FinalState; result?: unknown; error?: string | undefined; emit: JobOutcome['emit'] }, log: Logger, fallback: RecordFallback = 'failure-events'): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
-    const { store, clock, topicPrefix } = this.#o;
-    const write = (o: typeof outcome): number =>
+  async #record(job: JobRow, outcome: FinalOutcome, log: Logger, fallback: RecordFallback = 'failure-events', also?: () => void): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
+    const { store, clock } = this.#o;
+    const write = (o: FinalOutcome): number =>
       store.transaction(() => {
-        const now = clock.now().toISOString();
-        const emitter = `job.${job.kind}`;
-        const ids = o.emit.map((emit) => emittedEventId(job.id, emitter, emit.key));
-        store.jobs.finish(job.id, { state: o.state, result: o.result, error: o.error ?? null, emitted: ids }, now);
-        let emitted = 0;
-        for (const emit of o.emit) {
-          const stored = storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter, topicPrefix, now });
-          if (stored) (emitted++, log.debug({ msgId: stored.id, topic: stored.topic }, 'emitted'));
-        }
+        const emitted = this.#writeOutcome(job, o, clock.now().toISOString(), log);
+        also?.();
         return emitted;
       });
     const hooks = {
@@ -307,10 +412,28 @@ export class JobRunner {
       log.error({ err: error }, 'job events rejected; job recorded failed');
       if (fallback === 'failure-events') {
         const reason = `job ${outcome.state}${outcome.error ? ` (${outcome.error})` : ''} but its events were rejected: ${messageOf(error)}`;
-        return this.#record(job, { state: 'failed', error: reason, emit: this.#failureEvents(job, reason, log) }, log, 'nothing');
+        return this.#record(job, { state: 'failed', error: reason, emit: this.#failureEvents(job, reason, log) }, log, 'nothing', also);
       }
-      return this.#record(job, { state: 'failed', error: `${outcome.error}; its failure events were rejected too: ${messageOf(error)}`, emit: [] }, log, 'nothing');
+      return this.#record(job, { state: 'failed', error: `${outcome.error}; its failure events were rejected too: ${messageOf(error)}`, emit: [] }, log, 'nothing', also);
     }
+  }
+
+  /**
+   * Writes a job's final state and stores its events (inside the caller's transaction), under keys
+   * of this run (see `runKey`). @returns how many events were new.
+   */
+  #writeOutcome(job: JobRow, outcome: FinalOutcome, now: string, log: Logger = this.#log): number {
+    const { store, topicPrefix } = this.#o;
+    const emitter = `job.${job.kind}`;
+    const emits = outcome.emit.map((emit) => ({ ...emit, key: runKey(job, emit.key) }));
+    const ids = emits.map((emit) => emittedEventId(job.id, emitter, emit.key));
+    store.jobs.finish(job.id, { state: outcome.state, result: outcome.result, error: outcome.error ?? null, emitted: ids }, now);
+    let emitted = 0;
+    for (const emit of emits) {
+      const stored = storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter, topicPrefix, now });
+      if (stored) (emitted++, log.debug({ msgId: stored.id, topic: stored.topic }, 'emitted'));
+    }
+    return emitted;
   }
 
   /** The executor's events saying the job failed (see `Executor.failureEvents`); none when it has no such hook. */

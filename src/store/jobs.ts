@@ -32,6 +32,23 @@ export interface JobRow extends NewJobRow {
   error: string | null;
   /** Ids of the events the job's outcome emitted (its result events). */
   emitted: string[];
+  /** How many times an operator had the job run again (`relengd jobs retry`). */
+  retries: number;
+}
+
+/** Listener state namespace holding accepted retry and cancel commands until the job runner applies them. */
+export const JOB_CONTROL = 'job-control';
+
+/** A retry or cancel the job runner is to apply (written by the job-control listener, keyed by the command's id). */
+export interface JobControlRequest {
+  action: 'retry' | 'cancel';
+  jobId: string;
+  /** The command's authenticated sender. */
+  requestedBy: string | null;
+  commandId: string;
+  correlationId: string;
+  /** When the command was sent: requests are applied oldest first. */
+  at: string;
 }
 
 /** Jobs: effects the listeners decided (compose, build, promote), run by the job runner. */
@@ -84,6 +101,19 @@ export class JobsTable {
     return out;
   }
 
+  /**
+   * Queues a failed or cancelled job again (an operator's retry), keeping its attempt count (so its
+   * executor reads back what earlier attempts left) and counting the retry.
+   * @returns false when the job is in another state (nothing changed).
+   */
+  retry(id: string): boolean {
+    return (
+      this.#db
+        .prepare(`UPDATE jobs SET state = 'queued', retries = retries + 1, finished_at = NULL, result = NULL, error = NULL, emitted = '[]' WHERE id = ? AND state IN ('failed', 'cancelled')`)
+        .run(id).changes === 1
+    );
+  }
+
   /** Puts a job back in the queue (after an interruption), keeping its attempt count. */
   requeue(id: string): void {
     this.#db.prepare(`UPDATE jobs SET state = 'queued', finished_at = NULL WHERE id = ?`).run(id);
@@ -128,5 +158,6 @@ function toJob(row: Record<string, unknown>): JobRow {
     result: row.result === null ? null : (JSON.parse(row.result as string) as unknown),
     error: row.error as string | null,
     emitted: JSON.parse((row.emitted as string | undefined) ?? '[]') as string[],
+    retries: (row.retries as number | undefined) ?? 0,
   };
 }

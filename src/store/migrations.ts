@@ -109,4 +109,6 @@ export const migrations: readonly string[] = [
      started_at    TEXT NOT NULL,
      heartbeat_at  TEXT NOT NULL
    );`,
+  // 7: how many times an operator retried a job: a retry's result events get ids of their own.
+  `ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;`,
 ];

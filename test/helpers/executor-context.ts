@@ -53,6 +53,7 @@ export function jobRow(init: Pick<ContextInit, 'kind' | 'spec' | 'id' | 'attempt
     result: null,
     error: null,
     emitted: [],
+    retries: 0,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
-import { sendOperatorCommand } from '../operator-command.ts';
+import { sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
 
 interface ApproveOptions {
   group: string;
@@ -13,14 +13,11 @@ interface ApproveOptions {
 }
 
 export function registerApprove(program: Command): void {
-  program
-    .command('approve')
+  withOperatorRoute(program.command('approve'))
     .description('approve a group version for release (the approval gate), recorded as relengd.release.approve with who approved: local:<user> when written to the store, or the token\'s publisher over HTTP')
     .requiredOption('--group <group>', 'stream group, e.g. f26-atomic-host')
     .requiredOption('--version <version>', 'version to approve, e.g. 26.20170705.0')
     .option('--comment <text>', 'why, for the record')
-    .option('--url <url>', 'send to the daemon over HTTP instead of writing to the local store (needs a token the daemon maps to an allowed publisher)')
-    .option('--token-file <file>', 'authenticate with the bearer token in this file (default: $RELENGD_TOKEN)')
     .option('--json', 'print the response as JSON')
     .action(async (opts: ApproveOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());

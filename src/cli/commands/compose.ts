@@ -3,7 +3,7 @@ import { streamById, streamsOfGroup } from '../../pipeline/listeners/streams.ts'
 import { UsageError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
-import { sendOperatorCommand } from '../operator-command.ts';
+import { sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
 
 interface ComposeOptions {
   stream?: string;
@@ -15,14 +15,11 @@ interface ComposeOptions {
 }
 
 export function registerCompose(program: Command): void {
-  program
-    .command('compose')
+  withOperatorRoute(program.command('compose'))
     .description('request a compose now, as if the trigger had fired (recorded as relengd.compose.request with who asked: local:<user> when written to the store, or the token\'s publisher over HTTP)')
     .option('--stream <id>', 'one stream, e.g. f26-atomic-host-x86_64')
     .option('--group <group>', 'every stream (arch) of a group, one version for all')
     .option('--comment <text>', 'why, for the record')
-    .option('--url <url>', 'send to the daemon over HTTP instead of writing to the local store (needs a token the daemon maps to an allowed publisher)')
-    .option('--token-file <file>', 'authenticate with the bearer token in this file (default: $RELENGD_TOKEN)')
     .option('--json', 'print the response as JSON')
     .action(async (opts: ComposeOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());

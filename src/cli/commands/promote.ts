@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
-import { sendOperatorCommand } from '../operator-command.ts';
+import { sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
 import { waitForPromotion, type PromotionOutcome } from '../promotion-outcome.ts';
 import { parsePositiveInt } from '../time.ts';
 
@@ -18,15 +18,12 @@ interface PromoteOptions {
 }
 
 export function registerPromote(program: Command): void {
-  program
-    .command('promote')
+  withOperatorRoute(program.command('promote'))
     .description('ask the running daemon to promote a group version now, skipping the gates (recorded as relengd.release.promote.requested with who asked: local:<user> when written to the store, or the token\'s publisher over HTTP)')
     .requiredOption('--group <group>', 'stream group, e.g. f26-atomic-host')
     .requiredOption('--version <version>', 'version to promote, e.g. 26.20170705.0')
     .option('--force', 'move the refs even when the candidate does not descend from the current release')
     .option('--comment <text>', 'why, for the record')
-    .option('--url <url>', 'send to the daemon over HTTP instead of writing to the local store (needs a token the daemon maps to an allowed publisher)')
-    .option('--token-file <file>', 'authenticate with the bearer token in this file (default: $RELENGD_TOKEN)')
     .option('--wait', 'wait for the outcome: exit 0 when the refs moved, 1 when refused (with the reason) or when none came in time')
     .option('--timeout <minutes>', 'with --wait: how long to wait', '60')
     .option('--json', 'print the response as JSON')

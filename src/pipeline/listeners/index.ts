@@ -3,6 +3,7 @@ import { artifacts } from './artifacts.ts';
 import { composeCommand } from './compose-command.ts';
 import { composeTracker } from './compose-tracker.ts';
 import { composer } from './composer.ts';
+import { jobControl } from './job-control.ts';
 import { promoter } from './promoter.ts';
 import { pungiOstree } from './pungi-ostree.ts';
 import { pungiTracker } from './pungi-tracker.ts';
@@ -10,5 +11,5 @@ import { scheduleFired } from './schedule-fired.ts';
 import { tagChanged } from './tag-changed.ts';
 import { updatesMashed } from './updates-mashed.ts';
 
-/** Every listener, in dispatch order: triggers (Pungi's commits among them), then the compose queue, artifacts, the joins (relengd's composes, Pungi's), promotion. */
-export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, scheduleFired, composeCommand, pungiOstree, composer, artifacts, composeTracker, pungiTracker, promoter];
+/** Every listener, in dispatch order: triggers (Pungi's commits among them), then the compose queue, artifacts, the joins (relengd's composes, Pungi's), promotion; operators' job control. */
+export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, scheduleFired, composeCommand, pungiOstree, composer, artifacts, composeTracker, pungiTracker, promoter, jobControl];

@@ -104,8 +104,8 @@ describe('runCommand', () => {
     expect(error).toBeInstanceOf(CommandNotStartedError);
     expect(error).toBeInstanceOf(CommandFailedError);
     expect(error).toMatchObject({ code: 'ENOENT', exitCode: null, retriable: false, argv: ['relengd-no-such-command', '--flag'] });
-    expect((error as Error).message).toBe('command not found: relengd-no-such-command (searched PATH)');
-    expect(readFileSync(logPath, 'utf8')).toContain('not started: command not found');
+    expect((error as Error).message).toBe('relengd-no-such-command is not installed (not found on PATH)');
+    expect(readFileSync(logPath, 'utf8')).toContain('not started: relengd-no-such-command is not installed');
   });
 
   it('says the working directory is missing rather than blaming the command', async () => {
