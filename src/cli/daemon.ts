@@ -9,6 +9,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
 import { preflight } from './preflight.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { createDashboardReads } from '../http/dashboard/source.ts';
+import { timelineLine } from './demo/timeline.ts';
 import type { Logger } from '../log.ts';
 import { Dispatcher } from '../pipeline/dispatcher.ts';
 import { Intake } from '../pipeline/intake.ts';
@@ -158,6 +160,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
     metrics: () => [...storeMetrics(store, transport), droppedMetric(intake)],
     chain: (correlationId) => store.events.query({ correlationId, order: 'asc', limit: CHAIN_LIMIT }).map(eventView),
+    // Read functions only: the server never holds the store. The timeline's lines are the demo's.
+    dashboard: createDashboardReads({ store, config, transport, clock, describe: timelineLine }),
     tokens: httpTokens,
     tls: httpTls,
     limits: config.http,

@@ -10,6 +10,9 @@ import type { Delivery, Outcome } from '../pipeline/intake.ts';
 import { assertListenerAllowed, combineIdentities, identify, identifyClientCertificate, type BearerTokens, type RequestIdentity, type ServerTls } from './auth.ts';
 import { isLoopbackHost } from './loopback.ts';
 import { renderMetrics, type Sample } from './metrics.ts';
+import { createDashboard, type Dashboard } from './dashboard/routes.ts';
+import { CorrelationId } from './dashboard/params.ts';
+import type { DashboardReads } from './dashboard/reads.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -26,6 +29,8 @@ export interface HttpServerOptions {
   metrics?: () => Sample[];
   /** The stored events of one chain (`GET /events?correlation=ID`), oldest first: how a client follows what it asked for. */
   chain?: (correlationId: string) => unknown[];
+  /** The dashboard's read functions: with them, `GET /` and the pages under it (src/http/dashboard/). */
+  dashboard?: DashboardReads | undefined;
   /** Bearer tokens and their publishers. Without any, every request is anonymous and only a loopback host is allowed. */
   tokens?: BearerTokens | undefined;
   /** Serve HTTPS; with `ca`, client certificates it verifies authenticate their subject CN. */
@@ -58,7 +63,7 @@ export interface RunningHttpServer {
 }
 
 /**
- * The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics.
+ * The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics, and the dashboard at /.
  * @throws ConfigError naming `http.host` when the host is not loopback and no client could be
  *   authenticated there (no token, no client CA).
  */
@@ -66,6 +71,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const { tls } = options;
   assertListenerAllowed(options.host, options.tokens, tls?.ca !== undefined);
   const log = options.logger.child({ component: 'http' });
+  const dashboard = options.dashboard ? createDashboard(options.dashboard, options.logger) : null;
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const httpOptions: ServerOptions = {
     maxHeaderSize: MAX_HEADER_BYTES,
@@ -75,7 +81,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, options, log).catch((error: unknown) => {
+    handle(req, res, options, dashboard, log).catch((error: unknown) => {
       log.error({ err: error, url: req.url }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -105,13 +111,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     server,
     close: () =>
       new Promise<void>((resolve) => {
+        // Open log streams would hold the server open until their jobs end.
+        dashboard?.close();
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOptions, log: Logger): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOptions, dashboard: Dashboard | null, log: Logger): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const identity = identityOf(req, o);
   if (identity.kind === 'refused') {
@@ -146,13 +154,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
     const { status, body: reply } = httpResponseFor(outcome);
     return sendJson(res, status, reply);
   }
+  if (dashboard && req.method === 'GET' && (await dashboard.handle(req, res, path ?? '/'))) return;
   sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
 }
 
 /** The query of `GET /events`: a chain, by the id of the message that started it. */
-const ChainQuery = z.strictObject({
-  correlation: z.string().min(1, 'correlation must not be empty').max(256, 'correlation is at most 256 characters').regex(/^[\x21-\x7e]+$/, 'correlation is one word of visible ASCII'),
-});
+const ChainQuery = z.strictObject({ correlation: CorrelationId });
 
 function identityOf(req: IncomingMessage, o: HttpServerOptions): RequestIdentity {
   const bearer = identify(req.headers.authorization, o.tokens);

@@ -1,0 +1,261 @@
+/**
+ * The dashboard's read functions over the store, the configuration and the OSTree repositories.
+ * The daemon builds them (src/cli/daemon.ts) and hands them to the HTTP server, which never sees
+ * the store. Everything here reads; nothing writes.
+ */
+import type { Clock } from '../../clock.ts';
+import type { Config, StreamConfig } from '../../config/index.ts';
+import type { Envelope } from '../../events/envelope.ts';
+import { openRepo } from '../../ostree/index.ts';
+import { COMPOSE_QUEUE, type ComposeQueue } from '../../pipeline/listeners/composer.ts';
+import { GATING, PROMOTION, type Candidate, type Gating } from '../../pipeline/listeners/promoter.ts';
+import { streamsOfGroup } from '../../pipeline/listeners/streams.ts';
+import type { StoredEvent } from '../../store/events.ts';
+import type { JobRow } from '../../store/jobs.ts';
+import { isLive } from './job-state.ts';
+import type { Store } from '../../store/store.ts';
+import { COMMAND_TOPICS } from '../../trust.ts';
+import { gateViews, type GatingMessage } from './gates.ts';
+import { clip } from './html.ts';
+import type {
+  ArchComposeView,
+  ArtifactView,
+  CandidateSummary,
+  CandidateView,
+  ChainView,
+  ComposeView,
+  DashboardReads,
+  EventRef,
+  JobView,
+  PromotionView,
+  RefusalView,
+  RefView,
+  StreamView,
+  TimelineEntry,
+} from './reads.ts';
+
+export interface DashboardSourceOptions {
+  store: Store;
+  config: Config;
+  transport: { readonly name: string; isReady(): boolean };
+  clock: Clock;
+  /** One readable line for an event relengd emitted, or null (the page then shows its data). */
+  describe?: ((envelope: Envelope) => string | null) | undefined;
+}
+
+/** How far back the pages look for gating messages, promotions and builds: enough for any live candidate. */
+const SCAN_LIMIT = 500;
+/** Events of a chain shown (oldest first): keeps the page small; `relengd events` has the rest. */
+const CHAIN_SHOWN = 200;
+/** Bytes of a rejected body shown, and characters of an error. */
+const RAW_SHOWN = 240;
+const ERROR_SHOWN = 300;
+
+export function createDashboardReads(o: DashboardSourceOptions): DashboardReads {
+  const { store, config } = o;
+  const now = (): Date => o.clock.now();
+  const refView = refReader();
+
+  const lastCompose = (stream: StreamConfig): ComposeView | null => {
+    const event = store.events.query({ topic: 'relengd.compose.finished', subject: stream.ostree.ref, limit: SCAN_LIMIT }).find((e) => dataOf(e).stream === stream.id);
+    if (!event) return null;
+    const d = dataOf(event);
+    return { composeId: String(d.composeId), version: stringOrNull(d.version), status: String(d.status), commit: stringOrNull(d.commit), time: event.envelope.time, correlationId: event.envelope.correlationid };
+  };
+
+  const candidateOf = (group: string, version: string): Candidate | undefined => store.state.get(PROMOTION, `${group}/${version}`) as Candidate | undefined;
+
+  const archCompose = (arch: string, c: Candidate['composes'][string], artifactJobs: JobRow[]): ArchComposeView => {
+    // A compose that ran a job is known by that job's id; a commit Pungi made was looked for by a pungi-commit job.
+    const composeJob =
+      store.jobs.get(c.composeId) ?? store.jobs.list({ kind: 'pungi-commit', limit: SCAN_LIMIT }).find((j) => specOf(j).pungiComposeId === c.composeId && specOf(j).stream === c.stream);
+    const finished = store.events.query({ topic: 'relengd.compose.finished', subject: c.ref, limit: SCAN_LIMIT }).find((e) => dataOf(e).composeId === c.composeId);
+    const artifacts = c.artifacts.map((a): ArtifactView => {
+      const job = artifactJobs.find((j) => specOf(j).composeId === c.composeId && specOf(j).name === a.name);
+      return { name: a.name, kind: a.kind, format: a.format, size: a.size, sha256: a.sha256, path: a.path, ...jobLog(job) };
+    });
+    return { arch, stream: c.stream, composeId: c.composeId, ref: c.ref, commit: c.commit, status: c.status, ...jobLog(composeJob), correlationId: finished?.envelope.correlationid ?? null, artifacts };
+  };
+
+  const candidate = (group: string, version: string): CandidateView | undefined => {
+    const c = candidateOf(group, version);
+    if (!c) return undefined;
+    const streams = streamsOfGroup(config, group).filter((s) => s.promote);
+    const artifactJobs = store.jobs.list({ kind: 'artifact', limit: SCAN_LIMIT });
+    const arches = streams.map((s) => ({ arch: s.arch, compose: c.composes[s.arch] ? archCompose(s.arch, c.composes[s.arch]!, artifactJobs) : null }));
+    const gatingMessages = (topic: string): GatingMessage[] => store.events.query({ topic, limit: SCAN_LIMIT }).filter(readable).map((e) => ({ ref: refOf(e), data: e.envelope.data }));
+    const approvalEvent = c.approval ? store.events.get(c.approval.eventId) : undefined;
+    const ofCandidate = (topic: string): StoredEvent[] => store.events.query({ topic, subject: group, limit: SCAN_LIMIT }).filter((e) => dataOf(e).group === group && dataOf(e).version === version);
+    const promotions = ofCandidate('relengd.release.promoted').map((e): PromotionView => {
+      const d = e.envelope.data as { refs: PromotionView['refs']; forced?: boolean };
+      return { event: refOf(e), forced: d.forced === true, refs: d.refs };
+    });
+    const refusals = ofCandidate('relengd.release.promotion.refused').map((e): RefusalView => ({ event: refOf(e), reason: String(dataOf(e).reason), detail: String(dataOf(e).detail) }));
+    return {
+      group,
+      version,
+      phase: c.phase,
+      arches,
+      gates: gateViews({
+        candidate: c,
+        arches: streams.map((s) => s.arch),
+        gates: streams[0]?.promote?.gates ?? [],
+        gatingOf: (subject) => (store.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} },
+        greenwaveMessages: gatingMessages('greenwave.decision.update'),
+        resultsdbMessages: gatingMessages('resultsdb.result.new'),
+        approvalEvent: approvalEvent ? refOf(approvalEvent) : null,
+      }),
+      approval: c.approval ? { by: c.approval.by, event: approvalEvent ? refOf(approvalEvent) : null } : null,
+      promotions,
+      refusals,
+      promoteJobId: c.jobId ?? null,
+    };
+  };
+
+  const jobView = (job: JobRow): JobView => ({ ...job, durationMs: durationMs(job, now().getTime()) });
+
+  return {
+    streams: () =>
+      Promise.all(
+        config.streams.map(async (s): Promise<StreamView> => {
+          const queue = store.state.get(COMPOSE_QUEUE, s.ostree.ref) as ComposeQueue | undefined;
+          const [updates, release] = await Promise.all([
+            // A Pungi-composed stream's commits are in Pungi's compose repo until promotion pulls them.
+            refView(s.triggers.pungi?.repo ?? s.ostree.repo, s.ostree.ref),
+            s.promote ? refView(s.ostree.repo, s.promote.ref) : null,
+          ]);
+          return {
+            id: s.id,
+            group: s.group,
+            arch: s.arch,
+            updates,
+            release,
+            lastCompose: lastCompose(s),
+            composing: queue ? { active: queue.active, pending: queue.pending ? { version: queue.pending.version } : null } : null,
+          };
+        }),
+      ),
+    candidates: () => store.state.list(PROMOTION).map(({ value }) => summaryOf(value as Candidate)),
+    candidate,
+    jobs: (limit) => store.jobs.list({ limit }).map(jobView),
+    job: (id) => {
+      const job = store.jobs.get(id);
+      return job && jobView(job);
+    },
+    chain: (correlationId) => chain(correlationId),
+    rejected: (limit) => ({
+      rejections: store.rejected.list(limit).map((r) => ({
+        receivedAt: r.receivedAt,
+        transport: r.transport,
+        topic: r.topic,
+        messageId: r.messageId,
+        publisher: r.publisher,
+        reason: r.reason,
+        field: r.field,
+        detail: clip(r.detail, ERROR_SHOWN),
+        rawSize: r.rawSize,
+        rawStart: Buffer.from(r.raw.subarray(0, RAW_SHOWN)).toString('utf8'),
+      })),
+      failedEvents: store.events.query({ dispatchState: 'failed', limit }).map((e) => ({ event: refOf(e), attempts: e.dispatchAttempts, error: e.dispatchError && clip(e.dispatchError, ERROR_SHOWN) })),
+    }),
+    health: () => {
+      const counts = store.events.countsByState();
+      return {
+        transport: o.transport.name,
+        ready: o.transport.isReady() && store.db.isOpen,
+        connected: o.transport.isReady(),
+        outboxPending: store.outbox.countPending(),
+        outboxOldest: store.outbox.pending(1)[0]?.createdAt ?? null,
+        dispatchPending: counts.filter((c) => c.state === 'pending').reduce((n, c) => n + c.n, 0),
+        lastInbound: store.events.lastInboundTime(),
+        now: now().toISOString(),
+      };
+    },
+    commands: () => Object.fromEntries([...COMMAND_TOPICS].map((topic) => [topic, config.publishers[topic] ?? []])),
+  };
+
+  /** The chain's events, and the gating messages and promotion of the candidates its composes made. */
+  function chain(correlationId: string): ChainView {
+    const own = store.events.query({ correlationId, order: 'asc', limit: CHAIN_SHOWN + 1 });
+    const cut = own.length > CHAIN_SHOWN;
+    if (cut) own.pop();
+    const keys = new Set(own.filter((e) => e.envelope.topic === 'relengd.compose.finished').map((e) => `${String(dataOf(e).group)}/${String(dataOf(e).version)}`));
+    const candidates = [...keys].flatMap((key) => {
+      const [group, ...rest] = key.split('/');
+      const view = candidate(group!, rest.join('/'));
+      return view ? [view] : [];
+    });
+    const seen = new Set(own.map((e) => e.envelope.id));
+    const relatedIds = candidates.flatMap((c) => [...c.gates.map((g) => g.decidedBy?.id), c.approval?.event?.id, ...c.promotions.map((p) => p.event.id), ...c.refusals.map((r) => r.event.id)]);
+    const relatedIdList = [...new Set(relatedIds.filter((id): id is string => id !== undefined && !seen.has(id)))];
+    const related = relatedIdList.length > 0 ? store.events.query({ ids: relatedIdList, order: 'asc' }) : [];
+    const entry = (e: StoredEvent, isRelated: boolean): TimelineEntry => ({
+      seq: e.seq,
+      event: refOf(e),
+      origin: e.origin,
+      summary: readable(e) ? (o.describe?.(e.envelope) ?? null) : (e.unreadable ?? null),
+      data: e.envelope.data,
+      related: isRelated,
+    });
+    const entries = [...own.map((e) => entry(e, false)), ...related.map((e) => entry(e, true))].sort((a, b) => a.seq - b.seq);
+    return { correlationId, entries, candidates: candidates.map(summaryOf), cut };
+  }
+}
+
+const COMMIT_HEADERS_KEPT = 256;
+
+/** Reads a ref's commit through src/ostree. Commits never change: each one's version and date are read once. */
+function refReader(): (repoPath: string, ref: string) => Promise<RefView> {
+  const headers = new Map<string, { version: string | null; date: string }>();
+  return async (repoPath, ref) => {
+    const repo = openRepo(repoPath);
+    const none: RefView = { ref, repo: repo.path, commit: null, version: null, date: null };
+    if (!repo.exists()) return none;
+    const commit = await repo.revParse(ref);
+    if (commit === null) return none;
+    const key = `${repo.path}\0${commit}`;
+    let header = headers.get(key);
+    if (!header) {
+      const { version, date } = await repo.show(commit);
+      header = { version, date };
+      if (headers.size >= COMMIT_HEADERS_KEPT) headers.delete(headers.keys().next().value!);
+      headers.set(key, header);
+    }
+    return { ...none, commit, ...header };
+  };
+}
+
+function jobLog(job: JobRow | undefined): { jobId: string | null; log: string | null } {
+  return { jobId: job?.id ?? null, log: job?.logPath ?? null };
+}
+
+function summaryOf(c: CandidateSummary): CandidateSummary {
+  return { group: c.group, version: c.version, phase: c.phase };
+}
+
+function refOf(e: StoredEvent): EventRef {
+  return { id: e.envelope.id, topic: e.envelope.topic, time: e.envelope.time, correlationId: e.envelope.correlationid, publisher: e.envelope.publisher ?? null };
+}
+
+function readable(e: StoredEvent): boolean {
+  return e.unreadable === undefined && e.envelope.data !== null && typeof e.envelope.data === 'object';
+}
+
+function dataOf(e: StoredEvent): Record<string, unknown> {
+  return readable(e) ? (e.envelope.data as Record<string, unknown>) : {};
+}
+
+function specOf(job: JobRow): Record<string, unknown> {
+  return job.spec !== null && typeof job.spec === 'object' ? (job.spec as Record<string, unknown>) : {};
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/** How long the job's last run took, or has taken so far; null when it never started. */
+function durationMs(job: JobRow, nowMs: number): number | null {
+  if (!job.startedAt || job.state === 'queued') return null;
+  const ended = isLive(job.state) ? null : job.finishedAt;
+  return Math.max(0, (ended ? Date.parse(ended) : nowMs) - Date.parse(job.startedAt));
+}

@@ -1,0 +1,47 @@
+import { ACTIONS_SCRIPT, commandForm, operatorPanel } from './actions.ts';
+import { html, pathOf, shortCommit, type Html } from './html.ts';
+import { badge, when, type Page } from './layout.ts';
+import type { CandidateSummary, CommandRules, RefView, StreamView } from './reads.ts';
+
+/** `/`: each stream's refs, last compose and queue, the release candidates, and a compose button per stream and group. */
+export function streamsPage(streams: readonly StreamView[], candidates: readonly CandidateSummary[], rules: CommandRules): Page {
+  const groups = [...new Set(streams.map((s) => s.group))];
+  const body = html`${operatorPanel()}
+<table><thead><tr><th>Stream</th><th>Updates ref</th><th>Release ref</th><th>Last compose</th><th>Queued</th><th></th></tr></thead><tbody>
+${streams.map(
+  (s) => html`<tr id="stream-${s.id}"><td><b>${s.id}</b><br><span class="muted">${s.group} · ${s.arch}</span></td>
+<td>${refCell(s.updates)}</td><td>${s.release ? refCell(s.release) : html`<span class="muted">not promoted</span>`}</td>
+<td>${s.lastCompose
+    ? html`${badge(s.lastCompose.status)} ${s.lastCompose.version ?? ''}<br><code>${shortCommit(s.lastCompose.commit)}</code> ${when(s.lastCompose.time)}
+<br><a href="${pathOf('chains', s.lastCompose.correlationId)}">chain</a>${s.lastCompose.version ? html` · <a href="${pathOf('candidates', s.group, s.lastCompose.version)}">candidate</a>` : ''}`
+    : html`<span class="muted">none yet</span>`}</td>
+<td>${queued(s)}</td>
+<td>${commandForm({ topic: 'relengd.compose.request', label: 'Compose now', fields: { stream: s.id } }, rules)}</td></tr>`,
+)}</tbody></table>
+<h2>Groups</h2>
+<table><thead><tr><th>Group</th><th>Release candidates</th><th></th></tr></thead><tbody>
+${groups.map((group) => html`<tr><td><b>${group}</b></td><td>${candidateLinks(candidates.filter((c) => c.group === group))}</td>
+<td>${commandForm({ topic: 'relengd.compose.request', label: 'Compose all arches now', fields: { group } }, rules)}</td></tr>`)}
+</tbody></table>`;
+  return { title: 'Streams', body, scripts: [ACTIONS_SCRIPT] };
+}
+
+function refCell(r: RefView): Html {
+  return html`<code>${r.ref}</code><br>${r.commit
+    ? html`<code title="${r.commit}">${shortCommit(r.commit)}</code> ${r.version ?? ''} ${when(r.date)}`
+    : html`<span class="muted">not in ${r.repo}</span>`}`;
+}
+
+function queued(s: StreamView): Html {
+  const { composing } = s;
+  if (!composing?.active && !composing?.pending) return html`<span class="muted">nothing</span>`;
+  return html`${composing.active ? html`composing ${composing.active.version} (<a href="${pathOf('jobs', composing.active.jobId)}">job</a>)` : ''}
+${composing.pending ? html`<br>then ${composing.pending.version}` : ''}`;
+}
+
+function candidateLinks(candidates: readonly CandidateSummary[]): Html {
+  if (candidates.length === 0) return html`<span class="muted">none</span>`;
+  // Newest first: versions of a group sort by their date and count.
+  const newest = [...candidates].sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }));
+  return html`${newest.map((c) => html`<a href="${pathOf('candidates', c.group, c.version)}">${c.version}</a> ${badge(c.phase)}<br>`)}`;
+}
