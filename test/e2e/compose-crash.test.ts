@@ -21,7 +21,7 @@ function query<T>(dbPath: string, sql: string): T[] {
 }
 
 describe('a daemon killed during a compose', () => {
-  it('finishes the work after restart, with one commit per ref, not two', { timeout: 90_000 }, async () => {
+  it('finishes the work after restart, with one commit per ref, not two', { timeout: 240_000 }, async () => {
     const dir = tempDir();
     // The stand-in composes wait for the gate file: they are running, and cannot finish, until the
     // test has killed the daemon and seen the next one wait for them.
@@ -47,7 +47,7 @@ describe('a daemon killed during a compose', () => {
         expect(jobs).toHaveLength(2);
         for (const job of jobs) expect(existsSync(join(dir, 'jobs', job.id, 'command.pid'))).toBe(true);
       },
-      { timeout: 15_000, interval: 50 },
+      { timeout: 60_000, interval: 50 },
     );
     first.child.kill('SIGKILL');
     await first.exited;
@@ -57,9 +57,9 @@ describe('a daemon killed during a compose', () => {
     running.push(second);
     // The restarted daemon waits for both orphaned composes; only then may they finish.
     const waiting = () => second.lines.filter((l) => l.msg === 'command of the interrupted attempt still running; waiting for it to exit');
-    await vi.waitFor(() => expect(waiting()).toHaveLength(2), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(() => expect(waiting()).toHaveLength(2), { timeout: 90_000, interval: 50 });
     writeFileSync(gate, '');
-    await vi.waitFor(() => expect(query(db, `SELECT id FROM events WHERE topic = 'relengd.compose.finished'`)).toHaveLength(2), { timeout: 45_000, interval: 100 });
+    await vi.waitFor(() => expect(query(db, `SELECT id FROM events WHERE topic = 'relengd.compose.finished'`)).toHaveLength(2), { timeout: 90_000, interval: 100 });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
 

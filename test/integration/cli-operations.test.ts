@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeEnvelope } from '../../src/events/envelope.ts';
@@ -141,7 +141,11 @@ describe('scripts/setup', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('as an ordinary user: prints the exact install command and exits 2, installing nothing', () => {
-    const run = spawnSync('su', ['nobody', '-s', '/bin/bash', '-c', `PATH=${barePath(['apt-get'])} bash ${join(projectRoot, 'scripts', 'setup')}`], { encoding: 'utf8' });
+    // A copy nobody can read: the checkout itself may sit in a directory only root may enter.
+    const copy = join(barePath(), 'setup');
+    copyFileSync(join(projectRoot, 'scripts', 'setup'), copy);
+    chmodSync(copy, 0o755);
+    const run = spawnSync('su', ['nobody', '-s', '/bin/bash', '-c', `PATH=${barePath(['apt-get'])} bash ${copy}`], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('install them with: sudo apt-get install -y ostree gnupg');
   });
