@@ -3,20 +3,41 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../../src/cli/commands/demo.ts';
-import { DEMO_PUNGI_COMPOSE, demoComposeRepo } from '../../src/cli/demo/scenario.ts';
+import { DEMO_DAILY_CRON, DEMO_PUNGI_COMPOSE, demoComposeRepo, demoDailySlot } from '../../src/cli/demo/scenario.ts';
+import { openRepo } from '../../src/ostree/index.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const revParse = (repo: string, ref: string) => execFileSync('ostree', [`--repo=${repo}`, 'rev-parse', ref], { encoding: 'utf8' }).trim();
 const contentChecksum = (repo: string, rev: string) => /ContentChecksum:\s+(\w+)/.exec(execFileSync('ostree', [`--repo=${repo}`, 'show', rev], { encoding: 'utf8' }))![1];
 
+/** The `compose finished` lines of a stretch of the timeline: stream, compose id, short commit. */
+const composesIn = (timeline: string) => [...timeline.matchAll(/compose finished +(\S+) FINISHED \(compose (\S+), commit ([0-9a-f]{12}),/g)].map(([, stream, id, commit]) => ({ stream: stream!, id: id!, commit: commit! }));
+
+/** The full commit of `summary`'s lists that a 12-character prefix in the timeline names. */
+const fullCommit = (commits: ReadonlyArray<string | null>, short: string) => {
+  const found = [...new Set(commits.filter((c): c is string => c?.startsWith(short) ?? false))];
+  expect(found, `one commit starting ${short}`).toHaveLength(1);
+  return found[0]!;
+};
+
 describe('relengd demo', () => {
-  it('runs the two-week and the nightly stories to promoted refs on real OSTree repos, and changes nothing when run again', { timeout: 120_000 }, async () => {
+  it('runs the two-week story with its daily rebuild and the nightly story to promoted refs on real OSTree repos, and changes nothing when run again', { timeout: 180_000 }, async () => {
     const dir = tempDir();
-    const first = await runCli(['demo', '--dir', dir, '--json']);
+    const first = await runCli(['demo', '--dir', dir]);
     expect(first.code, first.stderr).toBe(0);
-    const summary = JSON.parse(first.stdout) as DemoSummary;
+    const timeline = first.stdout;
+    const stored = async () => (JSON.parse((await runCli(['events', '--config', join(dir, 'relengd.yaml'), '--json', '--limit', '1000'])).stdout) as Array<{ topic: string }>).map((e) => e.topic);
+    const topics = await stored();
+    expect(topics).toContain('relengd.compose.finished');
+    expect(topics).toContain('relengd.release.promoted');
+    expect(topics).toContain('relengd.schedule.fired');
+
+    const again = await runCli(['demo', '--dir', dir, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const summary = JSON.parse(again.stdout) as DemoSummary;
     expect(summary.repo).toBe(join(dir, 'repo'));
+    expect(await stored()).toEqual(topics);
 
     // Each arch's release ref points at the promoted commit the demo reports: a promotion commit
     // of the composed tree (the composed commit is bound to the updates ref).
@@ -35,19 +56,48 @@ describe('relengd demo', () => {
       expect(contentChecksum(summary.repo, commit)).toBe(contentChecksum(composeRepo, nightly));
       expect(contentChecksum(summary.repo, nightly)).toBe(contentChecksum(composeRepo, nightly));
     }
-    expect(summary.composes.map((c) => c.status)).toEqual(['FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FINISHED']);
+    // Bodhi's compose, Koji's rebuild, the daily rebuild (two-week, per arch), Pungi's nightly.
+    expect(summary.composes.map((c) => c.status)).toEqual(Array(8).fill('FINISHED'));
     expect(summary.composes.filter((c) => c.id === DEMO_PUNGI_COMPOSE).map((c) => c.stream).sort()).toEqual(['f27-atomic-host-aarch64', 'f27-atomic-host-x86_64']);
 
-    const events = await runCli(['events', '--config', join(dir, 'relengd.yaml'), '--json', '--limit', '1000']);
-    const topics = (JSON.parse(events.stdout) as Array<{ topic: string }>).map((e) => e.topic);
-    expect(topics).toContain('relengd.compose.finished');
-    expect(topics).toContain('relengd.release.promoted');
+    // The daily schedule fired once, at the story's slot, and rebuilt each two-week stream's
+    // artifacts from the commit it had: new compose ids, the same commits.
+    const slot = demoDailySlot().slot;
+    expect(summary.schedule.map((f) => [f.slot, f.action, f.schedule])).toEqual([[slot, 'artifacts', `f26-atomic-host:artifacts:UTC:${DEMO_DAILY_CRON}`]]);
+    const rebuilt = summary.schedule[0]!.composes;
+    const bodhi = summary.composes.slice(0, 2);
+    const byStream = (cs: DemoSummary['composes']) => [...cs].sort((a, b) => a.stream.localeCompare(b.stream));
+    expect(byStream(rebuilt).map((c) => [c.stream, c.commit, c.status])).toEqual(byStream(bodhi).map((c) => [c.stream, c.commit, 'FINISHED']));
+    for (const c of rebuilt) expect(summary.composes.filter((other) => other.id === c.id)).toHaveLength(1);
+    // The timeline shows the firing, then the rebuilt composes with their new ids.
+    const fired = timeline.indexOf(`schedule fired      f26-atomic-host "${DEMO_DAILY_CRON}" UTC, slot ${slot}: rebuild installer and images`);
+    expect(fired, timeline).toBeGreaterThan(timeline.indexOf(demoDailySlot().title));
+    const afterFiring = timeline.slice(fired, timeline.indexOf('<-  Greenwave'));
+    const shown = composesIn(afterFiring).sort((a, b) => a.stream.localeCompare(b.stream));
+    expect(shown).toEqual(byStream(rebuilt).map((c) => ({ stream: c.stream, id: c.id, commit: c.commit!.slice(0, 12) })));
 
-    const again = await runCli(['demo', '--dir', dir, '--json']);
-    expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual(summary);
-    const eventsAgain = await runCli(['events', '--config', join(dir, 'relengd.yaml'), '--json', '--limit', '1000']);
-    expect((JSON.parse(eventsAgain.stdout) as unknown[]).length).toBe(topics.length);
+    // Where a promotion is shown, a line per release ref names the promoted and the composed
+    // commit and says why they differ; the promoted one is the composed tree, bound to the release ref.
+    const repo = openRepo(summary.repo);
+    const explained = [...timeline.matchAll(/-> PROMOTED .*\n(?:.*promotion commit .*\n)+/g)].flatMap(([block]) => [...block.matchAll(/promotion commit +(\S+) -> ([0-9a-f]{12}), not the composed ([0-9a-f]{12}) \(bound to (\S+)\): the same tree, committed again bound to the release ref .*`ostree admin upgrade` clients fast-forward/g)]);
+    expect(explained.map(([, ref]) => ref).sort(), timeline).toEqual(summary.promoted.map((p) => p.ref).sort());
+    for (const [, ref, promotedShort, composedShort, boundTo] of explained) {
+      const promoted = fullCommit(summary.promoted.filter((p) => p.ref === ref).map((p) => p.commit), promotedShort!);
+      const composed = fullCommit(summary.composes.map((c) => c.commit), composedShort!);
+      expect(promoted).not.toBe(composed);
+      expect(await repo.sameTree(promoted, composed)).toBe(true);
+      expect(await repo.refBindings(promoted)).toEqual([ref]);
+      expect(await repo.refBindings(composed)).toContain(boundTo);
+      // The first release on its ref: nothing below it yet.
+      expect(await repo.parentOf(promoted)).toBeNull();
+    }
+
+    // A third run, with the timeline: every message and the slot already processed, nothing emitted.
+    const third = await runCli(['demo', '--dir', dir]);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stdout).not.toContain('  -> ');
+    expect(third.stdout).toContain('already fired');
+    expect(await stored()).toEqual(topics);
     for (const { ref, commit } of summary.promoted) expect(revParse(summary.repo, ref)).toBe(commit);
     const metadata = JSON.parse(readFileSync(join(dir, 'streams', 'f26-atomic-host.json'), 'utf8')) as { architectures: Record<string, { ostree: { commit: string } }> };
     expect(metadata.architectures.x86_64?.ostree.commit).toBe(summary.promoted.find((p) => p.ref.includes('x86_64'))?.commit);

@@ -2,28 +2,36 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { FIRED_TOPIC } from '../../bus/calendar/index.ts';
 import { EmbeddedTransport } from '../../bus/embedded/transport.ts';
 import { loadConfigFile } from '../../config/index.ts';
+import type { ScheduleFired } from '../../events/relengd/schedule.ts';
 import { createLogger } from '../../log.ts';
 import { openRepo } from '../../ostree/index.ts';
 import type { Store } from '../../store/store.ts';
-import { startDaemon } from '../daemon.ts';
+import { startDaemon, type Daemon } from '../daemon.ts';
 import { prepareStep } from '../demo/prepare.ts';
-import { DEMO_ARCHES, demoConfigYaml, demoPungiSteps, demoSteps, demoTreefile } from '../demo/scenario.ts';
+import { promotionCommitLines } from '../demo/promotion-commits.ts';
+import { DEMO_ARCHES, demoConfigYaml, demoStory, demoTreefile, storyTime, type DemoSlot } from '../demo/scenario.ts';
+import { StoryClock } from '../demo/story-clock.ts';
 import { timelineLine } from '../demo/timeline.ts';
+
+type DemoCompose = { id: string; stream: string; commit: string | null; status: string };
 
 export interface DemoSummary {
   repo: string;
   store: string;
   config: string;
-  composes: Array<{ id: string; stream: string; commit: string | null; status: string }>;
+  composes: DemoCompose[];
   promoted: Array<{ ref: string; commit: string }>;
+  /** The schedules' firings, each with the composes it made (the daily rebuild: same commit, new compose id). */
+  schedule: Array<{ id: string; schedule: string; slot: string; action: string; composes: DemoCompose[] }>;
 }
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description("the seed's two stories end to end on the embedded transport, on real OSTree repos: Bodhi push -> OSTree commits -> installer and images -> Greenwave -> promoted refs; and Pungi's nightly -> commits in the compose repo -> Greenwave -> pulled into the public repo and promoted")
+    .description("the seed's two stories end to end on the embedded transport, on real OSTree repos: Bodhi push -> OSTree commits -> installer and images (again at the daily schedule's 05:00 slot) -> Greenwave -> promoted refs; and Pungi's nightly -> commits in the compose repo -> Greenwave -> pulled into the public repo and promoted")
     .option('--dir <dir>', 'where the repo, store, config and job files go', join(tmpdir(), 'relengd-demo'))
     .option('--json', 'print one JSON document at the end instead of the timeline')
     .action(async (opts: { dir: string; json?: boolean }) => {
@@ -49,21 +57,35 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
   for (const sub of ['compose', 'streams']) mkdirSync(join(dir, sub), { recursive: true });
   for (const arch of DEMO_ARCHES) writeFileSync(join(dir, 'compose', `fedora-atomic-host-${arch}.json`), `${JSON.stringify(demoTreefile(arch), null, 2)}\n`);
   const configFile = join(dir, 'relengd.yaml');
-  writeFileSync(configFile, demoConfigYaml(dir, process.execPath));
+  writeFileSync(configFile, demoConfigYaml(dir, process.execPath, { dailyArtifacts: true }));
   const config = loadConfigFile(configFile);
   await openRepo(join(dir, 'repo')).init('archive');
 
   const started = Date.now();
   const stamp = (): string => `[+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
   const transport = new EmbeddedTransport();
+  let store: Store | undefined;
   transport.subscribe('#', ({ envelope }) => {
     const line = timelineLine(envelope);
     if (line) say(`${stamp()}   -> ${line}`);
+    if (store && envelope.topic === 'relengd.release.promoted') for (const why of promotionCommitLines(store, envelope)) say(`${stamp()}      ${why}`);
   });
-  const daemon = await startDaemon({ config, logger: createLogger({ level: 'warn', fd: 2 }), transport, serveHttp: false });
+  const story = demoStory(dir);
+  // The daemon starts on the story's first day: its calendar plans from the story's dates, not today's.
+  const time = new StoryClock();
+  const daemon = await time.at(storyTime(story[0]!), () =>
+    startDaemon({ config, logger: createLogger({ level: 'warn', fd: 2 }), transport, serveHttp: false, clock: time.clock, wakeups: time.wakeups }),
+  );
+  store = daemon.store;
   try {
     await daemon.idle();
-    for (const step of [...demoSteps(dir), ...demoPungiSteps(dir)]) {
+    for (const step of story) {
+      if ('slot' in step) {
+        say(`${stamp()} <-  ${step.title}`);
+        await reachSlot(daemon, time, step, (line) => say(`${stamp()} ${line}`));
+        await daemon.idle();
+        continue;
+      }
       const message = await prepareStep(step);
       const raw = Buffer.from(JSON.stringify(message.data));
       say(`${stamp()} <-  ${step.title}`);
@@ -77,14 +99,33 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
   }
 }
 
+/**
+ * Moves the story's clock to a schedule's slot, where the calendar fires it, and says what fired
+ * (or that it fired in an earlier run: the firing's id is the schedule's and the slot's).
+ */
+async function reachSlot(daemon: Daemon, time: StoryClock, step: DemoSlot, say: (line: string) => void): Promise<void> {
+  const firings = () => daemon.store.events.query({ topic: FIRED_TOPIC, order: 'asc' }).filter((e) => !e.unreadable && Date.parse((e.envelope.data as ScheduleFired).slot) === Date.parse(step.slot));
+  const before = new Set(firings().map((e) => e.envelope.id));
+  await time.reach(step.slot, () => daemon.calendar.idle());
+  const fired = firings();
+  for (const e of fired.filter((f) => !before.has(f.envelope.id))) say(`  -> ${timelineLine(e.envelope)}`);
+  if (fired.length === 0) say('    no schedule has this slot: nothing fired');
+  else if (fired.every((f) => before.has(f.envelope.id))) say(`    already fired (event ${fired.map((f) => f.envelope.id).join(', ')}): nothing to do`);
+}
+
 function summarize(store: Store, dir: string, configFile: string): DemoSummary {
-  const composes = store.events
-    .query({ topic: 'relengd.compose.finished', order: 'asc' })
-    .map((e) => e.envelope.data as { composeId: string; stream: string; commit: string | null; status: string })
-    .map((d) => ({ id: d.composeId, stream: d.stream, commit: d.commit, status: d.status }));
+  const composes = (correlationId?: string): DemoCompose[] =>
+    store.events
+      .query({ topic: 'relengd.compose.finished', correlationId, order: 'asc' })
+      .map((e) => e.envelope.data as { composeId: string; stream: string; commit: string | null; status: string })
+      .map((d) => ({ id: d.composeId, stream: d.stream, commit: d.commit, status: d.status }));
   const latest = new Map<string, string>();
   for (const e of store.events.query({ topic: 'relengd.release.promoted', order: 'asc' })) {
     for (const r of (e.envelope.data as { refs: Array<{ ref: string; to: string }> }).refs) latest.set(r.ref, r.to);
   }
-  return { repo: join(dir, 'repo'), store: store.path, config: configFile, composes, promoted: [...latest].map(([ref, commit]) => ({ ref, commit })) };
+  const schedule = store.events.query({ topic: FIRED_TOPIC, order: 'asc' }).filter((e) => !e.unreadable).map((e) => {
+    const fired = e.envelope.data as ScheduleFired;
+    return { id: e.envelope.id, schedule: fired.schedule, slot: fired.slot, action: fired.action, composes: composes(e.envelope.id) };
+  });
+  return { repo: join(dir, 'repo'), store: store.path, config: configFile, composes: composes(), promoted: [...latest].map(([ref, commit]) => ({ ref, commit })), schedule };
 }

@@ -33,6 +33,21 @@ export interface DemoStep {
   pungiCommit?: PungiCommitPlan;
 }
 
+/**
+ * The daily schedule of the two-week streams (the seed's `twoweek-nightly.sh` from cron): installer
+ * and images rebuilt from each stream's current commit at 05:00 UTC.
+ */
+export const DEMO_DAILY_CRON = '0 5 * * *';
+
+/**
+ * A slot of a schedule the story reaches: the demo moves the daemon's clock there and the calendar
+ * fires it. A date of the recorded story, never today's, so a second run reaches the same slot.
+ */
+export interface DemoSlot {
+  title: string;
+  slot: string;
+}
+
 /** Where the pre-release story's Pungi commits (`/mnt/koji/compose/atomic/27/` in the seed). */
 export const demoComposeRepo = (dir: string): string => join(dir, 'koji', 'compose', 'atomic', '27');
 const nightlyRef = (arch: string): string => `fedora/27/${arch}/testing/atomic-host`;
@@ -144,6 +159,22 @@ export function demoPungiSteps(dir: string): DemoStep[] {
   ];
 }
 
+/** The morning after the Bodhi push, before Greenwave's verdict: the daily rebuild's slot. */
+export function demoDailySlot(): DemoSlot {
+  return { title: `05:00 UTC next morning: the two-week streams' daily schedule (${DEMO_DAILY_CRON}) comes due`, slot: '2017-07-06T05:00:00.000Z' };
+}
+
+/** Both stories and the daily slot, in the order of their dates (the time the daemon's clock reads at each). */
+export function demoStory(dir: string): Array<DemoStep | DemoSlot> {
+  const steps: Array<DemoStep | DemoSlot> = [...demoSteps(dir), demoDailySlot(), ...demoPungiSteps(dir)];
+  return steps.sort((a, b) => Date.parse(storyTime(a)) - Date.parse(storyTime(b)));
+}
+
+/** When a step of the story happens: a slot's time, or the recorded message's. */
+export function storyTime(step: DemoStep | DemoSlot): string {
+  return 'slot' in step ? step.slot : step.message.time!;
+}
+
 /** The treefile of one arch, as rpm-ostree reads it (ref, repos, packages). */
 export function demoTreefile(arch: string): Record<string, unknown> {
   return {
@@ -153,8 +184,12 @@ export function demoTreefile(arch: string): Record<string, unknown> {
   };
 }
 
-/** The demo's configuration: two arches of one group, stand-in builders, a Greenwave gate. */
-export function demoConfigYaml(dir: string, node: string): string {
+/**
+ * The demo's configuration: two arches of one group, stand-in builders, a Greenwave gate; with
+ * `dailyArtifacts`, the two-week streams' daily rebuild (`relengd demo` drives its slot with the
+ * story's clock; the tests' pipelines leave it out, their daemons running on the system clock).
+ */
+export function demoConfigYaml(dir: string, node: string, options: { dailyArtifacts?: boolean } = {}): string {
   const compose = [node, join(standins, 'standin-compose.ts'), '--repo={repo}', '--write-commitid-to={commitIdFile}', '--touch-if-changed={changedStamp}', '--add-metadata-string=version={version}', '{treefile}'];
   const build = (kind: string, out: string) => [node, join(standins, 'standin-build.ts'), '--repo={repo}', '--commit={commit}', `--kind=${kind}`, `--out=${out}`];
   const stream = (arch: string) => `
@@ -164,7 +199,8 @@ export function demoConfigYaml(dir: string, node: string): string {
     arch: ${arch}
     triggers:
       updatesRepos: [f26-updates]
-      tags: [{ tag: f26-atomic, action: artifacts, on: [repo.done] }]
+      tags: [{ tag: f26-atomic, action: artifacts, on: [repo.done] }]${options.dailyArtifacts ? `
+      schedule: [{ cron: "${DEMO_DAILY_CRON}", action: artifacts }]` : ''}
     ostree:
       repo: ${join(dir, 'repo')}
       ref: fedora/26/${arch}/updates/atomic-host

@@ -18,7 +18,9 @@ export function timelineLine(envelope: Envelope): string | null {
     case 'relengd.artifact.build.failed':
       return `build FAILED        ${String(d.stream)} ${String(d.name)}${d.failable ? ' (failable)' : ''}: ${String(d.error)}`;
     case 'relengd.compose.finished':
-      return `compose finished    ${String(d.stream)} ${String(d.status)} (commit ${short(d.commit)}, ${(d.artifacts as unknown[]).length} artifacts)`;
+      return `compose finished    ${String(d.stream)} ${String(d.status)} (compose ${String(d.composeId)}, commit ${short(d.commit)}, ${(d.artifacts as unknown[]).length} artifacts)`;
+    case 'relengd.schedule.fired':
+      return `schedule fired      ${String(d.group)} "${String(d.cron)}" ${String(d.timezone)}, slot ${String(d.slot)}${d.missed ? ' (missed, fired on start)' : ''}: ${d.action === 'artifacts' ? "rebuild installer and images from each stream's current commit" : 'compose'}`;
     case 'relengd.release.promotion.refused':
       return `promotion refused   ${String(d.group)} ${String(d.version)}: ${String(d.reason)} (${String(d.detail)})`;
     case 'relengd.release.promoted':
@@ -26,4 +28,18 @@ export function timelineLine(envelope: Envelope): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * Why a release ref's commit is not the composed one: the composed commit is bound to the ref it
+ * was composed on (`ostree.ref-binding`; clients following the release ref would refuse it), so the
+ * promotion commits the same tree again, bound to the release ref, on top of the previous release
+ * commit: clients of the release ref fast-forward to it. `from` is that previous release commit,
+ * null for the first release on the ref.
+ */
+export function promotionCommitLine(move: { ref: string; from: string | null; to: string }, composed: { commit: string; ref: string }): string {
+  const head = `promotion commit    ${move.ref} -> ${short(move.to)}`;
+  if (move.to === composed.commit) return `${head}: the composed commit itself (bound to no other ref)`;
+  const parent = move.from ? `on top of the previous release ${short(move.from)}` : '(its first release: each later one goes on top of the previous)';
+  return `${head}, not the composed ${short(composed.commit)} (bound to ${composed.ref}): the same tree, committed again bound to the release ref ${parent}, so \`ostree admin upgrade\` clients fast-forward`;
 }
