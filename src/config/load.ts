@@ -7,7 +7,8 @@ import type { Config } from './schema.ts';
 /**
  * Reads and parses a configuration file ({@link parseConfig} does the work). Relative
  * `bus.amqp.tls`, `http.tls` and `http.auth.tokens[].file` paths are resolved against the file's directory,
- * so a config and its certificates and tokens can be deployed side by side.
+ * so a config and its certificates and tokens can be deployed side by side; so is a command whose
+ * program is given as `./x` or `../x` (a helper script shipped beside the config).
  * @throws ConfigError when the file cannot be read or is invalid.
  */
 export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Config {
@@ -37,5 +38,16 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
       if (path !== undefined && !isAbsolute(path)) tls[key] = resolve(base, path);
     }
   }
+  for (const stream of config.streams) {
+    stream.ostree.compose = besideConfig(stream.ostree.compose, base);
+    for (const artifact of stream.artifacts) artifact.command = besideConfig(artifact.command, base);
+  }
   return config;
+}
+
+/** argv with a `./` or `../` program resolved against the config's directory; a bare name stays for PATH. */
+function besideConfig(argv: string[], base: string): string[] {
+  const [program, ...args] = argv;
+  if (program === undefined || !(program.startsWith('./') || program.startsWith('../'))) return argv;
+  return [resolve(base, program), ...args];
 }
