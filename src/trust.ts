@@ -22,7 +22,7 @@ export type DeliverySource =
   | 'archive'
   /** Written by an operator on this machine (the CLI with write access to the store, the demo). */
   | 'operator'
-  /** relengd's own calendar, in process (`triggers.schedule`): its firings only, under the ids it derives. */
+  /** relengd's own timers, in process (`triggers.schedule`, `watch`): their events only, under the ids they derive. */
   | 'calendar';
 
 export type TopicKind = 'external' | 'gating' | 'command' | 'own';
@@ -34,6 +34,7 @@ export const COMMAND_TOPICS: ReadonlySet<string> = new Set([
   'relengd.compose.request',
   'relengd.job.retry.requested',
   'relengd.job.cancel.requested',
+  'relengd.release.rollback.requested',
 ]);
 
 /** External facts that decide promotions. */
@@ -64,8 +65,8 @@ export type Verdict =
 const ALLOWED: Verdict = { allowed: true };
 const refuse = (why: string): Verdict => ({ allowed: false, drop: false, why });
 
-/** relengd's own facts that its calendar writes through the intake; no transport may. */
-export const CALENDAR_TOPICS: ReadonlySet<string> = new Set(['relengd.schedule.fired']);
+/** relengd's own facts that its calendar (and its silence watch, a timer alike) writes through the intake; no transport may. */
+export const CALENDAR_TOPICS: ReadonlySet<string> = new Set(['relengd.schedule.fired', 'relengd.bus.silent']);
 
 /** May this sender send this (bare) topic? */
 export function authorize(topic: string, sender: Sender, publishers: PublisherRules): Verdict {

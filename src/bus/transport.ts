@@ -25,6 +25,12 @@ export interface Transport {
   publish(items: readonly PublishItem[]): Promise<PublishResult[]>;
   /** Connected and consuming. */
   isReady(): boolean;
+  /**
+   * Messages waiting on the broker for relengd (AMQP: ready in its queue; Kafka: the consumer
+   * group's lag), read at most every few seconds however often it is asked; null when it cannot
+   * tell (not connected). Absent: the transport cannot tell at all.
+   */
+  backlog?(): Promise<number | null>;
   /** Stops consuming, finishes what is in hand, waits for confirms, closes. */
   stop(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { createBatcher } from '../bus/batcher.ts';
-import { createCalendar, type CalendarSource, type Wakeups } from '../bus/calendar/index.ts';
+import { createCalendar, createSilenceWatch, type CalendarSource, type SilenceWatch, type Wakeups } from '../bus/calendar/index.ts';
 import { AmqpTransport, bindingKeysFor } from '../bus/amqp/index.ts';
 import { EmbeddedTransport } from '../bus/embedded/transport.ts';
 import { KafkaTransport } from '../bus/kafka/index.ts';
@@ -24,7 +24,8 @@ import { Store } from '../store/store.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { startPruning } from './pruning.ts';
 import { catchUpOnStart } from './recovery.ts';
-import type { Sample } from '../http/metrics.ts';
+import { droppedMetric, silenceMetrics, transportMetrics } from './bus-metrics.ts';
+import { StoreMetrics } from './store-metrics.ts';
 import { relengdVersion } from './version.ts';
 import { bindFromOutside } from '../trust.ts';
 
@@ -38,6 +39,8 @@ export interface Daemon {
   runner: JobRunner;
   /** `triggers.schedule`: time as an event source. */
   calendar: CalendarSource;
+  /** `watch`: topics that must not go quiet. */
+  silence: SilenceWatch;
   /** Resolves when nothing is left to do: no pending event, no queued or running job. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -149,7 +152,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // After recovery: a missed slot fires once, and goes through the intake like any message.
   const calendar = createCalendar({ config, store, clock, logger, wakeups: options.wakeups });
   await calendar.start(async (batch) => accept(batch));
+  const silence = createSilenceWatch({ config, store, clock, logger, wakeups: options.wakeups });
+  await silence.start(async (batch) => accept(batch));
   publish();
+  const storeMetrics = new StoreMetrics({ store, config, clock });
   const http: RunningHttpServer | null = options.serveHttp === false ? null : await startHttpServer({
     host: config.http.host,
     port: config.http.port,
@@ -158,7 +164,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     deliver: createBatcher(accept),
     health: () => ({ transport: transport.name }),
     ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
-    metrics: () => [...storeMetrics(store, transport), droppedMetric(intake)],
+    metrics: async () => [...storeMetrics.collect(), ...(await transportMetrics(transport)), ...silenceMetrics(silence), droppedMetric(intake)],
     chain: (correlationId) => store.events.query({ correlationId, order: 'asc', limit: CHAIN_LIMIT }).map(eventView),
     // Read functions only: the server never holds the store. The timeline's lines are the demo's.
     dashboard: createDashboardReads({ store, config, transport, clock, describe: timelineLine }),
@@ -184,6 +190,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     outbox,
     runner: jobs,
     calendar,
+    silence,
     idle: async () => {
       for (;;) {
         await dispatcher.drain();
@@ -204,6 +211,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await http?.close();
         await jobs.stop();
         await calendar.stop();
+        await silence.stop();
         await transport.stop();
         await dispatcher.drain();
         outbox.stop();
@@ -211,31 +219,5 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         store.close();
         logger.info({ component: 'daemon' }, 'relengd stopped');
       })()),
-  };
-}
-
-/** What an operator alerts on, read from the store at scrape time (so restarts lose no counts). */
-function storeMetrics(store: Store, transport: Transport): Sample[] {
-  return [
-    {
-      name: 'relengd_events',
-      help: 'Stored events by origin and dispatch state (failed: a listener threw; replay after a fix).',
-      type: 'gauge',
-      values: store.events.countsByState().map((r) => ({ labels: { origin: r.origin, state: r.state }, value: r.n })),
-    },
-    { name: 'relengd_rejected_messages', help: 'Messages kept in the rejected table (invalid, unauthorized, too large).', type: 'gauge', values: [{ value: store.rejected.count() }] },
-    { name: 'relengd_jobs', help: 'Jobs by state.', type: 'gauge', values: Object.entries(store.jobs.countByState()).map(([state, n]) => ({ labels: { state }, value: n })) },
-    { name: 'relengd_outbox_pending', help: 'Events waiting for the broker to confirm them.', type: 'gauge', values: [{ value: store.outbox.countPending() }] },
-    { name: 'relengd_transport_ready', help: '1 when the transport is connected and consuming.', type: 'gauge', values: [{ labels: { transport: transport.name }, value: transport.isReady() ? 1 : 0 }] },
-  ];
-}
-
-/** relengd's own topics that came from outside (another instance on a shared broker, a forger over HTTP). */
-function droppedMetric(intake: Intake): Sample {
-  return {
-    name: 'relengd_foreign_events_dropped_total',
-    help: "Messages on relengd's own topics that arrived from a transport: never stored or dispatched (counted since start).",
-    type: 'counter',
-    values: [...intake.droppedOwnTopics()].map(([transport, n]) => ({ labels: { transport }, value: n })),
   };
 }

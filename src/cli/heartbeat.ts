@@ -35,7 +35,12 @@ export function startHeartbeat(o: { store: Store; clock: Clock; url: string | nu
   };
 }
 
+/** Whether the daemon beat within {@link HEARTBEAT_STALE_MS} of `now`. */
+export function isBeating(d: DaemonRecord, now: Date): boolean {
+  return now.getTime() - Date.parse(d.heartbeatAt) <= HEARTBEAT_STALE_MS;
+}
+
 /** The daemons whose heartbeat is recent, newest first. */
 export function liveDaemons(store: Store, now: Date): DaemonRecord[] {
-  return store.daemons.list().filter((d) => now.getTime() - Date.parse(d.heartbeatAt) <= HEARTBEAT_STALE_MS);
+  return store.daemons.list().filter((d) => isBeating(d, now));
 }

@@ -9,7 +9,9 @@ import { registerEvents } from './commands/events.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerPromote } from './commands/promote.ts';
 import { registerPublish } from './commands/publish.ts';
+import { registerReleases } from './commands/releases.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerRollback } from './commands/rollback.ts';
 import { registerExport } from './commands/export.ts';
 import { registerSchemas } from './commands/schemas.ts';
 import { registerStart } from './commands/start.ts';
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerApprove(program);
   registerPromote(program);
+  registerRollback(program);
+  registerReleases(program);
   registerCompose(program);
   registerReplay(program);
   registerExport(program);

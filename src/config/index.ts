@@ -18,6 +18,7 @@ export type {
   ScheduleTriggerConfig,
   StreamConfig,
   TagTriggerConfig,
+  WatchConfig,
 } from './schema.ts';
 export { ENV_OVERRIDES, configProblems, configSummary, formatKeyPath, parseConfig } from './parse.ts';
 export type { ConfigSummary } from './parse.ts';

@@ -361,6 +361,14 @@ const RecoverySchema = z.strictObject({
   datagrepper: DatagrepperRecoverySchema.optional(),
 });
 
+/** A topic that should never be quiet for long: silence there means the feed (or relengd's consumer) stopped. */
+const WatchSchema = z.strictObject({
+  /** Bare topic (without topicPrefix), e.g. `bodhi.compose.complete`. */
+  topic: text(),
+  /** Hours without a stored message on the topic after which relengd reports it silent (`relengd.bus.silent`). */
+  quietHours: z.number().positive().max(24 * 365),
+});
+
 const TAG_EVENTS = ['tag', 'untag', 'repo.done'] as const;
 
 /**
@@ -663,6 +671,8 @@ export const ConfigSchema = z
     publishers: z.record(text(), z.array(text()).min(1, 'must not be empty (an empty list would trust no one; remove the topic to accept anyone)')).default(() => ({})),
     /** The streams composed. Default `[]`. */
     streams: z.array(StreamSchema).default(() => []),
+    /** Topics that must not go quiet: `[{topic, quietHours}]`. Default `[]`. */
+    watch: z.array(WatchSchema).default(() => []),
   })
   .superRefine((config, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', message, path });
@@ -684,6 +694,13 @@ export const ConfigSchema = z
       for (const topic of Object.keys(config.publishers)) {
         if (topic.startsWith(prefix)) issue(['publishers', topic], `use the bare topic "${topic.slice(prefix.length)}" (without the topicPrefix)`);
       }
+    }
+    const watched = new Map<string, number>();
+    for (const [i, { topic }] of config.watch.entries()) {
+      if (prefix && topic.startsWith(prefix)) issue(['watch', i, 'topic'], `use the bare topic "${topic.slice(prefix.length)}" (without the topicPrefix)`);
+      const first = watched.get(topic);
+      if (first !== undefined) issue(['watch', i, 'topic'], `"${topic}" is watched already (watch[${first}])`);
+      else watched.set(topic, i);
     }
 
     checkSharedSchedules(config.streams, issue);
@@ -764,3 +781,4 @@ export type AmqpConfig = BusConfig['amqp'];
 export type KafkaConfig = BusConfig['kafka'];
 export type LogLevel = Config['log']['level'];
 export type RetentionConfig = Config['retention'];
+export type WatchConfig = Config['watch'][number];

@@ -72,6 +72,15 @@ export function scheduleFiringId(scheduleKey: string, slot: string): string {
 }
 
 /**
+ * The id of the report that a watched topic went silent (`relengd.bus.silent`): per topic and the
+ * last message seen before the silence (`never` when none was), so a silence is reported once
+ * across checks and restarts, and the next one, after a message, gets an id of its own.
+ */
+export function busSilentId(topic: string, lastSeen: string | null): string {
+  return uuidFromDigest(hashOfParts(['bus-silent', topic, lastSeen ?? 'never']), DERIVED_SPACE);
+}
+
+/**
  * The id of a message that arrived without one, the same on every path (AMQP, HTTP, an archive,
  * `relengd publish`): a hash of the topic as sent (with its prefix) and the body as canonical JSON,
  * so key order, spacing or a byte-order mark do not make the same message two.

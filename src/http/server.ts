@@ -26,7 +26,7 @@ export interface HttpServerOptions {
   /** Readiness: store open, transport connected. */
   ready: () => { ready: boolean; detail: Record<string, unknown> };
   /** Prometheus metrics, read at scrape time. */
-  metrics?: () => Sample[];
+  metrics?: () => Sample[] | Promise<Sample[]>;
   /** The stored events of one chain (`GET /events?correlation=ID`), oldest first: how a client follows what it asked for. */
   chain?: (correlationId: string) => unknown[];
   /** The dashboard's read functions: with them, `GET /` and the pages under it (src/http/dashboard/). */
@@ -133,7 +133,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
     return sendJson(res, ready ? 200 : 503, { ready, ...detail });
   }
   if (path === '/metrics' && req.method === 'GET' && o.metrics) {
-    const text = renderMetrics(o.metrics());
+    const text = renderMetrics(await o.metrics());
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
     return void res.end(text);
   }

@@ -54,18 +54,51 @@ export const PromoteTarget = z.object({
 });
 export type PromoteTarget = z.infer<typeof PromoteTarget>;
 
+/** What follows a move of a group's release refs: the summary (signed with `gpgKey`), static deltas, the stream metadata at `metadata`. */
+const Publication = {
+  summary: z.object({ gpgKey: z.string().nullable(), gpgHome: z.string().optional() }),
+  deltas: z.boolean(),
+  metadata: z.string().nullable(),
+  baseUrl: z.string().nullable(),
+};
+
 export const PromoteJobSpec = z.object({
   group: SafeValue,
   version: SafeValue,
   force: z.boolean(),
   requestedBy: z.string().nullable(),
+  /** The gates that held (a gated promotion), for the record; absent in rows written before it existed. */
+  gates: z.array(z.string()).optional(),
   targets: z.array(PromoteTarget).min(1),
-  summary: z.object({ gpgKey: z.string().nullable(), gpgHome: z.string().optional() }),
-  deltas: z.boolean(),
-  metadata: z.string().nullable(),
-  baseUrl: z.string().nullable(),
+  ...Publication,
 });
 export type PromoteJobSpec = z.infer<typeof PromoteJobSpec>;
+
+/** One arch of a rollback: its release ref goes from `expected` (where relengd last moved it) to a new commit holding `commit`'s tree. */
+export const RollbackTarget = z.object({
+  arch: z.string(),
+  stream: z.string(),
+  repo: z.string(),
+  ref: z.string(),
+  /** The release commit of the version rolled back, as relengd recorded it: compare-and-swap against it. */
+  expected: Checksum,
+  /** The release commit of the version rolled back to: its tree is what the new commit holds. */
+  commit: Checksum,
+  /** The target version's artifacts, for the stream metadata. */
+  artifacts: z.array(ArtifactSummary),
+});
+export type RollbackTarget = z.infer<typeof RollbackTarget>;
+
+export const RollbackJobSpec = z.object({
+  group: SafeValue,
+  fromVersion: SafeValue,
+  toVersion: SafeValue,
+  requestedBy: z.string().nullable(),
+  comment: z.string().optional(),
+  targets: z.array(RollbackTarget).min(1),
+  ...Publication,
+});
+export type RollbackJobSpec = z.infer<typeof RollbackJobSpec>;
 
 /** A commit Pungi announced, to be found in the compose repository before it counts as the stream's compose. */
 export const PungiCommitJobSpec = z.object({

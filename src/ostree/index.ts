@@ -1,6 +1,8 @@
 /** Thin typed wrapper over the `ostree` CLI: one repository, argv arrays, parsed results. */
 export { OstreeRepo, openRepo, MAX_ANCESTRY_DEPTH, REPO_MODES } from './repo.ts';
 export type { RepoMode, SummaryOptions } from './repo.ts';
+export { refHeadReader } from './ref-head.ts';
+export type { RefHead } from './ref-head.ts';
 export { commitArgs } from './commit.ts';
 export type { CommitOptions, CommitTree } from './commit.ts';
 export { execRun } from './run.ts';

@@ -24,6 +24,16 @@ export function eventView(e: StoredEvent): Record<string, unknown> {
   return { ...envelope, origin: e.origin, transport: e.transport, receivedAt: e.receivedAt, dispatch: e.dispatchState, dispatchError: e.dispatchError };
 }
 
+/** Whether the event's row could be read back and its data is an object (a JSON body). */
+export function hasObjectData(e: StoredEvent): boolean {
+  return e.unreadable === undefined && e.envelope.data !== null && typeof e.envelope.data === 'object';
+}
+
+/** An event's data as an object: `{}` when its row cannot be read or its data is not an object (one bad row never fails a read). */
+export function dataOf(e: StoredEvent): Record<string, unknown> {
+  return hasObjectData(e) ? (e.envelope.data as Record<string, unknown>) : {};
+}
+
 export interface EventQuery {
   /** AMQP-style pattern over the bare topic is applied by the caller; this is an exact topic or SQL prefix. */
   topic?: string | undefined;

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * Peak RSS of this process image, in MiB. Linux keeps `getrusage` maxrss across exec, so a child
- * spawned by a big parent would report the parent's size; VmHWM starts afresh with the new image.
+ * Peak RSS of this process image (or of process `pid`), in MiB. Linux keeps `getrusage` maxrss
+ * across exec, so a child spawned by a big parent would report the parent's size; VmHWM starts
+ * afresh with the new image.
  */
-export function peakRssMiB(): number {
-  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  return (hwm ? Number(hwm) : process.resourceUsage().maxRSS) / 1024;
+export function peakRssMiB(pid: number | 'self' = 'self'): number {
+  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (hwm) return Number(hwm) / 1024;
+  return pid === 'self' ? process.resourceUsage().maxRSS / 1024 : NaN;
 }

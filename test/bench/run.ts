@@ -1,17 +1,19 @@
 /**
  * `npm run bench`: runs the benchmarks (not tests) and prints one table.
  *   BENCH_MESSAGES  messages per case (default 50000; e.g. 5000 for a quick run)
- *   BENCH_ONLY      comma-separated benchmark names to run (default: all): amqp-consume, kafka, replay
+ *   BENCH_ONLY      comma-separated benchmark names to run (default: all): amqp-consume, kafka, replay, latency
  *   BENCH_EVENTS    events stored then replayed by the replay benchmark (default 100000)
  *   AMQP_URL        the broker (default amqp://guest:guest@127.0.0.1:5672)
  *   BENCH_PREFETCH, BENCH_LOG_LEVEL: see amqp-consume.ts (BENCH_LOG_LEVEL also kafka-consume.ts)
+ *   BENCH_LATENCY_SECONDS, BENCH_LATENCY_LOADS, BENCH_LATENCY_TRIGGERS: see latency.ts
  */
 import { amqpConsume } from './amqp-consume.ts';
 import { kafkaConsume } from './kafka-consume.ts';
+import { latency } from './latency.ts';
 import { replay } from './replay.ts';
 import type { Benchmark, BenchRow } from './types.ts';
 
-const benchmarks: Benchmark[] = [amqpConsume, kafkaConsume, replay];
+const benchmarks: Benchmark[] = [amqpConsume, kafkaConsume, replay, latency];
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 50_000);
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);

@@ -17,7 +17,10 @@ describe('topic kinds', () => {
     ['resultsdb.result.new', 'gating'],
     ['relengd.release.approve', 'command'],
     ['relengd.release.promote.requested', 'command'],
+    ['relengd.release.rollback.requested', 'command'],
     ['relengd.compose.finished', 'own'],
+    ['relengd.release.rolled-back', 'own'],
+    ['relengd.release.rollback.refused', 'own'],
     ['relengd.ostree.compose.requested', 'own'],
     ['relengd.some.future.fact', 'own'],
   ])('%s is %s', (topic, kind) => expect(topicKind(topic)).toBe(kind));
@@ -26,6 +29,8 @@ describe('topic kinds', () => {
 describe('commands', () => {
   it('are refused by default, even from an authenticated sender', () => {
     expect(allowed('relengd.release.promote.requested', 'releng')).toBe(false);
+    expect(allowed('relengd.release.rollback.requested', 'releng')).toBe(false);
+    expect(allowed('relengd.release.rollback.requested', undefined)).toBe(false);
   });
   it('are taken only from an allowed identity', () => {
     expect(allowed('relengd.release.approve', 'releng')).toBe(true);
@@ -38,6 +43,7 @@ describe('commands', () => {
   });
   it('are taken from an operator on this machine', () => {
     expect(allowed('relengd.release.promote.requested', 'local:alice', 'operator')).toBe(true);
+    expect(allowed('relengd.release.rollback.requested', 'local:alice', 'operator')).toBe(true);
   });
 });
 

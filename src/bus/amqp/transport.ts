@@ -1,9 +1,10 @@
-import type { ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { AmqpConfig } from '../../config/index.ts';
 import type { MessageRejectedError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { defaultRetry, type RetryPolicy } from '../../retry.ts';
+import { BACKLOG_MAX_AGE_MS, Refreshed } from '../refreshed.ts';
 import type { DeliverBatch, PublishItem, PublishResult, Transport } from '../transport.ts';
 import { deadLetterCopy, encode, TRANSPORT_NAME, type AmqpMessage } from './codec.ts';
 import { ConnectionKeeper, openConnection, redactUrl } from './connection.ts';
@@ -53,12 +54,16 @@ export class AmqpTransport implements Transport {
   #keeper: ConnectionKeeper | null = null;
   #reconnects = 0;
   #stopping: Promise<void> | null = null;
+  /** The consuming channel while connected: asked how many messages wait in the queue. */
+  #queueChannel: Channel | null = null;
+  readonly #backlog: Refreshed<number | null>;
 
   constructor(options: AmqpTransportOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'bus.amqp' });
     this.#clock = options.clock ?? systemClock;
     this.#publisher = new ConfirmPublisher({ logger: this.#log, confirmTimeoutMs: options.confirmTimeoutMs ?? 30_000 });
+    this.#backlog = new Refreshed(() => this.#readyMessages(), { maxAgeMs: BACKLOG_MAX_AGE_MS, nowMs: () => this.#clock.now().getTime() });
   }
 
   /** Connects, declares, subscribes; resolves once consuming. Rejects when the broker refuses us (403, 406, 530). */
@@ -93,6 +98,7 @@ export class AmqpTransport implements Transport {
         }
       },
       onDown: () => {
+        this.#queueChannel = null;
         consumer.detach();
         this.#publisher.detach();
       },
@@ -124,6 +130,24 @@ export class AmqpTransport implements Transport {
     });
     this.#publisher.attach(publishChannel);
     await consumer.attach(consumeChannel);
+    this.#queueChannel = consumeChannel;
+  }
+
+  /** Messages ready in relengd's queue (not yet delivered to it; at most `prefetch` more are in hand). */
+  backlog(): Promise<number | null> {
+    return this.#backlog.get();
+  }
+
+  /** A passive declare on the consuming channel: the queue exists (relengd declared it), so it cannot fail the channel unless the queue was deleted, which the consumer hears about anyway. */
+  async #readyMessages(): Promise<number | null> {
+    const channel = this.#queueChannel;
+    if (!channel || this.#stopping !== null) return null;
+    try {
+      return (await channel.checkQueue(this.#o.config.queue)).messageCount;
+    } catch (error) {
+      this.#log.debug({ err: error }, 'cannot read the queue depth');
+      return null;
+    }
   }
 
   async publish(items: readonly PublishItem[]): Promise<PublishResult[]> {

@@ -1,16 +1,22 @@
-/** Time as an event source: `triggers.schedule` slots become stored `relengd.schedule.fired` events. */
+/**
+ * Time as an event source: `triggers.schedule` slots become stored `relengd.schedule.fired` events,
+ * and watched topics that went quiet (`watch`) stored `relengd.bus.silent` events.
+ */
 import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config/index.ts';
 import type { Logger } from '../../log.ts';
 import { groupSchedules } from '../../pipeline/listeners/schedules.ts';
+import { ObservabilityReads } from '../../store/observability.ts';
 import type { Store } from '../../store/store.ts';
 import { lastFiring } from './last-firing.ts';
+import { SilenceWatch } from './silence.ts';
 import { CalendarSource } from './source.ts';
 import type { Wakeups } from './wakeups.ts';
 
 export { CalendarSource, RETRY_MS } from './source.ts';
 export { FIRED_TOPIC, lastFiring, type LastFiring } from './last-firing.ts';
 export { MAX_TIMER_MS, realWakeups, type Wakeups } from './wakeups.ts';
+export { SILENT_TOPIC, SilenceWatch, type TopicSilence } from './silence.ts';
 
 /** The configuration's schedules as one calendar, knowing from `store` what fired last. */
 export function createCalendar(o: { config: Config; store: Store; clock: Clock; logger: Logger; wakeups?: Wakeups | undefined }): CalendarSource {
@@ -25,4 +31,10 @@ export function createCalendar(o: { config: Config; store: Store; clock: Clock; 
     },
     wakeups: o.wakeups,
   });
+}
+
+/** The configuration's `watch` as one silence watch, knowing from `store` when each topic was last heard. */
+export function createSilenceWatch(o: { config: Config; store: Store; clock: Clock; logger: Logger; wakeups?: Wakeups | undefined }): SilenceWatch {
+  const reads = new ObservabilityReads(o.store.db);
+  return new SilenceWatch({ watches: o.config.watch, clock: o.clock, logger: o.logger, topicPrefix: o.config.topicPrefix, lastSeen: (topic) => reads.lastInbound(topic), wakeups: o.wakeups });
 }

@@ -4,7 +4,8 @@ import type { Logger } from '../../log.ts';
 import type { GroupSchedule } from '../../pipeline/listeners/schedules.ts';
 import type { DeliverBatch } from '../transport.ts';
 import { firingDelivery } from './firing.ts';
-import { MAX_TIMER_MS, realWakeups, type Wakeups } from './wakeups.ts';
+import { TimerLoop } from './timer-loop.ts';
+import { realWakeups, type Wakeups } from './wakeups.ts';
 
 /** A firing the store could not take (busy, disk full) is tried again this much later. */
 export const RETRY_MS = 30_000;
@@ -33,21 +34,18 @@ export class CalendarSource {
   readonly name = 'calendar';
   readonly #o: CalendarOptions;
   readonly #log: Logger;
-  readonly #wakeups: Wakeups;
+  readonly #loop: TimerLoop;
   /** Per schedule key, the slot to fire next (in the past when one is to fire at once or again). */
   readonly #due = new Map<string, Date>();
   #deliver: DeliverBatch | null = null;
   #startedAt = 0;
-  #cancel: (() => void) | null = null;
-  #running: Promise<void> = Promise.resolve();
   /** Schedules whose firing the store could not take: tried again RETRY_MS later. */
   readonly #retrying = new Set<string>();
-  #stopped = false;
 
   constructor(options: CalendarOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'calendar' });
-    this.#wakeups = options.wakeups ?? realWakeups;
+    this.#loop = new TimerLoop({ wakeups: options.wakeups ?? realWakeups, check: () => this.#fireDue(), logger: this.#log, what: 'calendar' });
   }
 
   /** Fires what was missed (per `catchUp`), then waits for the next slot. Resolves once the missed slots are stored. */
@@ -60,19 +58,16 @@ export class CalendarSource {
       const next = missed ?? nextSlot(schedule, now);
       if (next) this.#due.set(schedule.key, next);
     }
-    await this.#wake();
+    await this.#loop.wake();
   }
 
   /** Resolves when no firing is being stored. */
   idle(): Promise<void> {
-    return this.#running;
+    return this.#loop.idle();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#cancel?.();
-    this.#cancel = null;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** The latest slot at or before `now` when it is newer than the last stored firing; a schedule that never fired has missed nothing. */
@@ -82,16 +77,8 @@ export class CalendarSource {
     return last && latest && latest > last ? latest : null;
   }
 
-  #wake(): Promise<void> {
-    this.#cancel = null;
-    this.#running = this.#running
-      .then(() => this.#fireDue())
-      .catch((error: unknown) => this.#log.error({ err: error }, 'calendar failed; no further slots fire until restart'));
-    return this.#running;
-  }
-
   async #fireDue(): Promise<void> {
-    if (this.#stopped || !this.#deliver) return;
+    if (!this.#deliver) return;
     const now = this.#o.clock.now();
     // Slots passed by while the process was suspended fire once too: the latest of them.
     const due = this.#o.schedules.flatMap((schedule) => {
@@ -128,11 +115,9 @@ export class CalendarSource {
 
   /** One timer, for the earliest slot (or retry) to come. */
   #arm(): void {
-    if (this.#stopped) return;
     const now = this.#o.clock.now().getTime();
     const wakeAt = [...this.#due].map(([key, slot]) => (this.#retrying.has(key) ? now + RETRY_MS : slot.getTime()));
     if (wakeAt.length === 0) return; // no schedule has a slot left
-    const delay = Math.max(0, Math.min(...wakeAt) - now);
-    this.#cancel = this.#wakeups.after(Math.min(delay, MAX_TIMER_MS), () => void this.#wake());
+    this.#loop.wakeIn(Math.min(...wakeAt) - now);
   }
 }

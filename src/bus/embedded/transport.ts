@@ -44,6 +44,11 @@ export class EmbeddedTransport implements Transport {
     return this.#deliver !== null;
   }
 
+  /** Nothing waits: a message is stored before its sender gets the answer. */
+  async backlog(): Promise<number | null> {
+    return 0;
+  }
+
   async stop(): Promise<void> {
     this.#deliver = null;
   }

@@ -25,8 +25,15 @@
  * A rebalance in the middle of a batch: the batch's records are already stored, but the offset
  * commit fails (the generation is gone); whoever gets the partition fetches them again from the
  * last committed offset and the inbox drops what it already has. Nothing is lost, nothing doubled.
+ *
+ * A crash: kafkajs restarts the consumer itself when the error is retriable or its retries ran out.
+ * On any other error it gives up for good, even one a rebalance can bring (a SyncGroup answered
+ * with an error kafkajs deems non-retriable, where Kafka's own clients rejoin); relengd then
+ * restarts it after a backoff pause (`retry`), counting crashes in a row. Not restarted: refusals
+ * (credentials, permissions, settings: refusals.ts), which fail `start` with the reason, and a
+ * crash after `retry.maxAttempts` restarts in a row without a join in between.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import { MessageRejectedError, RejectReason } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Delivery, Outcome } from '../../pipeline/intake.ts';
@@ -34,6 +41,7 @@ import { backoffDelay, sleep, type RetryPolicy } from '../../retry.ts';
 import type { DeliverBatch } from '../transport.ts';
 import { decode, type WireRecord } from './codec.ts';
 import { KafkaTransportError } from './errors.ts';
+import { isRefusal } from './refusals.ts';
 
 export interface ConsumerStats {
   received: number;
@@ -56,6 +64,15 @@ export interface ConsumerStats {
   refetches: number;
   /** Group joins after the first (rebalances, restarts after a crash). */
   rejoins: number;
+  /** Restarts after a crash kafkajs gave up on (see above). */
+  restarts: number;
+}
+
+export function emptyConsumerStats(): ConsumerStats {
+  return {
+    received: 0, batches: 0, committed: 0, duplicate: 0, dropped: 0, rejected: 0, poison: 0, deadLettered: 0,
+    deadLetterFailed: 0, retryLater: 0, resolved: 0, commits: 0, refetches: 0, rejoins: 0, restarts: 0,
+  };
 }
 
 export interface ConsumerOptions {
@@ -70,7 +87,7 @@ export interface ConsumerOptions {
   deadLetter: (record: WireRecord, error: MessageRejectedError, deliveryCount: number) => Promise<boolean>;
   /** Called on every group join (start, rebalance, restart after a crash): the transport resumes the outbox. */
   onJoined: (info: { rejoin: boolean }) => void;
-  /** Pause before fetching a record again after retry-later, by attempt. */
+  /** Pause before fetching a record again after retry-later, and before restarting after a crash, by attempt. */
   retry: RetryPolicy;
   logger: Logger;
   /** kafkajs retries of the group's requests (join, fetch, commit). */
@@ -88,17 +105,24 @@ const FETCH_MAX_WAIT_MS = 1000;
 const HEARTBEAT_SLICE_MS = 1000;
 
 export class BatchConsumer {
-  readonly stats: ConsumerStats = {
-    received: 0, batches: 0, committed: 0, duplicate: 0, dropped: 0, rejected: 0, poison: 0, deadLettered: 0,
-    deadLetterFailed: 0, retryLater: 0, resolved: 0, commits: 0, refetches: 0, rejoins: 0,
-  };
+  readonly stats: ConsumerStats = emptyConsumerStats();
   readonly #o: ConsumerOptions;
   readonly #log: Logger;
   readonly #consumer: Consumer;
   /** Failed store attempts by record (`topic/partition/offset`), for the poison limit. */
   readonly #attempts = new Map<string, number>();
   readonly #stopping = new AbortController();
+  readonly #run: ConsumerRunConfig = {
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (payload) => this.#onBatch(payload),
+  };
   #joins = 0;
+  /** Crashes since the last join, for the restart backoff. */
+  #crashes = 0;
+  /** While `start` waits for the first join: fails it. */
+  #gaveUp: ((error: Error) => void) | null = null;
   #inGroup = false;
   #started = false;
 
@@ -120,6 +144,7 @@ export class BatchConsumer {
       const rejoin = this.#joins++ > 0;
       if (rejoin) this.stats.rejoins++;
       this.#inGroup = true;
+      this.#crashes = 0;
       // Counts start again with the group's new generation (documented in the schema).
       this.#attempts.clear();
       this.#log.info({ groupId: event.payload.groupId, assignment: event.payload.memberAssignment, rejoin }, rejoin ? 'rejoined the consumer group' : 'joined the consumer group');
@@ -134,7 +159,7 @@ export class BatchConsumer {
       const { error, restart } = event.payload;
       if (this.#stopping.signal.aborted) return;
       if (restart) this.#log.warn({ err: error }, 'consumer crashed; kafkajs restarts it (rejoin, resume from the committed offsets)');
-      else this.#log.error({ err: error }, 'consumer crashed and will not restart');
+      else this.#crashed(error);
     });
     this.#consumer.on(STOP, () => (this.#inGroup = false));
     this.#consumer.on(DISCONNECT, () => (this.#inGroup = false));
@@ -146,35 +171,36 @@ export class BatchConsumer {
   }
 
   /**
-   * Connects, subscribes and starts the group; resolves once the group is joined. Rejects when the
-   * consumer crashes for good before that.
+   * Connects, subscribes and starts the group; resolves once the group is joined (after restarts,
+   * see above). Rejects when the cluster refuses the consumer, when it crashes for good before
+   * joining, or when `stop` is called first.
    */
   async start(): Promise<void> {
     if (this.#started) throw new TypeError('kafka consumer already started');
     this.#started = true;
+    const { groupId } = this.#o;
     const joined = new Promise<void>((resolve, reject) => {
-      const offJoin = this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
+      const settle = (error?: KafkaTransportError): void => {
         offJoin();
-        offCrash();
-        resolve();
-      });
-      const offCrash = this.#consumer.on(this.#consumer.events.CRASH, (event) => {
-        if (event.payload.restart && !this.#stopping.signal.aborted) return;
-        offJoin();
-        offCrash();
-        reject(new KafkaTransportError(`the consumer crashed before joining group ${this.#o.groupId}: ${event.payload.error.message}`, { cause: event.payload.error }));
-      });
+        this.#gaveUp = null;
+        this.#stopping.signal.removeEventListener('abort', onStop);
+        if (error) reject(error);
+        else resolve();
+      };
+      const offJoin = this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => settle());
+      this.#gaveUp = (error) => {
+        const why = isRefusal(error) ? `the Kafka cluster refused the consumer of group ${groupId}` : `the consumer crashed before joining group ${groupId}`;
+        settle(new KafkaTransportError(`${why}: ${error.message}`, { retriable: false, cause: error }));
+      };
+      const onStop = (): void => settle(new KafkaTransportError(`stopped before joining group ${groupId}`, { retriable: false }));
+      if (this.#stopping.signal.aborted) onStop();
+      else this.#stopping.signal.addEventListener('abort', onStop, { once: true });
     });
     // An unhandled rejection if start itself throws first: the caller sees that error instead.
     joined.catch(() => undefined);
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.#o.topics], fromBeginning: this.#o.fromBeginning });
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.#onBatch(payload),
-    });
+    await this.#consumer.run(this.#run);
     await joined;
   }
 
@@ -185,10 +211,38 @@ export class BatchConsumer {
     this.#inGroup = false;
   }
 
+  /** kafkajs asks before its own restart (a retriable error, or retries run out). */
   async #restartOnFailure(error: Error): Promise<boolean> {
-    if (this.#stopping.signal.aborted) return false;
+    if (this.#stopping.signal.aborted || isRefusal(error)) return false;
     this.#log.warn({ err: error }, 'consumer failed; restarting');
     return true;
+  }
+
+  /** A crash kafkajs does not restart from: relengd restarts it, or gives up (see above). */
+  #crashed(error: Error): void {
+    if (this.#stopping.signal.aborted) return;
+    if (!isRefusal(error) && this.#crashes < this.#o.retry.maxAttempts) {
+      void this.#restartAfterCrash(error);
+      return;
+    }
+    this.#log.error({ err: error, refused: isRefusal(error), crashes: this.#crashes }, 'consumer crashed and will not restart');
+    this.#gaveUp?.(error);
+  }
+
+  /** kafkajs has disconnected the crashed consumer; after a pause, `run` connects and joins again. */
+  async #restartAfterCrash(error: Error): Promise<void> {
+    const crashes = ++this.#crashes;
+    const delayMs = backoffDelay(this.#o.retry, crashes);
+    this.#log.warn({ err: error, crashes, delayMs }, 'consumer crashed on an error kafkajs does not restart from; restarting it after a pause (rejoin, resume from the committed offsets)');
+    await sleep(delayMs, this.#stopping.signal);
+    if (this.#stopping.signal.aborted) return;
+    this.stats.restarts++;
+    try {
+      // A join failure comes back as another crash (kafkajs's runner catches it), not as a throw.
+      await this.#consumer.run(this.#run);
+    } catch (e) {
+      this.#crashed(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   async #onBatch(payload: EachBatchPayload): Promise<void> {

@@ -1,15 +1,17 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { KafkaConfig } from '../../config/index.ts';
 import type { MessageRejectedError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { defaultRetry, retry, type RetryPolicy } from '../../retry.ts';
+import { BACKLOG_MAX_AGE_MS, Refreshed } from '../refreshed.ts';
 import type { DeliverBatch, PublishItem, PublishResult, Transport } from '../transport.ts';
 import { deadLetterCopy, encode, TRANSPORT_NAME, type WireRecord } from './codec.ts';
 import { createClient } from './connection.ts';
-import { BatchConsumer, type ConsumerStats } from './consumer.ts';
+import { BatchConsumer, emptyConsumerStats, type ConsumerStats } from './consumer.ts';
 import { KafkaTransportError } from './errors.ts';
 import { KafkaPublisher, type PublisherStats } from './publisher.ts';
+import { isRefusal } from './refusals.ts';
 import { prepareTopics, resolveTopics, topicsFor } from './topology.ts';
 
 export interface KafkaTransportOptions {
@@ -63,6 +65,9 @@ export class KafkaTransport implements Transport {
   #nothingToConsume = false;
   #topics: KafkaTransportStats['topics'] = { subscribed: [], missing: [] };
   #stopping: Promise<void> | null = null;
+  /** Connected on the first `backlog` read, kept for the next ones. */
+  #admin: Promise<Admin> | null = null;
+  readonly #backlog: Refreshed<number | null>;
 
   /** @throws ConfigError when a TLS file or the SASL password cannot be read. */
   constructor(options: KafkaTransportOptions) {
@@ -72,12 +77,15 @@ export class KafkaTransport implements Transport {
     this.#retry = options.retry ?? defaultRetry;
     this.#client = createClient({ config: options.config, logger: this.#log, retry: this.#retry, env: options.env });
     this.#publisher = new KafkaPublisher({ client: this.#client, logger: this.#log, ackTimeoutMs: options.ackTimeoutMs ?? 30_000 });
+    this.#backlog = new Refreshed(() => this.#lag(), { maxAgeMs: BACKLOG_MAX_AGE_MS, nowMs: () => this.#clock.now().getTime() });
   }
 
   /**
    * Reads the cluster's topics (creating the dead-letter topic when missing), connects the
    * producer, joins the consumer group; resolves once joined. Retries with backoff until the
-   * cluster answers or `stop` is called.
+   * cluster answers or `stop` is called; a consumer that crashes while joining is restarted
+   * (consumer.ts). Rejects, not retriable, when the cluster refuses relengd's credentials,
+   * permissions or settings (refusals.ts).
    */
   async start(deliver: DeliverBatch): Promise<void> {
     if (this.#started) throw new TypeError('kafka transport already started');
@@ -112,7 +120,13 @@ export class KafkaTransport implements Transport {
       sessionTimeoutMs: this.#o.sessionTimeoutMs,
     });
     this.#consumer = consumer;
-    await consumer.start();
+    try {
+      await consumer.start();
+    } catch (error) {
+      // Refused (or stopped): leave no connection behind, so a daemon that fails to start exits.
+      await this.stop();
+      throw error;
+    }
     this.#log.info({ brokers: config.brokers, groupId: config.groupId, topics: subscribe.length }, 'consuming');
   }
 
@@ -127,7 +141,11 @@ export class KafkaTransport implements Transport {
       await this.#publisher.connect();
       return prepared.existing;
     } catch (error) {
-      throw new KafkaTransportError(`cannot reach the Kafka cluster at ${this.#o.config.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const brokers = this.#o.config.brokers.join(',');
+      const why = error instanceof Error ? error.message : String(error);
+      // Wrong credentials, a missing ACL, an untrusted certificate: start fails with the reason instead of retrying.
+      if (isRefusal(error)) throw new KafkaTransportError(`the Kafka cluster at ${brokers} refused relengd: ${why}`, { retriable: false, cause: error });
+      throw new KafkaTransportError(`cannot reach the Kafka cluster at ${brokers}: ${why}`, { cause: error });
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -161,6 +179,46 @@ export class KafkaTransport implements Transport {
     return this.#stopping === null && this.#publisher.connected && (this.#nothingToConsume || (this.#consumer?.consuming ?? false));
   }
 
+  /** The consumer group's lag: records up to each partition's high watermark after its committed offset. */
+  backlog(): Promise<number | null> {
+    return this.#backlog.get();
+  }
+
+  async #lag(): Promise<number | null> {
+    if (this.#stopping !== null) return null;
+    if (this.#nothingToConsume) return 0;
+    if (!this.#consumer?.consuming) return null;
+    try {
+      const admin = await (this.#admin ??= this.#connectAdmin());
+      const { groupId, fromBeginning } = this.#o.config;
+      const committed = await admin.fetchOffsets({ groupId, topics: [...this.#topics.subscribed] });
+      let lag = 0;
+      for (const { topic, partitions } of committed) {
+        for (const end of await admin.fetchTopicOffsets(topic)) {
+          const offset = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+          // Nothing committed yet: the group starts at the beginning or at the end, as configured.
+          const from = offset >= 0 ? offset : fromBeginning ? Number(end.low) : Number(end.high);
+          lag += Math.max(0, Number(end.high) - from);
+        }
+      }
+      return lag;
+    } catch (error) {
+      this.#log.debug({ err: error }, 'cannot read the consumer lag');
+      return null;
+    }
+  }
+
+  async #connectAdmin(): Promise<Admin> {
+    const admin = this.#client.admin();
+    try {
+      await admin.connect();
+      return admin;
+    } catch (error) {
+      this.#admin = null; // the next read tries again
+      throw error;
+    }
+  }
+
   stats(): KafkaTransportStats {
     return {
       consuming: this.#consumer?.consuming ?? false,
@@ -176,12 +234,9 @@ export class KafkaTransport implements Transport {
       this.#abort.abort();
       await this.#consumer?.stop();
       await this.#publisher.close();
+      await this.#admin?.then((admin) => admin.disconnect()).catch(() => undefined);
       this.#log.info({ stats: this.stats() }, 'stopped');
     })();
     return this.#stopping;
   }
-}
-
-function emptyConsumerStats(): ConsumerStats {
-  return { received: 0, batches: 0, committed: 0, duplicate: 0, dropped: 0, rejected: 0, poison: 0, deadLettered: 0, deadLetterFailed: 0, retryLater: 0, resolved: 0, commits: 0, refetches: 0, rejoins: 0 };
 }

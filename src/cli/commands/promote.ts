@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
-import { waitForPromotion, type PromotionOutcome } from '../promotion-outcome.ts';
+import { refMoveLines, waitForPromotion, type PromotionOutcome } from '../promotion-outcome.ts';
 import { parsePositiveInt } from '../time.ts';
 
 interface PromoteOptions {
@@ -52,7 +52,7 @@ export function registerPromote(program: Command): void {
 function renderOutcome(opts: PromoteOptions, outcome: PromotionOutcome): string {
   switch (outcome.outcome) {
     case 'promoted':
-      return [`promoted ${opts.group} ${outcome.version}:`, ...outcome.refs.map((r) => `  ${r.ref}  ${r.from?.slice(0, 12) ?? '(new)'} -> ${r.to.slice(0, 12)}`)].join('\n');
+      return [`promoted ${opts.group} ${outcome.version}:`, ...refMoveLines(outcome.refs)].join('\n');
     case 'refused':
       return `refused (${outcome.reason}): ${outcome.detail}`;
     case 'pending':

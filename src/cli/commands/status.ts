@@ -1,81 +1,72 @@
 import type { Command } from 'commander';
-import { lastFiring, type LastFiring } from '../../bus/calendar/index.ts';
+import { lastFiring } from '../../bus/calendar/index.ts';
 import { systemClock } from '../../clock.ts';
 import { nextSlot, type Config } from '../../config/index.ts';
-import { openRepo } from '../../ostree/index.ts';
+import { refHeadReader } from '../../ostree/index.ts';
+import { candidateEvents, candidateGates } from '../../pipeline/candidate-reads.ts';
+import { lastCompose } from '../../pipeline/last-compose.ts';
 import { COMPOSE_QUEUE, STREAM_HEAD, type ComposeQueue, type StreamHead } from '../../pipeline/listeners/composer.ts';
 import { PROMOTION, type Candidate } from '../../pipeline/listeners/promoter.ts';
 import { groupSchedules } from '../../pipeline/listeners/schedules.ts';
+import { composeRepo, streamsOfGroup } from '../../pipeline/listeners/streams.ts';
+import type { DaemonRecord } from '../../store/daemons.ts';
+import { dataOf, type StoredEvent } from '../../store/events.ts';
 import { Store } from '../../store/store.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
+import { isBeating } from '../heartbeat.ts';
+import { renderStatus, type CandidateStatus, type DaemonsStatus, type EventRef, type ScheduleStatus, type Status, type StreamStatus } from '../status-report.ts';
 
-interface StreamStatus {
-  id: string;
-  group: string;
-  arch: string;
-  ref: string;
-  refCommit: string | null;
-  head: StreamHead | null;
-  composing: ComposeQueue | null;
-  releaseRef: string | null;
-  releaseCommit: string | null;
-}
-
-/** A schedule (shared by the streams of a group): what it fired last and when it fires next. */
-interface ScheduleStatus {
-  group: string;
-  streams: string[];
-  cron: string;
-  timezone: string;
-  action: 'compose' | 'artifacts';
-  catchUp: 'latest' | 'none';
-  last: LastFiring | null;
-  /** The next slot after now; a slot missed while relengd is down fires on start instead (catchUp: latest). */
-  next: string | null;
-}
+/** How far back status looks for a stream's composes, gating messages and refusals: enough for any live candidate. */
+const SCAN_LIMIT = 500;
+/** Candidates no gate or refusal concerns any more. */
+const SETTLED: ReadonlySet<string> = new Set(['promoted', 'rolled-back']);
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('streams (refs, last compose, queue), release candidates and their gates, jobs, outbox')
+    .description('whether the daemon is up; each stream\'s last compose and why it failed, its refs and the version live on its release ref; what each release candidate waits on and what refused it; schedules, jobs, outbox')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const store = Store.openExisting(config.store.path);
       try {
-        const status = {
+        const now = systemClock.now();
+        const status: Status = {
+          daemon: daemonsStatus(store.daemons.list(), now),
           streams: await streamsStatus(config, store),
-          schedules: schedulesStatus(config, store, systemClock.now()),
-          candidates: store.state.list(PROMOTION).map(({ value }) => summarizeCandidate(value as Candidate)),
+          schedules: schedulesStatus(config, store, now),
+          candidates: store.state.list(PROMOTION).map(({ value }) => candidateStatus(config, store, value as Candidate)),
           jobs: store.jobs.countByState(),
           outboxPending: store.outbox.countPending(),
           rejected: store.rejected.count(),
           failedEvents: store.events.query({ dispatchState: 'failed' }).length,
         };
-        output(opts.json, status, () => render(status));
+        output(opts.json, status, () => renderStatus(status));
       } finally {
         store.close();
       }
     });
 }
 
+/** Up when any daemon on this store beat recently; a cleanly stopped daemon removes its row, a killed one's goes stale. */
+export function daemonsStatus(records: readonly DaemonRecord[], now: Date): DaemonsStatus {
+  const instances = records.map((d) => ({ ...d, up: isBeating(d, now) }));
+  return { state: instances.some((d) => d.up) ? 'up' : 'down', lastSeen: records.map((d) => d.heartbeatAt).sort().at(-1) ?? null, instances };
+}
+
 async function streamsStatus(config: Config, store: Store): Promise<StreamStatus[]> {
+  const readRef = refHeadReader();
   return Promise.all(
-    config.streams.map(async (s) => {
-      const repo = openRepo(s.ostree.repo);
-      const exists = repo.exists();
-      return {
-        id: s.id,
-        group: s.group,
-        arch: s.arch,
-        ref: s.ostree.ref,
-        refCommit: exists ? await repo.revParse(s.ostree.ref) : null,
-        head: (store.state.get(STREAM_HEAD, s.id) as StreamHead | undefined) ?? null,
-        composing: (store.state.get(COMPOSE_QUEUE, s.ostree.ref) as ComposeQueue | undefined) ?? null,
-        releaseRef: s.promote?.ref ?? null,
-        releaseCommit: exists && s.promote ? await repo.revParse(s.promote.ref) : null,
-      };
-    }),
+    config.streams.map(async (s) => ({
+      id: s.id,
+      group: s.group,
+      arch: s.arch,
+      updates: await readRef(composeRepo(s), s.ostree.ref),
+      release: s.promote ? await readRef(s.ostree.repo, s.promote.ref) : null,
+      head: (store.state.get(STREAM_HEAD, s.id) as StreamHead | undefined) ?? null,
+      lastCompose: lastCompose(store, s, SCAN_LIMIT),
+      composing: (store.state.get(COMPOSE_QUEUE, s.ostree.ref) as ComposeQueue | undefined) ?? null,
+    })),
   );
 }
 
@@ -92,37 +83,32 @@ function schedulesStatus(config: Config, store: Store, now: Date): ScheduleStatu
   }));
 }
 
-function summarizeCandidate(c: Candidate) {
-  return {
-    group: c.group,
-    version: c.version,
-    phase: c.phase,
-    arches: Object.fromEntries(Object.entries(c.composes).map(([arch, compose]) => [arch, { status: compose.status, commit: compose.commit, composeId: compose.composeId }])),
-    approved: c.approval !== null,
+/** A candidate, and while it is in play, what it waits on (arches without a compose, gates not passed yet) and what said no. */
+function candidateStatus(config: Config, store: Store, c: Candidate): CandidateStatus {
+  const promotable = streamsOfGroup(config, c.group).filter((s) => s.promote);
+  // In the configuration's order of arches, whichever finished first; an arch no longer configured last.
+  const rank = (arch: string): number => {
+    const i = promotable.findIndex((s) => s.arch === arch);
+    return i === -1 ? promotable.length : i;
   };
+  const composes = Object.entries(c.composes).sort(([a], [b]) => rank(a) - rank(b));
+  const arches = Object.fromEntries(composes.map(([arch, compose]) => [arch, { status: compose.status, commit: compose.commit, composeId: compose.composeId }]));
+  const summary = { group: c.group, version: c.version, phase: c.phase, arches, approved: c.approval !== null, promoteJobId: c.jobId ?? null };
+  if (SETTLED.has(c.phase)) return { ...summary, waitingOn: null, gates: null, refusals: null };
+  const gates = candidateGates(store, config, c, eventRef, SCAN_LIMIT);
+  const waitingOn =
+    c.phase === 'open'
+      ? { arches: promotable.filter((s) => !c.composes[s.arch]).map((s) => s.arch), gates: gates.filter((g) => g.state === 'pending').map((g) => g.label) }
+      : null;
+  const refusals = candidateEvents(store, c, 'relengd.release.promotion.refused', SCAN_LIMIT).map((e) => ({
+    reason: String(dataOf(e).reason),
+    detail: String(dataOf(e).detail),
+    time: e.envelope.time,
+    eventId: e.envelope.id,
+  }));
+  return { ...summary, waitingOn, gates, refusals };
 }
 
-const short = (c: string | null | undefined): string => (c ? c.slice(0, 12) : '-');
-
-function render(s: { streams: StreamStatus[]; schedules: ScheduleStatus[]; candidates: ReturnType<typeof summarizeCandidate>[]; jobs: Record<string, number>; outboxPending: number; rejected: number; failedEvents: number }): string {
-  const lines = ['streams:'];
-  for (const st of s.streams) {
-    const queue = st.composing ? ` composing ${st.composing.active?.version ?? '-'}${st.composing.pending ? `, then ${st.composing.pending.version}` : ''}` : '';
-    lines.push(`  ${st.id.padEnd(28)} ${st.ref} = ${short(st.refCommit)} (last compose ${st.head?.version ?? '-'})${queue}`);
-    if (st.releaseRef) lines.push(`  ${''.padEnd(28)} ${st.releaseRef} = ${short(st.releaseCommit)}`);
-  }
-  if (s.schedules.length > 0) lines.push('schedules:');
-  for (const sc of s.schedules) {
-    const last = sc.last ? `${sc.last.slot}${sc.last.missed ? ` (missed, fired ${sc.last.firedAt})` : ''}` : 'never';
-    lines.push(`  ${sc.group} ${sc.action} "${sc.cron}" ${sc.timezone}: last ${last}, next ${sc.next ?? 'never'}`);
-  }
-  lines.push('release candidates:');
-  if (s.candidates.length === 0) lines.push('  none');
-  for (const c of s.candidates) {
-    const arches = Object.entries(c.arches).map(([arch, a]) => `${arch} ${a.status}`).join(', ') || 'no compose yet';
-    lines.push(`  ${c.group} ${c.version}: ${c.phase} (${arches})`);
-  }
-  lines.push(`jobs: ${Object.entries(s.jobs).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-  lines.push(`outbox pending: ${s.outboxPending}   rejected messages: ${s.rejected}   events whose listeners failed: ${s.failedEvents}`);
-  return lines.join('\n');
+function eventRef(e: StoredEvent): EventRef {
+  return { id: e.envelope.id, topic: e.envelope.topic, time: e.envelope.time, publisher: e.envelope.publisher ?? null };
 }

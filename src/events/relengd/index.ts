@@ -1,5 +1,6 @@
 import type { TopicSpec } from '../catalogue.ts';
 import { ArtifactFailed, ArtifactFinished, ArtifactRequested } from './artifact.ts';
+import { BusSilent } from './bus.ts';
 import { OstreeComposeFailed, OstreeComposeFinished, OstreeComposeRequested } from './compose.ts';
 import { ComposeRequest } from './compose-command.ts';
 import { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from './release.ts';
@@ -70,6 +71,11 @@ export const relengdTopics = {
   'relengd.schedule.fired': {
     schema: ScheduleFired,
     summary: "A slot of a stream group's schedule came (relengd's calendar): compose, or rebuild the artifacts.",
+    origin: 'relengd',
+  },
+  'relengd.bus.silent': {
+    schema: BusSilent,
+    summary: 'A watched topic (`watch`) has had no message for longer than its quietHours.',
     origin: 'relengd',
   },
 } as const satisfies Record<string, TopicSpec>;

@@ -32,6 +32,8 @@ export const RefusalReason = z.enum([
   'ref-moved',
   'status-not-accepted',
   'promotion-failed',
+  /** The version was rolled back: promoted again only by an operator's forced request. */
+  'rolled-back',
 ]);
 
 /** relengd.release.promotion.refused: a candidate will not be promoted, and why. */
@@ -51,6 +53,10 @@ export const ReleasePromoted = z.looseObject({
   version: z.string(),
   jobId: z.string().optional(),
   forced: z.boolean().optional(),
+  /** Who asked, for a manual promotion (the command's authenticated publisher); null when the gates promoted it. */
+  requestedBy: z.string().nullable().optional(),
+  /** The gates that held, for a gated promotion (`greenwave atomic_two_week`, `approval by releng`). */
+  gates: z.array(z.string()).optional(),
   refs: z.array(z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum })).min(1),
   artifacts: z.array(ArtifactSummary.extend({ arch: z.string() })),
 });

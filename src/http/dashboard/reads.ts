@@ -2,28 +2,16 @@
  * What the dashboard shows, as the read functions the daemon hands the HTTP server (it never gets
  * the store). Each view is plain data; the pages only render it.
  */
+import type { RefHead } from '../../ostree/index.ts';
+import type { GateView as GateViewOf } from '../../pipeline/gates.ts';
+import type { LastCompose } from '../../pipeline/last-compose.ts';
 import type { JobRow } from '../../store/jobs.ts';
 
-/** A ref and the commit it points at, read through src/ostree. */
-export interface RefView {
-  ref: string;
-  repo: string;
-  commit: string | null;
-  /** The commit's `version` metadata. */
-  version: string | null;
-  /** The commit's timestamp (ISO 8601). */
-  date: string | null;
-}
+/** A ref and the commit it points at (its `version` and time), read through src/ostree. */
+export type RefView = RefHead;
 
-/** A `compose.finished`: a compose and its artifacts, joined. */
-export interface ComposeView {
-  composeId: string;
-  version: string | null;
-  status: string;
-  commit: string | null;
-  time: string;
-  correlationId: string;
-}
+/** A stream's last `compose.finished` (or failure nothing announced), with why it is not FINISHED. */
+export type ComposeView = LastCompose;
 
 export interface StreamView {
   id: string;
@@ -38,7 +26,7 @@ export interface StreamView {
   composing: { active: { jobId: string; version: string } | null; pending: { version: string } | null } | null;
 }
 
-export type CandidatePhase = 'open' | 'promoting' | 'promoted' | 'refused';
+export type CandidatePhase = 'open' | 'promoting' | 'promoted' | 'refused' | 'rolled-back';
 
 export interface CandidateSummary {
   group: string;
@@ -55,16 +43,8 @@ export interface EventRef {
   publisher: string | null;
 }
 
-export type GateState = 'pending' | 'passed' | 'failed';
-
-export interface GateView {
-  /** `greenwave atomic_two_week`, `resultsdb atomic.host.smoke`, `approval`. */
-  label: string;
-  state: GateState;
-  /** What the deciding message said (Greenwave's summary, the outcome, who approved). */
-  detail: string | null;
-  decidedBy: EventRef | null;
-}
+/** A gate's state (pending, passed, failed) and the message that decided it. */
+export type GateView = GateViewOf<EventRef>;
 
 export interface ArtifactView {
   name: string;

@@ -4,18 +4,19 @@
  * the store. Everything here reads; nothing writes.
  */
 import type { Clock } from '../../clock.ts';
-import type { Config, StreamConfig } from '../../config/index.ts';
+import type { Config } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
-import { openRepo } from '../../ostree/index.ts';
+import { refHeadReader } from '../../ostree/index.ts';
+import { candidateEvents, candidateGates } from '../../pipeline/candidate-reads.ts';
+import { lastCompose } from '../../pipeline/last-compose.ts';
 import { COMPOSE_QUEUE, type ComposeQueue } from '../../pipeline/listeners/composer.ts';
-import { GATING, PROMOTION, type Candidate, type Gating } from '../../pipeline/listeners/promoter.ts';
-import { streamsOfGroup } from '../../pipeline/listeners/streams.ts';
-import type { StoredEvent } from '../../store/events.ts';
+import { PROMOTION, type Candidate } from '../../pipeline/listeners/promoter.ts';
+import { composeRepo, streamsOfGroup } from '../../pipeline/listeners/streams.ts';
+import { dataOf, hasObjectData, type StoredEvent } from '../../store/events.ts';
 import type { JobRow } from '../../store/jobs.ts';
 import { isLive } from './job-state.ts';
 import type { Store } from '../../store/store.ts';
 import { COMMAND_TOPICS } from '../../trust.ts';
-import { gateViews, type GatingMessage } from './gates.ts';
 import { clip } from './html.ts';
 import type {
   ArchComposeView,
@@ -23,13 +24,11 @@ import type {
   CandidateSummary,
   CandidateView,
   ChainView,
-  ComposeView,
   DashboardReads,
   EventRef,
   JobView,
   PromotionView,
   RefusalView,
-  RefView,
   StreamView,
   TimelineEntry,
 } from './reads.ts';
@@ -54,14 +53,7 @@ const ERROR_SHOWN = 300;
 export function createDashboardReads(o: DashboardSourceOptions): DashboardReads {
   const { store, config } = o;
   const now = (): Date => o.clock.now();
-  const refView = refReader();
-
-  const lastCompose = (stream: StreamConfig): ComposeView | null => {
-    const event = store.events.query({ topic: 'relengd.compose.finished', subject: stream.ostree.ref, limit: SCAN_LIMIT }).find((e) => dataOf(e).stream === stream.id);
-    if (!event) return null;
-    const d = dataOf(event);
-    return { composeId: String(d.composeId), version: stringOrNull(d.version), status: String(d.status), commit: stringOrNull(d.commit), time: event.envelope.time, correlationId: event.envelope.correlationid };
-  };
+  const refView = refHeadReader();
 
   const candidateOf = (group: string, version: string): Candidate | undefined => store.state.get(PROMOTION, `${group}/${version}`) as Candidate | undefined;
 
@@ -83,9 +75,8 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
     const streams = streamsOfGroup(config, group).filter((s) => s.promote);
     const artifactJobs = store.jobs.list({ kind: 'artifact', limit: SCAN_LIMIT });
     const arches = streams.map((s) => ({ arch: s.arch, compose: c.composes[s.arch] ? archCompose(s.arch, c.composes[s.arch]!, artifactJobs) : null }));
-    const gatingMessages = (topic: string): GatingMessage[] => store.events.query({ topic, limit: SCAN_LIMIT }).filter(readable).map((e) => ({ ref: refOf(e), data: e.envelope.data }));
     const approvalEvent = c.approval ? store.events.get(c.approval.eventId) : undefined;
-    const ofCandidate = (topic: string): StoredEvent[] => store.events.query({ topic, subject: group, limit: SCAN_LIMIT }).filter((e) => dataOf(e).group === group && dataOf(e).version === version);
+    const ofCandidate = (topic: string): StoredEvent[] => candidateEvents(store, c, topic, SCAN_LIMIT);
     const promotions = ofCandidate('relengd.release.promoted').map((e): PromotionView => {
       const d = e.envelope.data as { refs: PromotionView['refs']; forced?: boolean };
       return { event: refOf(e), forced: d.forced === true, refs: d.refs };
@@ -96,15 +87,7 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
       version,
       phase: c.phase,
       arches,
-      gates: gateViews({
-        candidate: c,
-        arches: streams.map((s) => s.arch),
-        gates: streams[0]?.promote?.gates ?? [],
-        gatingOf: (subject) => (store.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} },
-        greenwaveMessages: gatingMessages('greenwave.decision.update'),
-        resultsdbMessages: gatingMessages('resultsdb.result.new'),
-        approvalEvent: approvalEvent ? refOf(approvalEvent) : null,
-      }),
+      gates: candidateGates(store, config, c, refOf, SCAN_LIMIT),
       approval: c.approval ? { by: c.approval.by, event: approvalEvent ? refOf(approvalEvent) : null } : null,
       promotions,
       refusals,
@@ -120,8 +103,7 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
         config.streams.map(async (s): Promise<StreamView> => {
           const queue = store.state.get(COMPOSE_QUEUE, s.ostree.ref) as ComposeQueue | undefined;
           const [updates, release] = await Promise.all([
-            // A Pungi-composed stream's commits are in Pungi's compose repo until promotion pulls them.
-            refView(s.triggers.pungi?.repo ?? s.ostree.repo, s.ostree.ref),
+            refView(composeRepo(s), s.ostree.ref),
             s.promote ? refView(s.ostree.repo, s.promote.ref) : null,
           ]);
           return {
@@ -130,7 +112,7 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
             arch: s.arch,
             updates,
             release,
-            lastCompose: lastCompose(s),
+            lastCompose: lastCompose(store, s, SCAN_LIMIT),
             composing: queue ? { active: queue.active, pending: queue.pending ? { version: queue.pending.version } : null } : null,
           };
         }),
@@ -193,36 +175,13 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
       seq: e.seq,
       event: refOf(e),
       origin: e.origin,
-      summary: readable(e) ? (o.describe?.(e.envelope) ?? null) : (e.unreadable ?? null),
+      summary: hasObjectData(e) ? (o.describe?.(e.envelope) ?? null) : (e.unreadable ?? null),
       data: e.envelope.data,
       related: isRelated,
     });
     const entries = [...own.map((e) => entry(e, false)), ...related.map((e) => entry(e, true))].sort((a, b) => a.seq - b.seq);
     return { correlationId, entries, candidates: candidates.map(summaryOf), cut };
   }
-}
-
-const COMMIT_HEADERS_KEPT = 256;
-
-/** Reads a ref's commit through src/ostree. Commits never change: each one's version and date are read once. */
-function refReader(): (repoPath: string, ref: string) => Promise<RefView> {
-  const headers = new Map<string, { version: string | null; date: string }>();
-  return async (repoPath, ref) => {
-    const repo = openRepo(repoPath);
-    const none: RefView = { ref, repo: repo.path, commit: null, version: null, date: null };
-    if (!repo.exists()) return none;
-    const commit = await repo.revParse(ref);
-    if (commit === null) return none;
-    const key = `${repo.path}\0${commit}`;
-    let header = headers.get(key);
-    if (!header) {
-      const { version, date } = await repo.show(commit);
-      header = { version, date };
-      if (headers.size >= COMMIT_HEADERS_KEPT) headers.delete(headers.keys().next().value!);
-      headers.set(key, header);
-    }
-    return { ...none, commit, ...header };
-  };
 }
 
 function jobLog(job: JobRow | undefined): { jobId: string | null; log: string | null } {
@@ -237,20 +196,8 @@ function refOf(e: StoredEvent): EventRef {
   return { id: e.envelope.id, topic: e.envelope.topic, time: e.envelope.time, correlationId: e.envelope.correlationid, publisher: e.envelope.publisher ?? null };
 }
 
-function readable(e: StoredEvent): boolean {
-  return e.unreadable === undefined && e.envelope.data !== null && typeof e.envelope.data === 'object';
-}
-
-function dataOf(e: StoredEvent): Record<string, unknown> {
-  return readable(e) ? (e.envelope.data as Record<string, unknown>) : {};
-}
-
 function specOf(job: JobRow): Record<string, unknown> {
   return job.spec !== null && typeof job.spec === 'object' ? (job.spec as Record<string, unknown>) : {};
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
 }
 
 /** How long the job's last run took, or has taken so far; null when it never started. */

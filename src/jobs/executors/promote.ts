@@ -1,43 +1,22 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RefConflictError } from '../../errors.ts';
 import { CommitNotFoundError, type OstreeRepo } from '../../ostree/index.ts';
 import type { Executor, JobContext, JobEmit, JobOutcome } from '../executor.ts';
 import { PromoteJobSpec, type PromoteTarget } from '../specs.ts';
+import { moveAll, movedRefs, publishMoves, readPlan, sourceOf, SOURCE_COMMIT_KEY, writePlan, type PlannedMove, type ReleaseExecutorDeps } from './release-refs.ts';
 import { streamMetadata, writeJsonAtomically } from './stream-metadata.ts';
 
-export interface PromoteExecutorDeps {
-  openRepo: (path: string) => OstreeRepo;
-  generator: string;
-}
+export { SOURCE_COMMIT_KEY } from './release-refs.ts';
 
-/** Commit metadata a promotion commit carries: the candidate it re-commits, so the next fast-forward check can follow it. */
-export const SOURCE_COMMIT_KEY = 'relengd.source-commit';
+export type PromoteExecutorDeps = ReleaseExecutorDeps;
 
 type Refusal = 'not-fast-forward' | 'ref-moved' | 'promotion-failed';
 
-/** Where one release ref goes: decided once, kept in the job directory so a re-run after a crash finishes the same plan. */
-interface PlannedMove {
-  ref: string;
-  from: string | null;
-  to: string;
-}
-
-interface Move extends PlannedMove {
-  target: PromoteTarget;
-  repo: OstreeRepo;
-}
-
 /**
- * Moves a group's release refs to a tested version, all arches or none:
+ * Moves a group's release refs to a tested version, all arches or none (./release-refs.ts):
  * fast-forward check unless forced, the candidate pulled in from the compose repository it was made
  * in (`promote.from`: Pungi's), a promotion commit bound to the target ref where the candidate
  * is bound to another, compare-and-swap on each ref, summary regenerated (signed when a key is
  * configured), static deltas from the previous release, stream metadata written.
- *
- * The plan (each ref's from and to) is written to the job directory before the first move, so a
- * re-run after a crash finishes or undoes the same moves: a failure after any ref moved, in this
- * attempt or an earlier one, rolls every moved ref back to where the plan found it.
  */
 export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
   return {
@@ -49,64 +28,28 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
         return { state: 'failed', error: `refused (${reason}): ${detail}`, emit: [promotionRefused(spec, ctx.job.id, reason, detail)] };
       };
 
-      const planFile = join(ctx.workdir, 'plan.json');
-      let plan = readPlan(planFile);
+      let plan = readPlan(ctx.workdir);
       if (!plan) {
         const planned = await planMoves(spec, deps);
         if ('refusal' in planned) return refuse(planned.reason, planned.refusal);
         plan = planned.moves;
-        writeFileSync(planFile, JSON.stringify(plan));
+        writePlan(ctx.workdir, plan);
       }
-      const moves: Move[] = spec.targets.map((target, i) => ({ ...plan[i]!, target, repo: deps.openRepo(target.repo) }));
+      const moves = spec.targets.map((target, i) => ({ ...plan[i]!, target, arch: target.arch, repoPath: target.repo, repo: deps.openRepo(target.repo) }));
 
-      const rollback = async (why: string): Promise<void> => {
-        const undone: string[] = [];
-        for (const m of [...moves].reverse()) {
-          if (m.from === m.to || (await m.repo.revParse(m.ref)) !== m.to) continue;
-          try {
-            if (m.from) await m.repo.setRef(m.ref, m.from);
-            else await m.repo.deleteRef(m.ref);
-            undone.push(m.ref);
-          } catch (error) {
-            ctx.logger.error({ err: error, ref: m.ref, to: m.from }, 'ROLLBACK FAILED: ref left moved; fix by hand');
-          }
-        }
-        await updateSummaries(moves, spec.summary).catch((error: unknown) =>
-          ctx.logger.error({ err: error }, 'summary not regenerated after the rollback: it may still list the moved refs; run ostree summary -u'),
-        );
-        ctx.logger.warn({ why, rolledBack: undone }, 'promotion rolled back');
+      const failed = await moveAll(moves, spec.summary, ctx.logger);
+      if (failed?.error instanceof RefConflictError) return refuse('ref-moved', `${failed.error.message}; nothing was promoted`);
+      if (failed) return refuse('promotion-failed', `moving ${failed.ref}: ${failed.error.message}; nothing was promoted`);
+
+      const writeMetadata = (): void => {
+        if (!spec.metadata) return;
+        const metadata = streamMetadata({ stream: spec.group, version: spec.version, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })) });
+        writeJsonAtomically(spec.metadata, metadata);
       };
+      const publishError = await publishMoves(moves, spec, writeMetadata, ctx.logger);
+      if (publishError) return refuse('promotion-failed', `${publishError.message}; the refs were rolled back`);
 
-      for (const m of moves) {
-        if (m.from === m.to) continue;
-        const current = await m.repo.revParse(m.ref);
-        if (current === m.to) continue; // moved by an earlier attempt
-        try {
-          await m.repo.compareAndSetRef(m.ref, m.from, m.to);
-        } catch (error) {
-          await rollback(String(error));
-          if (error instanceof RefConflictError) return refuse('ref-moved', `${error.message}; nothing was promoted`);
-          return refuse('promotion-failed', `moving ${m.ref}: ${(error as Error).message}; nothing was promoted`);
-        }
-      }
-
-      try {
-        await updateSummaries(moves, spec.summary);
-        if (spec.deltas) {
-          for (const m of moves) if (m.from && m.from !== m.to) await m.repo.generateStaticDelta(m.from, m.to);
-        }
-        if (spec.metadata) {
-          writeJsonAtomically(
-            spec.metadata,
-            streamMetadata({ stream: spec.group, version: spec.version, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })) }),
-          );
-        }
-      } catch (error) {
-        await rollback(String(error));
-        return refuse('promotion-failed', `${(error as Error).message}; the refs were rolled back`);
-      }
-
-      const refs = moves.map((m) => ({ ref: m.ref, arch: m.target.arch, from: m.from === m.to ? null : m.from, to: m.to }));
+      const refs = movedRefs(moves);
       ctx.logger.info({ group: spec.group, version: spec.version, refs, forced: spec.force, requestedBy: spec.requestedBy }, 'release promoted');
       return {
         state: 'succeeded',
@@ -121,6 +64,8 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
               version: spec.version,
               jobId: ctx.job.id,
               forced: spec.force,
+              requestedBy: spec.requestedBy,
+              ...(spec.gates ? { gates: spec.gates } : {}),
               refs,
               artifacts: spec.targets.flatMap((t) => t.artifacts.map((a) => ({ ...a, arch: t.arch }))),
             },
@@ -176,16 +121,6 @@ function promotionRefused(spec: PromoteJobSpec, jobId: string, reason: Refusal, 
   return { topic: 'relengd.release.promotion.refused', key: 'refused', subject: spec.group, data: { group: spec.group, version: spec.version, reason, detail, jobId } };
 }
 
-function readPlan(file: string): PlannedMove[] | null {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PlannedMove[]) : null;
-}
-
-/** The candidate a release commit stands for: itself, or the commit a promotion commit re-committed. */
-async function sourceOf(repo: OstreeRepo, commit: string): Promise<string> {
-  const source = await repo.metadata(commit, SOURCE_COMMIT_KEY);
-  return typeof source === 'string' && /^[0-9a-f]{64}$/.test(source) ? source : commit;
-}
-
 /**
  * The commit the release ref will point to: the candidate itself, unless the candidate is bound to
  * other refs (clients checking `ostree.ref-binding` would refuse it there): then a new commit of the
@@ -206,13 +141,4 @@ async function releaseCommit(repo: OstreeRepo, target: PromoteTarget, from: stri
     body: `Promoted from ${target.sourceRef} (${target.commit}), compose ${target.composeId}.`,
     metadata: { version, [SOURCE_COMMIT_KEY]: target.commit },
   });
-}
-
-async function updateSummaries(moves: readonly Move[], summary: { gpgKey: string | null; gpgHome?: string | undefined }): Promise<void> {
-  const seen = new Set<string>();
-  for (const m of moves) {
-    if (seen.has(m.target.repo)) continue;
-    seen.add(m.target.repo);
-    await m.repo.updateSummary({ gpgKey: summary.gpgKey, ...(summary.gpgHome ? { gpgHome: summary.gpgHome } : {}) });
-  }
 }

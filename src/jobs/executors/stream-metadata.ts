@@ -13,7 +13,7 @@ export function streamMetadata(input: {
   generatedAt: string;
   generator: string;
   baseUrl: string | null;
-  targets: ReadonlyArray<PromoteTarget & { to: string }>;
+  targets: ReadonlyArray<Pick<PromoteTarget, 'arch' | 'ref' | 'artifacts'> & { to: string }>;
 }): Record<string, unknown> {
   const architectures: Record<string, unknown> = {};
   for (const t of input.targets) {

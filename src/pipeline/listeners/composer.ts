@@ -18,12 +18,16 @@ export interface ComposeQueue {
   pending: { version: string; causes: Cause[] } | null;
 }
 
-/** What a stream last composed: the artifacts-only rebuilds and the status page read it. */
+/** What a stream last composed (relengd's composes and Pungi's commits alike): the artifacts-only rebuilds and `relengd status` read it. */
 export interface StreamHead {
   composeId: string;
   commit: string;
   version: string | null;
   ref: string;
+  /** When the compose finished (its event's time): a result older than the head never replaces it. Absent in heads recorded before it existed. */
+  finishedAt?: string;
+  /** Set when Pungi made the commit: it is in Pungi's compose repository (`triggers.pungi.repo`) until a promotion pulls it. */
+  pungiComposeId?: string;
 }
 
 const topics = ['relengd.ostree.compose.requested', 'relengd.ostree.compose.finished', 'relengd.ostree.compose.failed'] as const;
@@ -31,7 +35,8 @@ const topics = ['relengd.ostree.compose.requested', 'relengd.ostree.compose.fini
 /**
  * Runs composes one at a time per ref. A request while a compose is in flight becomes the one
  * follow-up; further requests merge into that follow-up (coalescing), so a burst of Bodhi pushes
- * costs at most two composes.
+ * costs at most two composes. Every new commit becomes its stream's head when it is newer than the
+ * recorded one: the ref's active compose, a retried one (`relengd jobs retry`) and Pungi's.
  */
 export const composer: Listener = {
   name: 'composer',
@@ -59,12 +64,12 @@ export const composer: Listener = {
 
     // A compose ended: remember the head, then start the follow-up if one is waiting.
     const ended = data as OstreeComposeFinished | OstreeComposeFailed;
-    if (queue.active?.jobId !== ended.composeId) return nothing(); // a result already accounted for
-    if (event.topic === 'relengd.ostree.compose.finished' && (ended as OstreeComposeFinished).commit) {
-      const finished = ended as OstreeComposeFinished;
-      const head: StreamHead = { composeId: finished.composeId, commit: finished.commit!, version: finished.version, ref: finished.ref };
-      decision.patches.push({ namespace: STREAM_HEAD, key: finished.stream, value: head });
+    if (event.topic === 'relengd.ostree.compose.finished') {
+      const head = newerHead(event, ended as OstreeComposeFinished, state.get(STREAM_HEAD, ended.stream) as StreamHead | undefined);
+      if (head) decision.patches.push({ namespace: STREAM_HEAD, key: ended.stream, value: head });
     }
+    // Not the ref's active compose (a retried or Pungi's, or a result already accounted for): only its head counts.
+    if (queue.active?.jobId !== ended.composeId) return decision;
     if (queue.pending) {
       const job = composeJob(event, 'follow-up', ended.stream, queue.pending.version, queue.pending.causes, config);
       if (job) {
@@ -77,6 +82,25 @@ export const composer: Listener = {
     return decision;
   },
 };
+
+/**
+ * The head a finished compose makes, or undefined: no new commit, or a result that finished before
+ * the recorded head (a late or re-run old result never moves the head back). Composes of one ref
+ * run one at a time, so the later finish is the later commit; the event's time is when its job
+ * ended, the same on every replay.
+ */
+function newerHead(event: Envelope, finished: OstreeComposeFinished, recorded: StreamHead | undefined): StreamHead | undefined {
+  if (!finished.commit) return undefined;
+  if (recorded?.finishedAt !== undefined && !(Date.parse(event.time) > Date.parse(recorded.finishedAt))) return undefined;
+  return {
+    composeId: finished.composeId,
+    commit: finished.commit,
+    version: finished.version,
+    ref: finished.ref,
+    finishedAt: event.time,
+    ...(finished.pungiComposeId === undefined ? {} : { pungiComposeId: finished.pungiComposeId }),
+  };
+}
 
 /** A compose job: everything that reaches argv (repo, ref, treefile, the command) comes from the configuration, never from the message. */
 function composeJob(event: Envelope, key: string, streamId: string, version: string, causes: Cause[], config: ListenerContext['config']) {

@@ -7,9 +7,10 @@ import { jobControl } from './job-control.ts';
 import { promoter } from './promoter.ts';
 import { pungiOstree } from './pungi-ostree.ts';
 import { pungiTracker } from './pungi-tracker.ts';
+import { rollback } from './rollback.ts';
 import { scheduleFired } from './schedule-fired.ts';
 import { tagChanged } from './tag-changed.ts';
 import { updatesMashed } from './updates-mashed.ts';
 
-/** Every listener, in dispatch order: triggers (Pungi's commits among them), then the compose queue, artifacts, the joins (relengd's composes, Pungi's), promotion; operators' job control. */
-export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, scheduleFired, composeCommand, pungiOstree, composer, artifacts, composeTracker, pungiTracker, promoter, jobControl];
+/** Every listener, in dispatch order: triggers (Pungi's commits among them), then the compose queue, artifacts, the joins (relengd's composes, Pungi's), promotion and rollback; operators' job control. */
+export const allListeners: readonly Listener[] = [updatesMashed, tagChanged, scheduleFired, composeCommand, pungiOstree, composer, artifacts, composeTracker, pungiTracker, promoter, rollback, jobControl];

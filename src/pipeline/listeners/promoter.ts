@@ -1,13 +1,15 @@
-import type { GateConfig, StreamConfig } from '../../config/index.ts';
+import type { GateConfig, PromoteConfig, StreamConfig } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
 import { jobId } from '../../events/ids.ts';
 import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../../events/inbound/greenwave.ts';
 import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../../events/inbound/resultsdb.ts';
 import type { ArtifactSummary } from '../../events/relengd/artifact.ts';
 import type { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from '../../events/relengd/release.ts';
+import type { ReleaseRolledBack } from '../../events/relengd/rollback.ts';
 import type { PromoteJobSpec } from '../../jobs/specs.ts';
 import { nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
 import { STREAM_HEAD, type StreamHead } from './composer.ts';
+import { rolledBackRelease } from './release-history.ts';
 import { groupLabel, streamsOfGroup } from './streams.ts';
 
 export const PROMOTION = 'promotion';
@@ -20,7 +22,8 @@ export interface Candidate {
   version: string;
   composes: Record<string, { composeId: string; stream: string; ref: string; commit: string | null; status: ComposeFinished['status']; artifacts: ArtifactSummary[] }>;
   approval: { by: string | null; eventId: string } | null;
-  phase: 'open' | 'promoting' | 'promoted' | 'refused';
+  /** `rolled-back`: promoted, then taken off the release refs; never promoted again automatically. */
+  phase: 'open' | 'promoting' | 'promoted' | 'refused' | 'rolled-back';
   jobId?: string;
 }
 
@@ -41,7 +44,8 @@ const candidateKey = (group: string, version: string): string => `${group}/${ver
 /**
  * Promotes a stream group when, for one version, every arch finished with an accepted status and
  * every configured gate holds (Greenwave decision, ResultsDB outcomes, approval) with none failed.
- * The move itself is a job; a refusal is an event with its reason.
+ * The move itself is a job; a refusal is an event with its reason. A version that was rolled back
+ * is never promoted again automatically; an operator's forced request still may.
  */
 export const promoter: Listener = {
   name: 'promoter',
@@ -53,6 +57,7 @@ export const promoter: Listener = {
     'relengd.release.promote.requested',
     'relengd.release.promoted',
     'relengd.release.promotion.refused',
+    'relengd.release.rolled-back',
   ],
   handle(event: Envelope, context: ListenerContext): Decision {
     switch (event.topic) {
@@ -100,6 +105,10 @@ export const promoter: Listener = {
         if (candidate.jobId !== result.jobId) return nothing();
         const phase = event.topic === 'relengd.release.promoted' ? 'promoted' : 'refused';
         return { ...nothing(), patches: [save({ ...candidate, phase })] };
+      }
+      case 'relengd.release.rolled-back': {
+        const done = event.data as ReleaseRolledBack;
+        return { ...nothing(), patches: [save({ ...load(context.state, done.group, done.fromVersion), phase: 'rolled-back' })] };
       }
       default:
         return nothing();
@@ -163,6 +172,11 @@ function onManualRequest(event: Envelope, context: ListenerContext): Decision {
       return { ...nothing(), emit: [refusal(request.group, request.version, 'status-not-accepted', `${stream.arch} compose is ${compose.status}`)] };
     }
   }
+  const rolledBack = rolledBackRelease(context.state, request.group, request.version);
+  if (rolledBack && !request.force) {
+    const detail = `${request.version} was rolled back (by ${rolledBack.by ?? 'an unauthenticated sender'} at ${rolledBack.at}); to release it again anyway: relengd promote --group ${request.group} --version ${request.version} --force`;
+    return { ...nothing(), emit: [refusal(request.group, request.version, 'rolled-back', detail)] };
+  }
   // Who asked is who the transport authenticated (src/trust.ts lets only allowed identities send this), never the body.
   return promote(event, candidate, streams, { force: request.force ?? false, requestedBy: event.publisher ?? null, key: 'manual' });
 }
@@ -179,7 +193,9 @@ function evaluate(event: Envelope, context: ListenerContext, candidate: Candidat
   const gatingOf = (subject: string): Gating => overrides[subject] ?? ((context.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} });
   const gates = streams[0]!.promote!.gates;
   if (!gates.every((gate) => gateHolds(gate, candidate, streams, gatingOf))) return decision;
-  return promote(event, candidate, streams, { force: false, requestedBy: null, key: 'gated' });
+  // Taken off the release refs by an operator: the gates do not bring it back (a late gating message, a replay).
+  if (rolledBackRelease(context.state, candidate.group, candidate.version)) return decision;
+  return promote(event, candidate, streams, { force: false, requestedBy: null, key: 'gated', gates: gateLabels(gates, candidate) });
 }
 
 function gateHolds(gate: GateConfig, candidate: Candidate, streams: StreamConfig[], gatingOf: (s: string) => Gating): boolean {
@@ -200,7 +216,26 @@ function gateHolds(gate: GateConfig, candidate: Candidate, streams: StreamConfig
   });
 }
 
-function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: { force: boolean; requestedBy: string | null; key: string }): Decision {
+/** The gates that held, for the record: `greenwave atomic_two_week`, `resultsdb atomic.host.smoke`, `approval by releng`. */
+function gateLabels(gates: readonly GateConfig[], candidate: Candidate): string[] {
+  return gates.flatMap((gate) => {
+    if ('approval' in gate) return [`approval by ${candidate.approval?.by ?? 'an unauthenticated sender'}`];
+    if ('greenwave' in gate) return [`greenwave ${gate.greenwave.decisionContext}${gate.greenwave.subjectType ? ` (${gate.greenwave.subjectType})` : ''}`];
+    return gate.resultsdb.testcases.map((testcase) => `resultsdb ${testcase}`);
+  });
+}
+
+/** What a move of the group's release refs publishes afterwards, from the group's promote config. */
+export function publicationOf(promoteConfig: PromoteConfig): Pick<PromoteJobSpec, 'summary' | 'deltas' | 'metadata' | 'baseUrl'> {
+  return {
+    summary: { gpgKey: promoteConfig.summary.gpgKey ?? null, gpgHome: promoteConfig.summary.gpgHome },
+    deltas: promoteConfig.deltas,
+    metadata: promoteConfig.metadata ?? null,
+    baseUrl: promoteConfig.baseUrl ?? null,
+  };
+}
+
+function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: { force: boolean; requestedBy: string | null; key: string; gates?: string[] }): Decision {
   const promoteConfig = streams[0]!.promote!;
   const promoteJobId = jobId(event.id, 'promoter', how.key);
   const spec: PromoteJobSpec = {
@@ -208,6 +243,7 @@ function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[],
     version: candidate.version,
     force: how.force || !promoteConfig.fastForwardOnly,
     requestedBy: how.requestedBy,
+    ...(how.gates ? { gates: how.gates } : {}),
     targets: streams.map((stream) => {
       const compose = candidate.composes[stream.arch]!;
       const from = stream.promote!.from;
@@ -223,10 +259,7 @@ function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[],
         ...(from ? { pullFrom: from.repo } : {}),
       };
     }),
-    summary: { gpgKey: promoteConfig.summary.gpgKey ?? null, gpgHome: promoteConfig.summary.gpgHome },
-    deltas: promoteConfig.deltas,
-    metadata: promoteConfig.metadata ?? null,
-    baseUrl: promoteConfig.baseUrl ?? null,
+    ...publicationOf(promoteConfig),
   };
   const promoting: Candidate = { ...candidate, phase: 'promoting', jobId: promoteJobId };
   return { ...nothing(), jobs: [{ kind: 'promote', key: how.key, queueKey: `promote:${candidate.group}`, spec }], patches: [save(promoting)] };

@@ -8,12 +8,13 @@ import { STREAM_HEAD, type StreamHead } from './composer.ts';
 /**
  * Installer and images rebuilt from each stream's current commit, caused by `event` and decided by
  * `listener`. A rebuild is a compose of its own (same commit, new artifacts), so gating sees it
- * whole; a stream that has no commit yet has nothing to rebuild from.
+ * whole; a stream that has no commit yet (or only Pungi's) has nothing to rebuild from.
  */
 export function rebuildArtifacts(event: Envelope, streams: readonly StreamConfig[], listener: string, state: StateView): Emit[] {
   return streams.flatMap((stream) => {
     const head = state.get(STREAM_HEAD, stream.id) as StreamHead | undefined;
-    if (!head) return [];
+    // A commit Pungi made gets its artifacts in Pungi's compose, whose join has ended.
+    if (!head || head.pungiComposeId !== undefined) return [];
     const rebuild = composeId(event.id, listener, stream.id);
     return artifactRequests(stream, rebuild, head.commit, head.version).map((e) => ({ ...e, key: `${stream.id}/${e.key}` }));
   });

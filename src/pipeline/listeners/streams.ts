@@ -9,6 +9,11 @@ export function streamsOfGroup(config: Config, group: string): StreamConfig[] {
   return config.streams.filter((s) => s.group === group);
 }
 
+/** Where a stream's composes land: Pungi's compose repository for a stream Pungi composes (until a promotion pulls its commits), else `ostree.repo`. */
+export function composeRepo(stream: StreamConfig): string {
+  return stream.triggers.pungi?.repo ?? stream.ostree.repo;
+}
+
 /** The label naming one version of a group, usable as a gating subject: `f26-atomic-host-26.20261126.0`. */
 export function groupLabel(group: string, version: string): string {
   return `${group}-${version}`;

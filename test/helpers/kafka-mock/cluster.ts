@@ -14,9 +14,17 @@ const isCi = process.env.CI === 'true';
 export interface MockCluster {
   /** `host:port` of each broker. */
   brokers: string[];
+  /**
+   * The next requests of Kafka API `apiKey` (any broker, any client) are answered with these
+   * Kafka error codes, one request each, in order; resolves once the cluster took them.
+   */
+  failRequests(apiKey: number, errorCodes: readonly number[]): Promise<void>;
   /** Stops the cluster (closes its stdin; SIGKILL if it does not exit within 5 s). */
   stop(): Promise<void>;
 }
+
+/** Kafka API keys, for `failRequests`. */
+export const KafkaApi = { joinGroup: 11, heartbeat: 12, syncGroup: 14 } as const;
 
 /** Starts a cluster; `topics` are created first (`name` or `name:partitions`, 3 partitions by default). */
 export async function startMockCluster(options: { brokers?: number; topics?: readonly string[] } = {}): Promise<MockCluster> {
@@ -25,8 +33,10 @@ export async function startMockCluster(options: { brokers?: number; topics?: rea
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  // Its stdout: the bootstrap line, then one answer per command.
+  const lines = createInterface({ input: child.stdout! });
+  const answers: Array<(line: string) => void> = [];
   const line = await new Promise<string>((resolveLine, reject) => {
-    const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => fail(new Error('the mock cluster printed no bootstrap line within 10 s')), 10_000);
     const fail = (error: Error): void => {
       clearTimeout(timer);
@@ -36,13 +46,24 @@ export async function startMockCluster(options: { brokers?: number; topics?: rea
     };
     lines.once('line', (text) => {
       clearTimeout(timer);
-      lines.close();
+      child.off('exit', onEarlyExit);
+      lines.on('line', (answer) => answers.shift()?.(answer.trim()));
       resolveLine(text.trim());
     });
+    const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(new Error(`the mock cluster exited (${signal ?? code}) before it was up`));
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`the mock cluster exited (${signal ?? code}) before it was up`)));
+    child.once('exit', onEarlyExit);
   });
-  return { brokers: line.split(',').filter(Boolean), stop: () => stopChild(child, exited) };
+  const command = (text: string): Promise<void> =>
+    new Promise((resolveCommand, reject) => {
+      answers.push((answer) => (answer === 'ok' ? resolveCommand() : reject(new Error(`mock cluster: ${text}: ${answer}`))));
+      child.stdin!.write(`${text}\n`);
+    });
+  return {
+    brokers: line.split(',').filter(Boolean),
+    failRequests: (apiKey, errorCodes) => command(`request-errors ${apiKey} ${errorCodes.join(' ')}`),
+    stop: () => stopChild(child, exited),
+  };
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {

@@ -8,6 +8,10 @@
  * Creates the topics given (3 partitions unless said; topics a client asks for are auto-created
  * with the mock's defaults), prints the bootstrap servers as one line on stdout, then runs until
  * its stdin closes (the test process died or closed the pipe) or it gets SIGTERM/SIGINT.
+ *
+ * Commands on stdin, one a line, each answered with a line on stdout once done:
+ *   request-errors API_KEY ERROR...   the next requests of that type (any broker) fail with these
+ *                                     error codes, one each, in order (answers "ok")
  * Test infrastructure, not product: built on demand by cluster.ts.
  */
 #include <errno.h>
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -25,6 +30,28 @@ static volatile sig_atomic_t stop = 0;
 static void on_signal(int sig) {
   (void)sig;
   stop = 1;
+}
+
+/* One command line (see the top); answers on stdout. */
+static void run_command(rd_kafka_mock_cluster_t *cluster, char *line) {
+  char *save = NULL;
+  char *verb = strtok_r(line, " \t", &save);
+  if (verb == NULL) return;
+  if (strcmp(verb, "request-errors") == 0) {
+    char *api = strtok_r(NULL, " \t", &save);
+    rd_kafka_resp_err_t errors[64];
+    size_t count = 0;
+    for (char *code; count < 64 && (code = strtok_r(NULL, " \t", &save)) != NULL;) errors[count++] = (rd_kafka_resp_err_t)atoi(code);
+    if (api == NULL || count == 0) {
+      printf("error: request-errors API_KEY ERROR...\n");
+    } else {
+      rd_kafka_mock_push_request_errors_array(cluster, (int16_t)atoi(api), count, errors);
+      printf("ok\n");
+    }
+  } else {
+    printf("error: unknown command %s\n", verb);
+  }
+  fflush(stdout);
 }
 
 int main(int argc, char **argv) {
@@ -90,17 +117,29 @@ int main(int argc, char **argv) {
 
   /* Until stdin closes or a signal: poll wakes on both (EINTR for the signal). */
   struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-  char buf[256];
+  char buf[1024];
+  size_t held = 0;
   while (!stop) {
     int n = poll(&pfd, 1, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) break;
     if (pfd.revents & POLLIN) {
-      ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+      ssize_t r = read(STDIN_FILENO, buf + held, sizeof buf - 1 - held);
       if (r <= 0) break;
+      held += (size_t)r;
+      buf[held] = '\0';
+      char *newline;
+      while ((newline = strchr(buf, '\n')) != NULL) {
+        *newline = '\0';
+        run_command(cluster, buf);
+        held -= (size_t)(newline + 1 - buf);
+        memmove(buf, newline + 1, held + 1);
+      }
+      if (held == sizeof buf - 1) held = 0; /* a line too long: dropped */
+    } else if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+      break;
     }
   }
 

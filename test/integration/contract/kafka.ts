@@ -5,7 +5,10 @@
  *
  * - Dead letters: the `deadLetter` topic, each copy with an `x-relengd-error` header naming the reason.
  * - Reconnect: a rebalance in the middle of a batch: a second relengd (a replica on the same
- *   store) joins the group while the first holds a stored but uncommitted batch.
+ *   store) joins the group while the first holds a stored but uncommitted batch. The mock answers
+ *   INVALID_REQUEST to a member whose SyncGroup arrives after the leader's (Kafka would hand it
+ *   its assignment); relengd restarts a consumer that crashes so (consumer.ts), so the replica's
+ *   start, and the holder's rejoin, may take a restart or two.
  * - Publish confirms: the mock cannot be told to refuse a produce, so "not confirmed" is the
  *   cluster gone (stopped): no acknowledgement comes. It is the scenario's last step; nothing
  *   afterwards in the file uses this cluster.

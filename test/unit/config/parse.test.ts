@@ -94,6 +94,7 @@ describe('defaults', () => {
       dryRun: false,
       recovery: {},
       streams: [],
+      watch: [],
     });
   });
 

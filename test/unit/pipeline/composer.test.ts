@@ -6,13 +6,18 @@ import { listenerHarness } from '../../helpers/listener-harness.ts';
 
 const REF = 'fedora/26/x86_64/updates/atomic-host';
 const COMMIT = 'a'.repeat(64);
+const OTHER_COMMIT = 'b'.repeat(64);
 
 function request(n: number) {
   return { stream: 'f26-atomic-host-x86_64', ref: REF, treefile: 'fedora-atomic-host.json', version: `26.20261126.${n}`, causes: [{ id: `bodhi-${n}`, topic: 'bodhi.compose.complete' }] };
 }
 
-function finished(composeId: string, commit: string | null = COMMIT) {
-  return { composeId, stream: 'f26-atomic-host-x86_64', ref: REF, commit, parent: null, version: '26.20261126.0', duration: 60 };
+function finished(composeId: string, commit: string | null = COMMIT, version = '26.20261126.0') {
+  return { composeId, stream: 'f26-atomic-host-x86_64', ref: REF, commit, parent: null, version, duration: 60 };
+}
+
+function failed(composeId: string) {
+  return { composeId, stream: 'f26-atomic-host-x86_64', ref: REF, error: 'rpm-ostree exited with 1', log: `/srv/relengd/jobs/${composeId}/log` };
 }
 
 describe('composer', () => {
@@ -74,18 +79,58 @@ describe('composer', () => {
   it('remembers the stream head on a new commit, not on a no-change compose', () => {
     const h = listenerHarness(composer, testConfig('/srv/relengd'));
     const first = h.send('relengd.ostree.compose.requested', request(0), { id: 'req-0' }).jobs[0]!.spec as { composeId: string };
-    h.send('relengd.ostree.compose.finished', finished(first.composeId));
-    expect(h.get(STREAM_HEAD, 'f26-atomic-host-x86_64')).toEqual({ composeId: first.composeId, commit: COMMIT, version: '26.20261126.0', ref: REF });
+    h.send('relengd.ostree.compose.finished', finished(first.composeId), { time: '2026-11-26T10:05:00Z' });
+    expect(h.get(STREAM_HEAD, 'f26-atomic-host-x86_64')).toEqual({ composeId: first.composeId, commit: COMMIT, version: '26.20261126.0', ref: REF, finishedAt: '2026-11-26T10:05:00.000Z' });
     const next = h.send('relengd.ostree.compose.requested', request(1), { id: 'req-1' }).jobs[0]!.spec as { composeId: string };
-    h.send('relengd.ostree.compose.finished', finished(next.composeId, null));
+    h.send('relengd.ostree.compose.finished', finished(next.composeId, null), { time: '2026-11-26T11:05:00Z' });
     expect(h.get(STREAM_HEAD, 'f26-atomic-host-x86_64')).toMatchObject({ commit: COMMIT, composeId: first.composeId });
   });
 
-  it('ignores a result it does not track (a replayed or foreign compose)', () => {
+  it('records the head when a retried compose succeeds, though the ref has moved on to other composes', () => {
     const h = listenerHarness(composer, testConfig('/srv/relengd'));
-    h.send('relengd.ostree.compose.requested', request(0), { id: 'req-0' });
+    const first = h.send('relengd.ostree.compose.requested', request(0), { id: 'req-0' }).jobs[0]!.spec as { composeId: string };
+    h.send('relengd.ostree.compose.requested', request(1), { id: 'req-1' });
+    const followUp = h.send('relengd.ostree.compose.failed', failed(first.composeId), { id: 'failed-0', time: '2026-11-26T10:05:00Z' }).jobs[0]!.spec as { composeId: string };
+    h.send('relengd.ostree.compose.finished', finished(followUp.composeId, COMMIT, '26.20261126.1'), { time: '2026-11-26T10:20:00Z' });
+
+    // `relengd jobs retry` re-ran the first compose: it is no longer the ref's active compose, and its commit is the newest.
+    const retried = h.send('relengd.ostree.compose.finished', finished(first.composeId, OTHER_COMMIT), { time: '2026-11-26T11:00:00Z' });
+    expect(h.get(STREAM_HEAD, 'f26-atomic-host-x86_64')).toEqual({ composeId: first.composeId, commit: OTHER_COMMIT, version: '26.20261126.0', ref: REF, finishedAt: '2026-11-26T11:00:00.000Z' });
+    expect(retried.jobs).toEqual([]);
+    expect(h.get(COMPOSE_QUEUE, REF)).toBeUndefined();
+  });
+
+  it('never moves the head back for a result that finished before it (late, or run again)', () => {
+    const h = listenerHarness(composer, testConfig('/srv/relengd'));
+    const first = h.send('relengd.ostree.compose.requested', request(0), { id: 'req-0' }).jobs[0]!.spec as { composeId: string };
+    h.send('relengd.ostree.compose.finished', finished(first.composeId), { time: '2026-11-26T10:05:00Z' });
+    const late = h.send('relengd.ostree.compose.finished', finished('an-older-compose', OTHER_COMMIT), { time: '2026-11-26T09:00:00Z' });
+    const again = h.send('relengd.ostree.compose.finished', finished(first.composeId), { time: '2026-11-26T10:05:00Z' });
+    expect([late, again]).toMatchObject([{ jobs: [], patches: [], emit: [] }, { jobs: [], patches: [], emit: [] }]);
+    expect(h.get(STREAM_HEAD, 'f26-atomic-host-x86_64')).toMatchObject({ composeId: first.composeId, commit: COMMIT });
+  });
+
+  it("records a commit Pungi made as the stream's head, marked as Pungi's", () => {
+    const h = listenerHarness(composer, testConfig('/srv/relengd'));
+    const pungi = { ...finished('arch-compose-1', OTHER_COMMIT, 'Fedora-26-20261126.n.0'), pungiComposeId: 'Fedora-26-20261126.n.0' };
+    const decision = h.send('relengd.ostree.compose.finished', pungi, { time: '2026-11-26T10:05:00Z' });
+    expect(decision.jobs).toEqual([]);
+    expect(h.get(STREAM_HEAD, 'f26-atomic-host-x86_64')).toEqual({
+      composeId: 'arch-compose-1',
+      commit: OTHER_COMMIT,
+      version: 'Fedora-26-20261126.n.0',
+      ref: REF,
+      finishedAt: '2026-11-26T10:05:00.000Z',
+      pungiComposeId: 'Fedora-26-20261126.n.0',
+    });
+  });
+
+  it('leaves the queue alone for a result of a compose it is not running', () => {
+    const h = listenerHarness(composer, testConfig('/srv/relengd'));
+    const first = h.send('relengd.ostree.compose.requested', request(0), { id: 'req-0' }).jobs[0]!.spec as { composeId: string };
     h.send('relengd.ostree.compose.requested', request(1));
-    const stray = h.send('relengd.ostree.compose.finished', finished('someone-else'));
+    const stray = h.send('relengd.ostree.compose.failed', failed('someone-else'));
     expect(stray).toMatchObject({ jobs: [], patches: [], emit: [] });
+    expect(h.get(COMPOSE_QUEUE, REF)).toMatchObject({ active: { jobId: first.composeId }, pending: { version: '26.20261126.1' } });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROMOTION, promoter } from '../../../src/pipeline/listeners/promoter.ts';
 import { STREAM_HEAD } from '../../../src/pipeline/listeners/composer.ts';
+import { RELEASES, type ReleaseHistory } from '../../../src/pipeline/listeners/release-history.ts';
 import { artifactsAndPromotion, testConfig } from '../../helpers/config.ts';
 import { listenerHarness } from '../../helpers/listener-harness.ts';
 
@@ -52,6 +53,7 @@ describe('promoter', () => {
           version: VERSION,
           force: false,
           requestedBy: null,
+          gates: ['greenwave atomic_two_week'],
           targets: ['x86_64', 'aarch64'].map((arch) => ({
             arch,
             stream: `f26-atomic-host-${arch}`,
@@ -221,6 +223,48 @@ describe('promoter', () => {
       const decision = h.send('relengd.release.promote.requested', manual());
       expect(decision.emit).toMatchObject([{ data: { reason: 'version-mismatch' } }]);
       expect(String((decision.emit[0]!.data as { detail: string }).detail)).toContain('26.20261125.3');
+    });
+  });
+
+  describe('a version that was rolled back', () => {
+    /** The rollback listener's record: VERSION was taken off the release refs by local:alice. */
+    const rolledBack = (h: ReturnType<typeof setup>) => {
+      const history: ReleaseHistory = { group: 'f26-atomic-host', promotions: [], current: null, rolledBack: { [VERSION]: { by: 'local:alice', at: '2026-11-27T09:00:00Z', eventId: 'rb-1' } }, rollingBack: null };
+      h.set(RELEASES, 'f26-atomic-host', history);
+    };
+
+    it('is never promoted again by its gates: a late gating message starts no job', () => {
+      const h = setup();
+      h.send('relengd.compose.finished', composeDone('x86_64'));
+      h.send('relengd.compose.finished', composeDone('aarch64'));
+      rolledBack(h);
+      const late = h.send('greenwave.decision.update', greenwave(LABEL, true));
+      expect(late.jobs).toEqual([]);
+      expect(late.emit).toEqual([]);
+    });
+
+    it('the rollback marks its candidate rolled-back', () => {
+      const h = setup();
+      h.send('relengd.compose.finished', composeDone('x86_64'));
+      h.send('relengd.compose.finished', composeDone('aarch64'));
+      h.send('greenwave.decision.update', greenwave(LABEL, true));
+      h.send('relengd.release.rolled-back', { group: 'f26-atomic-host', fromVersion: VERSION, toVersion: '26.20261125.0', refs: [{ ref: 'fedora/26/x86_64/atomic-host', arch: 'x86_64', from: 'a'.repeat(64), to: 'c'.repeat(64) }], requestedBy: 'local:alice', jobId: 'rb-job' });
+      expect(h.get(PROMOTION, `f26-atomic-host/${VERSION}`)).toMatchObject({ phase: 'rolled-back' });
+    });
+
+    it('an operator promotes it again only with --force, and is told so without it', () => {
+      const h = setup();
+      h.send('relengd.compose.finished', composeDone('x86_64'));
+      h.send('relengd.compose.finished', composeDone('aarch64'));
+      rolledBack(h);
+      const plain = h.send('relengd.release.promote.requested', { group: 'f26-atomic-host', version: VERSION }, { publisher: 'releng' });
+      expect(plain.jobs).toEqual([]);
+      expect(plain.emit).toMatchObject([{ topic: 'relengd.release.promotion.refused', data: { reason: 'rolled-back' } }]);
+      expect((plain.emit[0]!.data as { detail: string }).detail).toBe(
+        `${VERSION} was rolled back (by local:alice at 2026-11-27T09:00:00Z); to release it again anyway: relengd promote --group f26-atomic-host --version ${VERSION} --force`,
+      );
+      const forced = h.send('relengd.release.promote.requested', { group: 'f26-atomic-host', version: VERSION, force: true }, { publisher: 'releng' });
+      expect(forced.jobs).toMatchObject([{ kind: 'promote', spec: { force: true, requestedBy: 'releng' } }]);
     });
   });
 });

@@ -53,6 +53,13 @@ describe('schedule-fired', () => {
     expect(listenerHarness(scheduleFired, c).send('relengd.schedule.fired', firing(c)).emit).toEqual([]);
   });
 
+  it("with action artifacts rebuilds nothing from a commit Pungi made (its artifacts are Pungi's compose's)", () => {
+    const c = config('{ cron: "0 5 * * *", action: artifacts }');
+    const h = listenerHarness(scheduleFired, c);
+    h.set(STREAM_HEAD, 'f26-atomic-host-x86_64', { composeId: 'c1', commit: 'a'.repeat(64), version: 'Fedora-26-20261125.n.0', ref: 'r', pungiComposeId: 'Fedora-26-20261125.n.0' });
+    expect(h.send('relengd.schedule.fired', firing(c)).emit).toEqual([]);
+  });
+
   it('does nothing for a schedule no longer configured', () => {
     const before = config('{ cron: "0 5 * * *" }');
     const h = listenerHarness(scheduleFired, config('{ cron: "0 6 * * *" }'));

@@ -1,37 +1,49 @@
 /**
  * Where each of a candidate's gates stands (pending, passed, failed) and the message that decided
- * it, read from the promoter's GATING state and the stored gating messages. The promoter only asks
- * "do all gates hold?"; an operator wants to see which one is missing or failed, and why.
+ * it, from the promoter's GATING state and the stored gating messages. The promoter only asks "do
+ * all gates hold?"; an operator (the dashboard, `relengd status`) wants to see which one is missing
+ * or failed, and why. Pure: the caller reads the state and the messages, and says how it refers to
+ * a message (`Ref`: the dashboard links to it, the CLI prints it).
  */
-import type { GateConfig } from '../../config/index.ts';
-import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../../events/inbound/greenwave.ts';
-import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../../events/inbound/resultsdb.ts';
-import type { Candidate, Gating } from '../../pipeline/listeners/promoter.ts';
-import { groupLabel } from '../../pipeline/listeners/streams.ts';
-import type { EventRef, GateState, GateView } from './reads.ts';
+import type { GateConfig } from '../config/index.ts';
+import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../events/inbound/greenwave.ts';
+import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../events/inbound/resultsdb.ts';
+import type { Candidate, Gating } from './listeners/promoter.ts';
+import { groupLabel } from './listeners/streams.ts';
 
-/** A stored gating message: where it is and its body. */
-export interface GatingMessage {
-  ref: EventRef;
+export type GateState = 'pending' | 'passed' | 'failed';
+
+export interface GateView<Ref> {
+  /** `greenwave atomic_two_week`, `resultsdb atomic.host.smoke`, `approval`. */
+  label: string;
+  state: GateState;
+  /** What the deciding message said (Greenwave's summary, the outcome, who approved). */
+  detail: string | null;
+  decidedBy: Ref | null;
+}
+
+/** A stored gating message: how to refer to it, and its body. */
+export interface GatingMessage<Ref> {
+  ref: Ref;
   data: unknown;
 }
 
-export interface GateInputs {
+export interface GateInputs<Ref> {
   candidate: Candidate;
   /** The arches the group promotes: a gate passes only when it holds for each. */
   arches: readonly string[];
   gates: readonly GateConfig[];
   gatingOf: (subject: string) => Gating;
   /** Newest first. */
-  greenwaveMessages: readonly GatingMessage[];
-  resultsdbMessages: readonly GatingMessage[];
-  approvalEvent: EventRef | null;
+  greenwaveMessages: readonly GatingMessage<Ref>[];
+  resultsdbMessages: readonly GatingMessage<Ref>[];
+  approvalEvent: Ref | null;
 }
 
 const PASSING_OUTCOMES = new Set(['PASSED', 'INFO']);
 
-export function gateViews(input: GateInputs): GateView[] {
-  return input.gates.flatMap((gate): GateView[] => {
+export function gateViews<Ref>(input: GateInputs<Ref>): GateView<Ref>[] {
+  return input.gates.flatMap((gate): GateView<Ref>[] => {
     if ('approval' in gate) {
       const approval = input.candidate.approval;
       return [{ label: 'approval', state: approval ? 'passed' : 'pending', detail: approval ? `approved by ${approval.by ?? 'an unauthenticated sender'}` : null, decidedBy: approval ? input.approvalEvent : null }];
@@ -42,7 +54,7 @@ export function gateViews(input: GateInputs): GateView[] {
 }
 
 /** What a candidate's gating facts are keyed by: each arch's commit and compose id, and the group's label. */
-function subjectsOf(input: GateInputs): { perArch: string[][]; all: Set<string> } {
+function subjectsOf(input: GateInputs<unknown>): { perArch: string[][]; all: Set<string> } {
   const { candidate } = input;
   const label = groupLabel(candidate.group, candidate.version);
   const perArch = input.arches.map((arch) => {
@@ -53,7 +65,7 @@ function subjectsOf(input: GateInputs): { perArch: string[][]; all: Set<string> 
 }
 
 /** Failed when any arch has a failing verdict, passed when every arch has a passing one and none failing. */
-function combine(input: GateInputs, verdictOf: (gating: Gating) => boolean | undefined): GateState {
+function combine(input: GateInputs<unknown>, verdictOf: (gating: Gating) => boolean | undefined): GateState {
   const states = subjectsOf(input).perArch.map((subjects): GateState => {
     const verdicts = subjects.map((s) => verdictOf(input.gatingOf(s)));
     if (verdicts.includes(false)) return 'failed';
@@ -63,7 +75,7 @@ function combine(input: GateInputs, verdictOf: (gating: Gating) => boolean | und
   return states.length > 0 && states.every((s) => s === 'passed') ? 'passed' : 'pending';
 }
 
-function greenwaveGate(input: GateInputs, context: string, subjectType: string | undefined): GateView {
+function greenwaveGate<Ref>(input: GateInputs<Ref>, context: string, subjectType: string | undefined): GateView<Ref> {
   const state = combine(input, (g) => (subjectType === undefined ? g.greenwave[context] : g.greenwaveByType?.[subjectType]?.[context]));
   const { all } = subjectsOf(input);
   const decided = input.greenwaveMessages.find(({ data }) => {
@@ -78,7 +90,7 @@ function greenwaveGate(input: GateInputs, context: string, subjectType: string |
   return { label: `greenwave ${context}${subjectType ? ` (${subjectType})` : ''}`, state, detail, decidedBy: decided?.ref ?? null };
 }
 
-function resultsdbGate(input: GateInputs, testcase: string): GateView {
+function resultsdbGate<Ref>(input: GateInputs<Ref>, testcase: string): GateView<Ref> {
   const state = combine(input, (g) => {
     const outcome = g.results[testcase];
     if (outcome === undefined) return undefined;
