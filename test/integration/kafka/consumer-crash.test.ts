@@ -70,6 +70,6 @@ describe.skipIf(kafkaMissingReason !== null)(titled('a Kafka consumer that crash
     expect(transport.isReady()).toBe(true);
 
     await produceBridged(producer, [bodhi(names, 1)]);
-    await vi.waitFor(() => expect(storedIds(store)).toEqual([`push-${names.suffix}-0`, `push-${names.suffix}-1`]), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(() => expect(storedIds(store).sort()).toEqual([`push-${names.suffix}-0`, `push-${names.suffix}-1`]), { timeout: 30_000, interval: 50 });
   });
 });
