@@ -12,7 +12,7 @@ import { PUBLISHER_NAME } from '../http/auth.ts';
 import { isLoopbackHost } from '../http/loopback.ts';
 import { cronProblem, isTimeZone } from './cron.ts';
 import { OstreeRef } from './ostree-ref.ts';
-import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, unknownPlaceholder } from './template.ts';
+import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, expandTemplate, unknownPlaceholder } from './template.ts';
 import { SAFE_VALUE, SAFE_VALUE_HINT } from '../trust.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -453,6 +453,17 @@ const OstreeSchema = z.strictObject({
     .refine((v) => /^[A-Za-z0-9._+~-]*$/.test(v.replace(/\{[a-z]+\}/g, '')) && !v.startsWith('-'), `besides placeholders, only ${SAFE_VALUE_HINT} (a version reaches command lines)`)
     .default('{release}.{date}.{n}'),
   /**
+   * Compose id template, in Pungi's style (`Fedora-AtomicHost-{release}-{date}.{n}` gives
+   * `Fedora-AtomicHost-26-20261202.0`); placeholders {release} {date} {n} {group}, where `n`
+   * counts every compose of the group that day (also one that changed nothing, unlike the
+   * version's). Shared by the arches of a group; must contain {date} and {n}, and differ between
+   * groups. Default `{group}-{date}.{n}`.
+   */
+  composeId: template(VERSION_PLACEHOLDERS)
+    .refine((v) => /^[A-Za-z0-9._+~-]*$/.test(v.replace(/\{[a-z]+\}/g, '')) && !v.startsWith('-'), `besides placeholders, only ${SAFE_VALUE_HINT} (a compose id reaches command lines)`)
+    .refine((v) => v.includes('{date}') && v.includes('{n}'), 'must contain {date} and {n}: a compose id names one compose')
+    .default('{group}-{date}.{n}'),
+  /**
    * The compose command, as argv (run without a shell). Placeholders: {repo} {ref} {treefile}
    * {commitIdFile} {changedStamp} {version} {outputDir} {workdir} {release} {arch} {stream}.
    */
@@ -708,6 +719,7 @@ export const ConfigSchema = z
     // Streams: ids, groups, refs.
     const ids = new Map<string, number>();
     const groups = new Map<string, { first: number; arches: Map<string, number> }>();
+    const composeIdPatterns = new Map<string, string>();
     const refWriters = new Map<string, string>();
     for (const [i, stream] of config.streams.entries()) {
       const firstWithId = ids.get(stream.id);
@@ -727,6 +739,11 @@ export const ConfigSchema = z
       const group = groups.get(stream.group);
       if (group === undefined) {
         groups.set(stream.group, { first: i, arches: new Map([[stream.arch, i]]) });
+        // Gating decisions name a compose by its id: two groups must never share one.
+        const composeIds = expandTemplate(stream.ostree.composeId, { group: stream.group, release: stream.release, date: '{date}', n: '{n}' });
+        const sharing = composeIdPatterns.get(composeIds);
+        if (sharing !== undefined) issue(['streams', i, 'ostree', 'composeId'], `gives the same compose ids as group "${sharing}" ("${composeIds}"): put {group} or another prefix in it`);
+        else composeIdPatterns.set(composeIds, stream.group);
         continue;
       }
       const first = config.streams[group.first]!;
@@ -738,6 +755,9 @@ export const ConfigSchema = z
       else group.arches.set(stream.arch, i);
       if (stream.ostree.version !== first.ostree.version) {
         issue(['streams', i, 'ostree', 'version'], `differs from ${where} of ${inGroup} ("${first.ostree.version}"): the arches of a group share their version`);
+      }
+      if (stream.ostree.composeId !== first.ostree.composeId) {
+        issue(['streams', i, 'ostree', 'composeId'], `differs from ${where} of ${inGroup} ("${first.ostree.composeId}"): the arches of a group share their compose ids`);
       }
       if ((stream.promote === undefined) !== (first.promote === undefined)) {
         issue(['streams', i, 'promote'], stream.promote ? `${where} of ${inGroup} has no promote: a group is promoted together, set promote on all its streams or none` : `${where} of ${inGroup} has promote: a group is promoted together, set promote on all its streams or none`);

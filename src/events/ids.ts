@@ -55,8 +55,9 @@ export function jobId(causeId: string, listener: string, key: string): string {
 }
 
 /**
- * The id of a compose of `streamId` that runs no compose job (installer and images rebuilt from the
- * current commit). A compose that runs a job is known by that job's id.
+ * The id of one arch's part (`streamId`) of a compose another system made (Pungi's compose
+ * `causeId`), for relengd's own events about it. relengd's composes are named in Pungi's style
+ * from the stream's `ostree.composeId` template instead.
  */
 export function composeId(causeId: string, listener: string, streamId: string): string {
   return derived(causeId, listener, `compose:${streamId}`);

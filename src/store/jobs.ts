@@ -124,6 +124,14 @@ export class JobsTable {
     return row && toJob(row);
   }
 
+  /** The newest `kind` job of `stream` for compose `composeId` (a compose id names the group's compose, shared by its arches). */
+  ofCompose(kind: string, composeId: string, stream: string): JobRow | undefined {
+    const row = this.#db
+      .prepare(`SELECT * FROM jobs WHERE kind = ? AND json_extract(spec, '$.composeId') = ? AND json_extract(spec, '$.stream') = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`)
+      .get(kind, composeId, stream) as Record<string, unknown> | undefined;
+    return row && toJob(row);
+  }
+
   list(filter: { state?: JobState | undefined; kind?: string | undefined; limit?: number | undefined } = {}): JobRow[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];

@@ -125,7 +125,11 @@ function neededEvents(store: Store): { ids: Set<string>; correlations: Set<strin
  */
 function candidateCorrelations(store: Store, alsoKeep: (updatedAt: string) => boolean): Set<string> {
   const candidates = store.db.prepare('SELECT value, updated_at FROM state WHERE namespace = ?').all(PROMOTION) as Array<{ value: string; updated_at: string }>;
-  const composeJob = store.db.prepare('SELECT correlation_id FROM jobs WHERE id = ?');
+  // A compose id names the group's compose (shared by its arches), or Pungi's compose whose commit a pungi-commit job looked for;
+  // candidates recorded before compose ids named it by its job id.
+  const composeJob = store.db.prepare(`SELECT correlation_id FROM jobs WHERE id = ?
+    OR (kind = 'compose' AND json_extract(spec, '$.composeId') = ? AND json_extract(spec, '$.stream') = ?)
+    OR (kind = 'pungi-commit' AND json_extract(spec, '$.pungiComposeId') = ? AND json_extract(spec, '$.stream') = ?) LIMIT 1`);
   const out = new Set<string>();
   for (const row of candidates) {
     const candidate = parseCandidate(row.value);
@@ -134,7 +138,7 @@ function candidateCorrelations(store: Store, alsoKeep: (updatedAt: string) => bo
     if (candidate.phase !== 'open' && candidate.phase !== 'promoting' && !alsoKeep(row.updated_at)) continue;
     for (const compose of Object.values(candidate.composes ?? {})) {
       if (typeof compose?.composeId !== 'string') continue;
-      const job = composeJob.get(compose.composeId) as { correlation_id: string } | undefined;
+      const job = composeJob.get(compose.composeId, compose.composeId, String(compose.stream), compose.composeId, String(compose.stream)) as { correlation_id: string } | undefined;
       if (job) out.add(job.correlation_id);
     }
   }

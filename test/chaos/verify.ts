@@ -139,14 +139,16 @@ export function inspect(options: {
     // Composes: each job's recorded commit is the one announced, and the one in the repo.
     const composeJobs = jobs.filter((j) => j.kind === 'compose');
     const announcedByCompose = new Map<string, string | null>();
+    // A compose id names the group's compose, shared by its arches: one arch's compose is the id and the stream.
     for (const f of finished) {
-      const composeId = String(f.body.composeId);
+      const composeId = `${String(f.body.composeId)}/${String(f.body.stream)}`;
       if (announcedByCompose.has(composeId)) doubleEffects.push(`compose ${composeId} announced twice (events ${f.id} and another)`);
       announcedByCompose.set(composeId, (f.body.commit as string | null) ?? null);
     }
     const jobCommit = (j: JobRow): string | null => (j.result ? ((JSON.parse(j.result) as { commit?: string | null }).commit ?? null) : null);
     for (const j of composeJobs.filter((x) => x.state === 'succeeded')) {
-      const composeId = (JSON.parse(j.spec) as { composeId: string }).composeId;
+      const spec = JSON.parse(j.spec) as { composeId: string; stream: string };
+      const composeId = `${spec.composeId}/${spec.stream}`;
       if (!announcedByCompose.has(composeId)) mismatches.push(`compose job ${j.id} succeeded but no ostree.compose.finished for compose ${composeId}`);
       else if (announcedByCompose.get(composeId) !== jobCommit(j)) doubleEffects.push(`compose job ${j.id} recorded ${jobCommit(j)} but ${announcedByCompose.get(composeId)} was announced`);
     }

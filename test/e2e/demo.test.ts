@@ -68,7 +68,10 @@ describe('relengd demo', () => {
     const bodhi = summary.composes.slice(0, 2);
     const byStream = (cs: DemoSummary['composes']) => [...cs].sort((a, b) => a.stream.localeCompare(b.stream));
     expect(byStream(rebuilt).map((c) => [c.stream, c.commit, c.status])).toEqual(byStream(bodhi).map((c) => [c.stream, c.commit, 'FINISHED']));
-    for (const c of rebuilt) expect(summary.composes.filter((other) => other.id === c.id)).toHaveLength(1);
+    // A compose id names the group's compose, shared by its arches: each arch's rebuild is the id and the stream.
+    expect(new Set(rebuilt.map((c) => c.id)).size).toBe(1);
+    for (const c of rebuilt) expect(summary.composes.filter((other) => other.id === c.id && other.stream === c.stream)).toHaveLength(1);
+    expect(rebuilt[0]!.id).toMatch(/^Fedora-AtomicHost-26-\d{8}\.\d+$/);
     // The timeline shows the firing, then the rebuilt composes with their new ids.
     const fired = timeline.indexOf(`schedule fired      f26-atomic-host "${DEMO_DAILY_CRON}" UTC, slot ${slot}: rebuild installer and images`);
     expect(fired, timeline).toBeGreaterThan(timeline.indexOf(demoDailySlot().title));

@@ -54,6 +54,17 @@ async function startDaemon(dir: string, edit: (yaml: string) => string) {
   return { configFile, daemon, store, composeJobs, job, data };
 }
 
+/** A compose id names the group's compose (its arches share it): one arch's compose is the id and the stream. */
+function composeOf(j: { spec: unknown }): { composeId: string; stream: string } {
+  const { composeId, stream } = j.spec as { composeId: string; stream: string };
+  return { composeId, stream };
+}
+
+/** Whether an event's data is about `j`'s compose. */
+function ofCompose(j: { spec: unknown }): (d: Record<string, unknown>) => boolean {
+  return (d) => d.composeId === composeOf(j).composeId && d.stream === composeOf(j).stream;
+}
+
 async function stop(daemon: DaemonProcess): Promise<void> {
   daemon.child.kill('SIGTERM');
   expect(await daemon.exited).toBe(0);
@@ -79,11 +90,11 @@ describe('relengd jobs retry', () => {
     // The retry composed once: one more compose command in the job's log, one commit on the ref.
     expect(commandsStarted(job(failed.id).logPath!)).toBe(2);
     expect(await openRepo(join(dir, 'repo')).log('fedora/26/x86_64/updates/atomic-host')).toHaveLength(1);
-    expect(data('relengd.ostree.compose.finished').map((f) => f.composeId)).toEqual([failed.id]);
+    expect(data('relengd.ostree.compose.finished').map((f) => ({ composeId: f.composeId, stream: f.stream }))).toEqual([composeOf(failed)]);
     expect(data('relengd.job.retried')).toMatchObject([{ jobId: failed.id, kind: 'compose', retries: 1, requestedBy: LOCAL }]);
     expect(data('relengd.job.retry.requested')).toMatchObject([{ jobId: failed.id, comment: 'mirror was down', publisher: LOCAL }]);
     // The compose goes on through its artifacts to a finished compose, as if it had never failed.
-    await vi.waitFor(() => expect(data('relengd.compose.finished').filter((c) => c.composeId === failed.id).map((c) => c.status)).toEqual(['DOOMED', 'FINISHED']), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(() => expect(data('relengd.compose.finished').filter(ofCompose(failed)).map((c) => c.status)).toEqual(['DOOMED', 'FINISHED']), { timeout: 60_000, interval: 100 });
     expect(job(other.id).state).toBe('failed');
 
     // A succeeded job cannot be retried; an unknown one is named. Neither writes a command.
@@ -170,12 +181,12 @@ describe('relengd jobs cancel', () => {
       { jobId: local!.id, kind: 'compose', was: 'running', requestedBy: LOCAL },
     ]);
     expect(data('relengd.ostree.compose.failed')).toMatchObject([
-      { composeId: overHttp!.id, error: 'cancelled by releng' },
-      { composeId: local!.id, error: `cancelled by ${LOCAL}` },
+      { ...composeOf(overHttp!), error: 'cancelled by releng' },
+      { ...composeOf(local!), error: `cancelled by ${LOCAL}` },
     ]);
-    await vi.waitFor(() => expect(data('relengd.compose.finished').map((c) => [c.composeId, c.status])).toEqual([
-      [overHttp!.id, 'DOOMED'],
-      [local!.id, 'DOOMED'],
+    await vi.waitFor(() => expect(data('relengd.compose.finished').map((c) => [c.composeId, c.stream, c.status])).toEqual([
+      [composeOf(overHttp!).composeId, composeOf(overHttp!).stream, 'DOOMED'],
+      [composeOf(local!).composeId, composeOf(local!).stream, 'DOOMED'],
     ]), { timeout: 60_000, interval: 100 });
 
     // `jobs logs --follow` printed the command's output while it ran and exited once it was cancelled.

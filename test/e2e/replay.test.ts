@@ -77,7 +77,7 @@ describe('relengd replay', () => {
 
     expect(store.jobs.get(compose.id)).toMatchObject({ state: 'succeeded', attempts: 2 });
     expect(store.jobs.list().filter((j) => j.attempts > 1).map((j) => j.id)).toEqual([compose.id]);
-    expect(store.events.get(outcomeId!)?.envelope.data).toMatchObject({ composeId: compose.id, commit: expect.any(String) });
+    expect(store.events.get(outcomeId!)?.envelope.data).toMatchObject({ composeId: (compose.spec as { composeId: string }).composeId, stream: (compose.spec as { stream: string }).stream, commit: expect.any(String) });
     expect(store.events.count()).toBe(before.events);
     expect(await run.refs()).toEqual(before.refs);
     expect(await run.repo.log('fedora/26/x86_64/updates/atomic-host')).toHaveLength(1); // read back, not composed again

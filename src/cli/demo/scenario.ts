@@ -206,6 +206,7 @@ export function demoConfigYaml(dir: string, node: string, options: { dailyArtifa
       ref: fedora/26/${arch}/updates/atomic-host
       treefile: ${join(dir, 'compose', `fedora-atomic-host-${arch}.json`)}
       version: "{release}.{date}.{n}"
+      composeId: "Fedora-AtomicHost-{release}-{date}.{n}"
       compose: ${JSON.stringify(compose)}
     artifacts:
       - name: installer

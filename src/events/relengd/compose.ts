@@ -21,6 +21,8 @@ export const OstreeComposeRequested = z.looseObject({
   treefile: z.string(),
   /** The version the commit will carry; every arch of a group composed from one trigger shares it. */
   version: SafeValue,
+  /** The group's compose id in Pungi's style (`Fedora-AtomicHost-26-20261202.0`); absent in requests recorded before compose ids. */
+  composeId: SafeValue.optional(),
   causes: z.array(Cause).min(1),
 });
 export type OstreeComposeRequested = z.infer<typeof OstreeComposeRequested>;

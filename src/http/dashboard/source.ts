@@ -60,10 +60,10 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
   const archCompose = (arch: string, c: Candidate['composes'][string], artifactJobs: JobRow[]): ArchComposeView => {
     // A compose that ran a job is known by that job's id; a commit Pungi made was looked for by a pungi-commit job.
     const composeJob =
-      store.jobs.get(c.composeId) ?? store.jobs.list({ kind: 'pungi-commit', limit: SCAN_LIMIT }).find((j) => specOf(j).pungiComposeId === c.composeId && specOf(j).stream === c.stream);
+      store.jobs.ofCompose('compose', c.composeId, c.stream) ?? store.jobs.get(c.composeId) ?? store.jobs.list({ kind: 'pungi-commit', limit: SCAN_LIMIT }).find((j) => specOf(j).pungiComposeId === c.composeId && specOf(j).stream === c.stream);
     const finished = store.events.query({ topic: 'relengd.compose.finished', subject: c.ref, limit: SCAN_LIMIT }).find((e) => dataOf(e).composeId === c.composeId);
     const artifacts = c.artifacts.map((a): ArtifactView => {
-      const job = artifactJobs.find((j) => specOf(j).composeId === c.composeId && specOf(j).name === a.name);
+      const job = artifactJobs.find((j) => specOf(j).composeId === c.composeId && specOf(j).stream === c.stream && specOf(j).name === a.name);
       return { name: a.name, kind: a.kind, format: a.format, size: a.size, sha256: a.sha256, path: a.path, ...jobLog(job) };
     });
     return { arch, stream: c.stream, composeId: c.composeId, ref: c.ref, commit: c.commit, status: c.status, ...jobLog(composeJob), correlationId: finished?.envelope.correlationid ?? null, artifacts };

@@ -7,6 +7,20 @@ import { streamById } from './streams.ts';
 
 export const COMPOSE_TRACKER = 'compose-tracker';
 
+/** A compose id names the group's compose, shared by its arches: each arch's join is its own. */
+export function trackerKey(composeId: string, stream: string): string {
+  return `${composeId}/${stream}`;
+}
+
+/** The join of one arch's compose; one recorded before compose ids were shared is under the bare id. */
+function trackedOf(state: ListenerContext['state'], composeId: string, stream: string): { key: string; tracked: TrackedCompose | undefined } {
+  const key = trackerKey(composeId, stream);
+  const tracked = state.get(COMPOSE_TRACKER, key) as TrackedCompose | undefined;
+  if (tracked) return { key, tracked };
+  const legacy = state.get(COMPOSE_TRACKER, composeId) as TrackedCompose | undefined;
+  return legacy?.stream === stream ? { key: composeId, tracked: legacy } : { key, tracked: undefined };
+}
+
 /** One compose's artifacts, joined as their builds end. */
 export interface TrackedCompose {
   stream: string;
@@ -69,25 +83,26 @@ export const composeTracker: Listener = {
       case 'relengd.artifact.build.requested': {
         const request = event.data as ArtifactRequested;
         if (request.pungiComposeId !== undefined) return nothing();
-        const tracked: TrackedCompose = (state.get(COMPOSE_TRACKER, request.composeId) as TrackedCompose | undefined) ?? {
+        const known = trackedOf(state, request.composeId, request.stream);
+        const tracked: TrackedCompose = known.tracked ?? {
           stream: request.stream,
           commit: request.commit,
           version: request.version ?? null,
           artifacts: {},
         };
-        return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: request.composeId, value: { ...tracked, artifacts: withArtifactRequested(tracked.artifacts, request) } }] };
+        return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: known.key, value: { ...tracked, artifacts: withArtifactRequested(tracked.artifacts, request) } }] };
       }
       default: {
         const result = event.data as ArtifactFinished | ArtifactFailed;
-        const tracked = state.get(COMPOSE_TRACKER, result.composeId) as TrackedCompose | undefined;
+        const { key, tracked } = trackedOf(state, result.composeId, result.stream);
         const artifacts = tracked && withArtifactResult(tracked.artifacts, event.topic, result);
         if (!tracked || !artifacts) return nothing(); // unknown or already counted
         const updated: TrackedCompose = { ...tracked, artifacts };
         if (Object.values(updated.artifacts).some((a) => a.state === 'requested')) {
-          return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key: result.composeId, value: updated }] };
+          return { ...nothing(), patches: [{ namespace: COMPOSE_TRACKER, key, value: updated }] };
         }
         const decision = done(config, result.composeId, updated, composeStatus(updated.artifacts));
-        decision.patches.push({ namespace: COMPOSE_TRACKER, key: result.composeId, value: null });
+        decision.patches.push({ namespace: COMPOSE_TRACKER, key, value: null });
         return decision;
       }
     }

@@ -3,7 +3,7 @@ import { jobId } from '../../events/ids.ts';
 import type { OstreeComposeFailed, OstreeComposeFinished, OstreeComposeRequested } from '../../events/relengd/compose.ts';
 import type { ComposeJobSpec } from '../../jobs/specs.ts';
 import { nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
-import { streamById } from './streams.ts';
+import { streamById, versionEnded } from './streams.ts';
 
 export const COMPOSE_QUEUE = 'compose-queue';
 /** A follow-up remembers its most recent causes only: a compose stuck for hours must not make every request slower. */
@@ -14,8 +14,9 @@ type Cause = OstreeComposeRequested['causes'][number];
 
 /** One ref's composes: the job in flight, and at most one follow-up that later requests merge into. */
 export interface ComposeQueue {
-  active: { jobId: string; version: string } | null;
-  pending: { version: string; causes: Cause[] } | null;
+  /** `composeId` is absent in queues recorded before compose ids: the job id named the compose then. */
+  active: { jobId: string; version: string; composeId?: string } | null;
+  pending: { version: string; composeId?: string; causes: Cause[] } | null;
 }
 
 /** What a stream last composed (relengd's composes and Pungi's commits alike): the artifacts-only rebuilds and `relengd status` read it. */
@@ -47,17 +48,26 @@ export const composer: Listener = {
     const decision = nothing();
     const save = (next: ComposeQueue): void => void decision.patches.push({ namespace: COMPOSE_QUEUE, key: data.ref, value: next.active || next.pending ? next : null });
 
+    const group = streamById(config, data.stream)?.group;
+    // A version this stream will not compose after all (merged into a later request, or left the config) is not used by it.
+    const unused = (version: string): void => void (group !== undefined && decision.patches.push(...versionEnded(group, version, data.stream, false, state)));
+
     if (event.topic === 'relengd.ostree.compose.requested') {
       const request = data as OstreeComposeRequested;
+      const composed = { version: request.version, ...(request.composeId === undefined ? {} : { composeId: request.composeId }) };
       if (queue.active === null) {
-        const job = composeJob(event, 'compose', request.stream, request.version, request.causes, config);
-        if (!job) return nothing();
+        const job = composeJob(event, 'compose', request.stream, composed, request.causes, config);
+        if (!job) {
+          unused(request.version);
+          return decision;
+        }
         decision.jobs.push(job.enqueue);
-        save({ active: { jobId: job.id, version: request.version }, pending: null });
+        save({ active: { jobId: job.id, ...composed }, pending: null });
       } else {
         const known = new Set(queue.pending?.causes.map((c) => c.id));
         const causes = [...(queue.pending?.causes ?? []), ...request.causes.filter((c) => !known.has(c.id))].slice(-MAX_CAUSES);
-        save({ active: queue.active, pending: { version: request.version, causes } });
+        if (queue.pending && queue.pending.version !== request.version) unused(queue.pending.version);
+        save({ active: queue.active, pending: { ...composed, causes } });
       }
       return decision;
     }
@@ -68,15 +78,22 @@ export const composer: Listener = {
       const head = newerHead(event, ended as OstreeComposeFinished, state.get(STREAM_HEAD, ended.stream) as StreamHead | undefined);
       if (head) decision.patches.push({ namespace: STREAM_HEAD, key: ended.stream, value: head });
     }
+    // A failed compose keeps its version: a retry may still commit it.
+    if (ended.pungiComposeId === undefined && group !== undefined && typeof ended.version === 'string') {
+      const used = event.topic === 'relengd.ostree.compose.failed' || (ended as OstreeComposeFinished).commit !== null;
+      decision.patches.push(...versionEnded(group, ended.version, ended.stream, used, state));
+    }
     // Not the ref's active compose (a retried or Pungi's, or a result already accounted for): only its head counts.
-    if (queue.active?.jobId !== ended.composeId) return decision;
+    if (!queue.active || (queue.active.composeId ?? queue.active.jobId) !== ended.composeId) return decision;
     if (queue.pending) {
-      const job = composeJob(event, 'follow-up', ended.stream, queue.pending.version, queue.pending.causes, config);
+      const { causes, ...composed } = queue.pending;
+      const job = composeJob(event, 'follow-up', ended.stream, composed, causes, config);
       if (job) {
         decision.jobs.push(job.enqueue);
-        save({ active: { jobId: job.id, version: queue.pending.version }, pending: null });
+        save({ active: { jobId: job.id, ...composed }, pending: null });
         return decision;
       }
+      unused(composed.version);
     }
     save({ active: null, pending: null });
     return decision;
@@ -103,12 +120,14 @@ function newerHead(event: Envelope, finished: OstreeComposeFinished, recorded: S
 }
 
 /** A compose job: everything that reaches argv (repo, ref, treefile, the command) comes from the configuration, never from the message. */
-function composeJob(event: Envelope, key: string, streamId: string, version: string, causes: Cause[], config: ListenerContext['config']) {
+function composeJob(event: Envelope, key: string, streamId: string, compose: { version: string; composeId?: string }, causes: Cause[], config: ListenerContext['config']) {
   const stream = streamById(config, streamId);
   if (!stream) return undefined; // the stream left the config: nothing to compose
   const id = jobId(event.id, 'composer', key);
+  const { version } = compose;
   const spec: ComposeJobSpec = {
-    composeId: id,
+    // Requests recorded before compose ids name the compose by its job.
+    composeId: compose.composeId ?? id,
     stream: stream.id,
     group: stream.group,
     arch: stream.arch,

@@ -2,7 +2,6 @@ import type { Envelope } from '../../events/envelope.ts';
 import type { ScheduleFired } from '../../events/relengd/schedule.ts';
 import { nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
 import { requestComposes } from './compose-requests.ts';
-import { rebuildArtifacts } from './rebuild-artifacts.ts';
 import { groupSchedules } from './schedules.ts';
 
 /**
@@ -21,7 +20,7 @@ export const scheduleFired: Listener = {
       case 'compose':
         return requestComposes(event, schedule.streams, state);
       case 'artifacts':
-        return { ...nothing(), emit: rebuildArtifacts(event, schedule.streams, 'schedule-fired', state) };
+        return requestComposes(event, [], state, schedule.streams);
     }
   },
 };

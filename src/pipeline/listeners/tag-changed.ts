@@ -2,9 +2,8 @@ import type { TagTriggerConfig } from '../../config/index.ts';
 import type { Topic } from '../../events/catalogue.ts';
 import type { Envelope } from '../../events/envelope.ts';
 import { kojiTagOf, type KojiRepoDone, type KojiTag } from '../../events/inbound/koji.ts';
-import { nothing, type Decision, type Listener, type ListenerContext } from '../listener.ts';
+import type { Decision, Listener, ListenerContext } from '../listener.ts';
 import { requestComposes } from './compose-requests.ts';
-import { rebuildArtifacts } from './rebuild-artifacts.ts';
 
 const KOJI_EVENT = {
   'buildsys.tag': 'tag',
@@ -27,14 +26,6 @@ export const tagChanged: Listener = {
     const wants = (action: TagTriggerConfig['action']) =>
       config.streams.filter((s) => s.triggers.tags.some((t) => t.tag === tag && t.action === action && kind !== undefined && t.on.includes(kind)));
 
-    const decision = nothing();
-    const toCompose = wants('compose');
-    if (toCompose.length > 0) {
-      const composes = requestComposes(event, toCompose, state);
-      decision.emit.push(...composes.emit);
-      decision.patches.push(...composes.patches);
-    }
-    decision.emit.push(...rebuildArtifacts(event, wants('artifacts'), 'tag-changed', state));
-    return decision;
+    return requestComposes(event, wants('compose'), state, wants('artifacts'));
   },
 };

@@ -76,7 +76,9 @@ describe('job control in the daemon', () => {
     expect(job(queued.id)).toMatchObject({ attempts: 0, startedAt: null, logPath: null, error: `cancelled by ${LOCAL}` });
     expect(existsSync(join(dir, 'jobs', queued.id))).toBe(false);
     expect(events('relengd.job.cancelled')).toMatchObject([{ jobId: queued.id, was: 'queued', requestedBy: LOCAL }]);
-    await vi.waitFor(() => expect(events('relengd.compose.finished')).toMatchObject([{ composeId: queued.id, status: 'DOOMED' }]), { timeout: 60_000, interval: 50 });
+    // A compose id names the group's compose (its arches share it): this arch's is the id and the stream.
+    const { composeId, stream } = queued.spec as { composeId: string; stream: string };
+    await vi.waitFor(() => expect(events('relengd.compose.finished')).toMatchObject([{ composeId, stream, status: 'DOOMED' }]), { timeout: 60_000, interval: 50 });
 
     // Retried, it waits for the one job slot; the running one is not touched.
     const retry = await command('retry', queued.id);
@@ -94,11 +96,11 @@ describe('job control in the daemon', () => {
     await vi.waitFor(() => expect(job(queued.id).state).toBe('cancelled'), { timeout: 60_000, interval: 50 });
     for (const pid of retriedPids) expect(isProcessAlive(pid)).toBe(false);
 
-    const failed = events('relengd.ostree.compose.failed').filter((e) => e.composeId === queued.id);
+    const failed = events('relengd.ostree.compose.failed').filter((e) => e.composeId === composeId && e.stream === stream);
     expect(failed).toHaveLength(2);
     expect(new Set(failed.map((e) => e.id)).size).toBe(2);
     expect(job(queued.id).emitted).toEqual([failed[1]!.id]);
-    await vi.waitFor(() => expect(events('relengd.compose.finished').filter((e) => e.composeId === queued.id).map((e) => e.status)).toEqual(['DOOMED', 'DOOMED']), { timeout: 60_000, interval: 50 });
+    await vi.waitFor(() => expect(events('relengd.compose.finished').filter((e) => e.composeId === composeId && e.stream === stream).map((e) => e.status)).toEqual(['DOOMED', 'DOOMED']), { timeout: 60_000, interval: 50 });
   });
 
   it('refuses, as an event, what it cannot do: an unknown job, a retry of a running one, a cancel of an ended one', { timeout: 240_000 }, async () => {

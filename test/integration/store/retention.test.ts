@@ -53,8 +53,8 @@ function emitted(store: Store, key: string, at: string, o: { correlationId: stri
 }
 
 /** A job in `state`, ended at `finishedAt` when finished, with a file in its directory. */
-function job(store: Store, workdir: string, id: string, state: JobState, o: { correlationId: string; causeEventId?: string; finishedAt?: string }): void {
-  store.jobs.insert({ id, kind: 'compose', queueKey: id, spec: {}, causeEventId: o.causeEventId ?? `cause-of-${id}`, correlationId: o.correlationId, listener: 'test' }, OLD);
+function job(store: Store, workdir: string, id: string, state: JobState, o: { correlationId: string; causeEventId?: string; finishedAt?: string; kind?: string; spec?: Record<string, unknown> }): void {
+  store.jobs.insert({ id, kind: o.kind ?? 'compose', queueKey: id, spec: o.spec ?? {}, causeEventId: o.causeEventId ?? `cause-of-${id}`, correlationId: o.correlationId, listener: 'test' }, OLD);
   if (state === 'running') store.db.prepare(`UPDATE jobs SET state = 'running', started_at = ? WHERE id = ?`).run(OLD, id);
   else if (state !== 'queued') store.jobs.finish(id, { state }, o.finishedAt ?? OLD);
   mkdirSync(join(workdir, jobDirName(id)), { recursive: true });
@@ -170,6 +170,22 @@ describe('pruning job directories', () => {
     expect(['recent-succeeded', 'old-interrupted', 'running', 'queued', 'compose-open', 'artifact-open', 'compose-lately-promoted'].filter((id) => !exists(id))).toEqual([]);
     expect(report.jobDirectories).toBe(4);
     expect(store.jobs.list().length).toBe(11);
+  });
+
+  it("keeps the jobs of an open candidate whose composes are named by compose id: relengd's in Pungi's style, and Pungi's own", async () => {
+    const { store, workdir, options } = setup();
+    const ended = daysAgo(40);
+    job(store, workdir, 'compose-job', 'succeeded', { correlationId: 'chain-relengd', finishedAt: ended, spec: { composeId: 'Fedora-AtomicHost-26-20261126.0', stream: 'f26-x86_64' } });
+    job(store, workdir, 'other-arch', 'succeeded', { correlationId: 'chain-other', finishedAt: ended, spec: { composeId: 'Fedora-AtomicHost-26-20261126.0', stream: 'f26-aarch64' } });
+    candidate(store, '26.20261126.0', 'open', 'Fedora-AtomicHost-26-20261126.0', ended);
+    job(store, workdir, 'pungi-commit-job', 'succeeded', { correlationId: 'chain-pungi', finishedAt: ended, kind: 'pungi-commit', spec: { composeId: 'derived', pungiComposeId: 'Fedora-27-20261126.n.0', stream: 'f26-x86_64' } });
+    candidate(store, 'Fedora-27-20261126.n.0', 'open', 'Fedora-27-20261126.n.0', ended);
+
+    await pruneStore(store, options());
+
+    const exists = (id: string) => existsSync(join(workdir, jobDirName(id)));
+    // The candidate is x86_64's only: the aarch64 compose of the same id is another candidate's business.
+    expect(['compose-job', 'pungi-commit-job', 'other-arch'].map(exists)).toEqual([true, true, false]);
   });
 
   it('counts nothing for a directory already gone', async () => {

@@ -18,7 +18,11 @@ describe('updates-mashed', () => {
   it('asks for a compose of every stream fed by the mashed repo', () => {
     const decision = updatesMashed.handle(event('org.fedoraproject.prod.bodhi.compose.complete', { repo: 'f26-updates', success: true }), context);
     expect(decision.jobs).toEqual([]);
-    expect(decision.patches).toEqual([{ namespace: 'version-counter', key: 'f26-atomic-host/20261126', value: { next: 1, byCause: { 'cause-1': 0 } } }]);
+    expect(decision.patches).toEqual([
+      { namespace: 'version-counter', key: 'f26-atomic-host/20261126', value: { next: 1, byCause: { 'cause-1': 0 }, composes: 1, composeByCause: { 'cause-1': 0 } } },
+      // Until a compose of it commits, the version may be given back.
+      { namespace: 'version-use', key: 'f26-atomic-host/26.20261126.0', value: { counter: 'f26-atomic-host/20261126', n: 0, waiting: ['f26-atomic-host-x86_64', 'f26-atomic-host-aarch64'] } },
+    ]);
     expect(decision.emit).toEqual([
       {
         topic: 'relengd.ostree.compose.requested',
@@ -29,6 +33,7 @@ describe('updates-mashed', () => {
           ref: 'fedora/26/x86_64/updates/atomic-host',
           treefile: 'fedora-atomic-host.json',
           version: '26.20261126.0',
+          composeId: 'f26-atomic-host-20261126.0',
           causes: [{ id: 'cause-1', topic: 'bodhi.compose.complete' }],
         },
       },
