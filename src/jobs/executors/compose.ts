@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandFailedError, RefConflictError } from '../../errors.ts';
 import type { OstreeRepo } from '../../ostree/index.ts';
@@ -43,8 +43,15 @@ export function composeExecutor(deps: ComposeExecutorDeps): Executor {
         await repo.init('archive');
       }
       // The parent is the ref before the first attempt: a re-run must compare against it, not against a ref the crashed attempt moved.
+      // An operator's retry is a new run: when the ref moved since the failed one (a later compose landed), what it left is stale.
       const recorded = readParent(files.parentFile);
-      const parent = recorded !== undefined ? recorded : await recordParent(files.parentFile, await repo.revParse(spec.ref));
+      const retried = recorded !== undefined && recorded.retries !== ctx.job.retries;
+      const current = recorded === undefined || retried ? await repo.revParse(spec.ref) : undefined;
+      if (retried && current !== recorded.parent) {
+        ctx.logger.info({ ref: spec.ref, was: recorded.parent, now: current }, 'the ref moved since the failed attempt: composing anew on top of it');
+        for (const stale of [files.commitIdFile, files.changedStamp]) rmSync(stale, { force: true });
+      }
+      const parent = recorded !== undefined && !retried ? recorded.parent : await recordParent(files.parentFile, current!, ctx.job.retries);
 
       const alreadyComposed = ctx.recovering && existsSync(files.commitIdFile);
       if (alreadyComposed) ctx.logger.info({ ref: spec.ref }, 'compose finished before the interruption: reading its commit back');
@@ -116,12 +123,14 @@ function readCommitId(file: string): string | null {
   return /^[0-9a-f]{64}$/.test(text) ? text : null;
 }
 
-function readParent(file: string): string | null | undefined {
+/** The ref before the job's run, and which run (`jobs.retries`) recorded it; absent in files written before retries. */
+function readParent(file: string): { parent: string | null; retries: number } | undefined {
   if (!existsSync(file)) return undefined;
-  return (JSON.parse(readFileSync(file, 'utf8')) as { parent: string | null }).parent;
+  const recorded = JSON.parse(readFileSync(file, 'utf8')) as { parent: string | null; retries?: number };
+  return { parent: recorded.parent, retries: recorded.retries ?? 0 };
 }
 
-async function recordParent(file: string, parent: string | null): Promise<string | null> {
-  writeFileSync(file, JSON.stringify({ parent }));
+async function recordParent(file: string, parent: string | null, retries: number): Promise<string | null> {
+  writeFileSync(file, JSON.stringify({ parent, retries }));
   return parent;
 }

@@ -11,6 +11,7 @@ import type { JobOutcome } from '../../../src/jobs/executor.ts';
 import type { ComposeJobSpec } from '../../../src/jobs/specs.ts';
 import { execRun, openRepo, type OstreeRepo, type Run } from '../../../src/ostree/index.ts';
 import { STANDIN_COMPOSE, commandsStarted, executorContext, newWorkdir, node, summaryRefs } from '../../helpers/executor-context.ts';
+import { projectRoot } from '../../helpers/process.ts';
 
 const REF = 'fedora/26/x86_64/updates/atomic-host';
 const VERSION = '26.20261126.0';
@@ -293,6 +294,29 @@ else if (refs().includes(ref)) ostree('refs', '--delete', ref);
     const commit = await repo.revParse(REF);
     expect(commit).toMatch(/^[0-9a-f]{64}$/);
     expect(only(outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit, parent: null });
+  });
+
+  it("an operator's retry after a later compose moved the ref composes anew on top of it, and the ref keeps that compose", async () => {
+    await compose({ composeId: 'f26-atomic-host-20261126.0', version: '26.20261126.0' });
+    // This compose fails once (say, a mirror was down) and leaves its job directory behind.
+    const failOnce = [node, join(projectRoot, 'test', 'helpers', 'fail-once.ts'), join(tmp, 'failed-once'), ...STANDIN_ARGV];
+    const failing = spec({ composeId: 'f26-atomic-host-20261126.1', version: '26.20261126.1', argv: failOnce });
+    const workdir = newWorkdir(tmp);
+    expect((await executor.execute(executorContext({ kind: 'compose', spec: failing, workdir }))).state).toBe('failed');
+    // Meanwhile the next push composed and moved the ref.
+    writeUpdates(['kernel-4.13.10-200.fc26', 'ostree-2017.12-2.fc26']);
+    await compose({ composeId: 'f26-atomic-host-20261126.2', version: '26.20261126.2' });
+    const later = await repo.revParse(REF);
+    writeUpdates(['kernel-4.13.11-200.fc26', 'ostree-2017.12-2.fc26']);
+
+    // `relengd jobs retry`: the same job directory, a second attempt, one retry recorded.
+    const ctx = executorContext({ kind: 'compose', spec: failing, workdir, recovering: true });
+    const outcome = await executor.execute({ ...ctx, job: { ...ctx.job, retries: 1 } });
+
+    expect(outcome.state).toBe('succeeded');
+    const retried = await repo.revParse(REF);
+    expect(only(outcome, 'relengd.ostree.compose.finished')).toMatchObject({ commit: retried, parent: later, version: '26.20261126.1' });
+    expect((await repo.log(REF)).map((e) => e.checksum).slice(0, 2)).toEqual([retried, later]);
   });
 
   it('a ref moved by someone else during the compose fails the job naming the ref, and the other writer keeps the ref', async () => {
