@@ -61,6 +61,18 @@ export function withOperatorRoute(command: Command): Command {
     .option('--token-file <file>', 'authenticate with the bearer token in this file (default: $RELENGD_TOKEN)');
 }
 
+/**
+ * Adds the options of a command whose outcome the operator can wait for (`--comment`, `--wait`,
+ * `--timeout`, `--json`); `moved` says what success is ("the refs moved").
+ */
+export function withOutcomeWait(command: Command, moved: string): Command {
+  return command
+    .option('--comment <text>', 'why, for the record')
+    .option('--wait', `wait for the outcome: exit 0 when ${moved}, 1 when refused (with the reason) or when none came in time`)
+    .option('--timeout <minutes>', 'with --wait: how long to wait', '60')
+    .option('--json', 'print the response as JSON');
+}
+
 /** Whether `sendOperatorCommand` sends over HTTP (a URL or a token given) rather than writing to the local store. */
 export function isHttpRoute(route: CommandRoute): boolean {
   return route.url !== undefined || httpTokenFrom(route.tokenFile) !== undefined;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
-import { sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
+import { sendOperatorCommand, withOperatorRoute, withOutcomeWait } from '../operator-command.ts';
 import { refMoveLines, waitForPromotion, type PromotionOutcome } from '../promotion-outcome.ts';
 import { parsePositiveInt } from '../time.ts';
 
@@ -18,15 +18,11 @@ interface PromoteOptions {
 }
 
 export function registerPromote(program: Command): void {
-  withOperatorRoute(program.command('promote'))
+  withOutcomeWait(withOperatorRoute(program.command('promote')), 'the refs moved')
     .description('ask the running daemon to promote a group version now, skipping the gates (recorded as relengd.release.promote.requested with who asked: local:<user> when written to the store, or the token\'s publisher over HTTP)')
     .requiredOption('--group <group>', 'stream group, e.g. f26-atomic-host')
     .requiredOption('--version <version>', 'version to promote, e.g. 26.20170705.0')
     .option('--force', 'move the refs even when the candidate does not descend from the current release')
-    .option('--comment <text>', 'why, for the record')
-    .option('--wait', 'wait for the outcome: exit 0 when the refs moved, 1 when refused (with the reason) or when none came in time')
-    .option('--timeout <minutes>', 'with --wait: how long to wait', '60')
-    .option('--json', 'print the response as JSON')
     .action(async (opts: PromoteOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const logger = createLogger({ level: 'warn', fd: 2 });

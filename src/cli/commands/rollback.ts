@@ -4,7 +4,7 @@ import { createLogger } from '../../log.ts';
 import { streamsOfGroup } from '../../pipeline/listeners/streams.ts';
 import { isSafeValue, SAFE_VALUE_HINT } from '../../trust.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
-import { sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
+import { sendOperatorCommand, withOperatorRoute, withOutcomeWait } from '../operator-command.ts';
 import { refMoveLines, waitForRollback, type RollbackOutcome } from '../promotion-outcome.ts';
 import { parsePositiveInt } from '../time.ts';
 
@@ -21,17 +21,13 @@ interface RollbackOptions {
 }
 
 export function registerRollback(program: Command): void {
-  withOperatorRoute(program.command('rollback'))
+  withOutcomeWait(withOperatorRoute(program.command('rollback')), 'the refs moved back')
     .description(
       "ask the running daemon to move every arch's release ref of a group back to an earlier promoted version, as a new commit clients fast-forward to (recorded as relengd.release.rollback.requested with who asked: local:<user> when written to the store, or the token's publisher over HTTP); the version rolled back is never promoted again automatically",
     )
     .requiredOption('--group <group>', 'stream group, e.g. f26-atomic-host')
     .option('--to-version <version>', 'the promoted version to go back to (default: the one promoted before the current release)')
     .option('--to <commit>', 'the promoted version one of whose commits this is (a release or composed commit, or its first 7+ hex digits)')
-    .option('--comment <text>', 'why, for the record')
-    .option('--wait', 'wait for the outcome: exit 0 when the refs moved back, 1 when refused (with the reason) or when none came in time')
-    .option('--timeout <minutes>', 'with --wait: how long to wait', '60')
-    .option('--json', 'print the response as JSON')
     .action(async (opts: RollbackOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       if (opts.toVersion !== undefined && opts.to !== undefined) throw new UsageError('give at most one of --to-version and --to');
