@@ -95,6 +95,23 @@ export function authorize(topic: string, sender: Sender, publishers: PublisherRu
 }
 
 /**
+ * Operator verbs that are routes of the daemon's HTTP server rather than messages, because their
+ * answer is needed at once (a replay's dry run, shown before the replay). Allowed as commands are,
+ * by `publishers.<verb>` (default deny), to an identity the server authenticated. As a message from
+ * a transport the name is one of relengd's own (`topicKind`), so it is dropped there.
+ */
+export const OPERATOR_ROUTES: ReadonlySet<string> = new Set(['relengd.replay.requested']);
+
+/** May `identity` (what the HTTP server authenticated; undefined when nothing) use this operator route? */
+export function authorizeOperatorRoute(verb: string, identity: string | undefined, publishers: PublisherRules): Verdict {
+  if (!OPERATOR_ROUTES.has(verb)) return refuse(`${verb} is not an operator route`);
+  const rule = Object.hasOwn(publishers, verb) ? publishers[verb] : undefined;
+  const who = identity ?? '(not authenticated)';
+  if (rule === undefined) return refuse(`${verb} is an operator action and no publisher is allowed it (allow one with publishers.${verb}); sender was ${who}`);
+  return identity !== undefined && rule.includes(identity) ? ALLOWED : refuse(`${verb} is allowed only to ${rule.join(', ')}; sender was ${who}`);
+}
+
+/**
  * Whether a message from `source` may carry an id of the form relengd derives: only the calendar's
  * firings do (their ids are derived from the schedule and the slot); from anywhere else such an id
  * would occupy one relengd derives later.

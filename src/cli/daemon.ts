@@ -14,6 +14,7 @@ import { timelineLine } from './demo/timeline.ts';
 import type { Logger } from '../log.ts';
 import { Dispatcher } from '../pipeline/dispatcher.ts';
 import { Intake } from '../pipeline/intake.ts';
+import { createOperatorReplay } from '../pipeline/operator-replay.ts';
 import { allListeners } from '../pipeline/listeners/index.ts';
 import { Router } from '../pipeline/router.ts';
 import { allExecutors } from '../jobs/executors/index.ts';
@@ -167,7 +168,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics: async () => [...storeMetrics.collect(), ...(await transportMetrics(transport)), ...silenceMetrics(silence), droppedMetric(intake)],
     chain: (correlationId) => store.events.query({ correlationId, order: 'asc', limit: CHAIN_LIMIT }).map(eventView),
     // Read functions only: the server never holds the store. The timeline's lines are the demo's.
-    dashboard: createDashboardReads({ store, config, transport, clock, describe: timelineLine }),
+    dashboard: createDashboardReads({ store, config, transport, silence, clock, describe: timelineLine }),
+    // Between the dispatcher's passes, on this store; its effects wake the runner and the outbox as the dispatcher's do.
+    replay: { operator: createOperatorReplay({ store, dispatcher, config, clock, onEffects: () => { jobs.kick(); publish(); } }), publishers: config.publishers },
     tokens: httpTokens,
     tls: httpTls,
     limits: config.http,

@@ -3,6 +3,7 @@ import { inboundTopics } from './inbound/index.ts';
 import { relengdTopics } from './relengd/index.ts';
 import { jobTopics } from './relengd/jobs.ts';
 import { rollbackTopics } from './relengd/rollback.ts';
+import { replayTopics } from './relengd/replay.ts';
 
 /** One topic of the catalogue: the schema of its data (the message body) and what it means. */
 export interface TopicSpec {
@@ -13,7 +14,7 @@ export interface TopicSpec {
 }
 
 /** Every topic relengd understands, keyed by the topic name without deployment prefix. */
-export const catalogue = { ...inboundTopics, ...relengdTopics, ...jobTopics, ...rollbackTopics } as const satisfies Record<string, TopicSpec>;
+export const catalogue = { ...inboundTopics, ...relengdTopics, ...jobTopics, ...rollbackTopics, ...replayTopics } as const satisfies Record<string, TopicSpec>;
 
 export type Topic = keyof typeof catalogue;
 

@@ -13,6 +13,7 @@ import { renderMetrics, type Sample } from './metrics.ts';
 import { createDashboard, type Dashboard } from './dashboard/routes.ts';
 import { CorrelationId } from './dashboard/params.ts';
 import type { DashboardReads } from './dashboard/reads.ts';
+import { answerReplay, type ReplayRoute } from './replay-route.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   chain?: (correlationId: string) => unknown[];
   /** The dashboard's read functions: with them, `GET /` and the pages under it (src/http/dashboard/). */
   dashboard?: DashboardReads | undefined;
+  /** With it, `POST /replay`: an operator's replay, dry run first (src/http/replay-route.ts). */
+  replay?: ReplayRoute | undefined;
   /** Bearer tokens and their publishers. Without any, every request is anonymous and only a loopback host is allowed. */
   tokens?: BearerTokens | undefined;
   /** Serve HTTPS; with `ca`, client certificates it verifies authenticate their subject CN. */
@@ -63,7 +66,8 @@ export interface RunningHttpServer {
 }
 
 /**
- * The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics, and the dashboard at /.
+ * The daemon's HTTP face: CloudEvents ingest on POST /events, /healthz, /readyz, /metrics, an
+ * operator's replay on POST /replay, and the dashboard at /.
  * @throws ConfigError naming `http.host` when the host is not loopback and no client could be
  *   authenticated there (no token, no client CA).
  */
@@ -153,6 +157,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
     const outcome = await o.deliver(withPublisher(decodeHttpEvent(headerRecord(req), body, o.maxBodyBytes), publisher));
     const { status, body: reply } = httpResponseFor(outcome);
     return sendJson(res, status, reply);
+  }
+  // GET /replay is the dashboard's page for it.
+  if (path === '/replay' && o.replay && req.method === 'POST') {
+    const body = await readBody(req, o.maxBodyBytes);
+    if (body === null) return answerAndClose(req, res, 413, { status: 'rejected', reason: 'too-large', error: `body exceeds ${o.maxBodyBytes} bytes` });
+    const answer = await answerReplay(o.replay, identity, body);
+    return sendJson(res, answer.status, answer.body);
   }
   if (dashboard && req.method === 'GET' && (await dashboard.handle(req, res, path ?? '/'))) return;
   sendJson(res, 404, { error: `no route for ${req.method} ${path}` });

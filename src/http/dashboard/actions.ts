@@ -23,6 +23,8 @@ export interface CommandForm {
   fields: Record<string, string>;
   /** Offer `force` (promote now, skipping fast-forward checks). */
   force?: boolean;
+  /** One field the operator picks from values the page knows (a rollback's target version); the empty value sends nothing. */
+  choice?: { name: string; label: string; options: ReadonlyArray<{ value: string; label: string }> };
 }
 
 /** The token field the forms' script reads; shown once on a page with actions. */
@@ -36,7 +38,9 @@ export function commandForm(form: CommandForm, rules: CommandRules): Html {
   if (!COMMAND_TOPICS.has(form.topic)) throw new Error(`${form.topic} is not a command topic`);
   const allowed = rules[form.topic] ?? [];
   const who = allowed.length > 0 ? `accepted from ${allowed.join(', ')}` : `no publisher may send ${form.topic} (publishers.${form.topic})`;
+  const { choice } = form;
   return html`<form class="action" data-type="${cloudEventTypeOf(form.topic)}">${Object.entries(form.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+${choice ? html`<label>${choice.label} <select name="${choice.name}">${choice.options.map((o) => html`<option value="${o.value}">${o.label}</option>`)}</select></label>` : ''}
 <input name="comment" placeholder="comment (optional)" maxlength="4096">${form.force ? html`<label><input type="checkbox" name="force"> force</label>` : ''}
 <button type="submit">${form.label}</button> <small class="muted">${who}</small> <output></output></form>`;
 }

@@ -16,7 +16,8 @@ export function chainPage(chain: ChainView): Page {
   )}</p>
 ${chain.entries.length === 0
     ? html`<p class="muted">no stored event has this correlation id</p>`
-    : html`<table id="timeline"><thead><tr><th>Time</th><th>Topic</th><th>What happened</th></tr></thead><tbody>${chain.entries.map(row)}</tbody></table>`}`;
+    : html`<table id="timeline"><thead><tr><th>Time</th><th>Topic</th><th>What happened</th></tr></thead><tbody>${chain.entries.map(row)}</tbody></table>
+<p><a href="/replay?correlation=${encodeURIComponent(chain.correlationId)}">Replay this chain</a> <span class="muted">(a dry run first)</span></p>`}`;
   return { title: 'Chain', body };
 }
 

@@ -32,9 +32,11 @@ pre.log{background:#111;color:#ddd;max-height:40rem}
 form.action{display:flex;gap:.4rem;align-items:center;flex-wrap:wrap;margin:.35rem 0}
 form.action output{font-weight:600}output.ok{color:#1b5e20}output.refused{color:#b71c1c}
 #operator{background:#fff;border:1px solid #e3e6ea;padding:.5rem;margin-bottom:1rem}
+form.selection{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap;margin-bottom:1rem}form.selection label{display:flex;flex-direction:column;font-size:12.5px}
+.silent{background:#ffcdd2;color:#b71c1c}.heard{background:#c8e6c9;color:#1b5e20}.rolled-back{background:#fff3c4;color:#7a5b00}
 `;
 
-const NAV = html`<header><b>relengd</b><a href="/">Streams</a><a href="/jobs">Jobs</a><a href="/rejected">Rejected &amp; health</a></header>`;
+const NAV = html`<header><b>relengd</b><a href="/">Streams</a><a href="/jobs">Jobs</a><a href="/rejected">Rejected &amp; health</a><a href="/replay">Replay</a></header>`;
 
 /**
  * Sends a page. The Content-Security-Policy allows only this response's own inline style and

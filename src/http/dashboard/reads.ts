@@ -151,7 +151,34 @@ export interface HealthView {
   dispatchPending: number;
   /** The newest inbound message's time: how long ago the bus last said anything. */
   lastInbound: string | null;
+  /** Messages waiting on the broker for relengd (Transport.backlog), or why that is not known. */
+  backlog: { messages: number } | { unknown: string };
+  /** Watched topics (`watch`): when each was last heard, and whether it went silent. */
+  silence: SilenceView[];
   now: string;
+}
+
+/** A watched topic as of now (src/bus/calendar silence watch), with its newest `relengd.bus.silent` report. */
+export interface SilenceView {
+  topic: string;
+  quietHours: number;
+  lastSeen: string | null;
+  silent: boolean;
+  reported: EventRef | null;
+}
+
+/** A group's releases as relengd moved its release refs, for the rollback form. */
+export interface ReleaseView {
+  group: string;
+  /** The version the release refs hold; null before the first promotion. */
+  current: string | null;
+  /** Promoted versions a rollback can go back to, newest first: neither the current one nor one rolled back. */
+  rollbackTargets: string[];
+  /** Versions taken off the release refs, newest first. */
+  rolledBack: Array<{ version: string; by: string | null; at: string }>;
+  rollingBack: { jobId: string; toVersion: string } | null;
+  /** The newest rollback outcome: done, or refused with why. */
+  lastRollback: { outcome: 'rolled-back' | 'refused'; detail: string; event: EventRef } | null;
 }
 
 /** Command topics the pages' forms send, each with the publishers `publishers` allows for it. */
@@ -166,6 +193,8 @@ export interface DashboardReads {
   job(id: string): JobView | undefined;
   chain(correlationId: string): ChainView;
   rejected(limit: number): { rejections: RejectionView[]; failedEvents: FailedEventView[] };
-  health(): HealthView;
+  health(): Promise<HealthView>;
+  /** Each promoted group's releases. */
+  releases(): ReleaseView[];
   commands(): CommandRules;
 }

@@ -1,7 +1,8 @@
 /**
  * The dashboard's routes: read-only pages, open like /healthz (the server has already refused a
  * request whose credentials authenticate no one), and a job's log as server-sent events. Actions
- * are not routes here: the pages' forms post commands to `POST /events` (see actions.ts).
+ * are not routes here: the pages' forms post commands to `POST /events` (see actions.ts), and the
+ * replay page posts to the daemon's `POST /replay` (src/http/replay-route.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
@@ -14,6 +15,7 @@ import { streamJobLog } from './log-stream.ts';
 import { CorrelationId, SafeName } from './params.ts';
 import type { DashboardReads } from './reads.ts';
 import { rejectedPage } from './rejected-page.ts';
+import { replayPage, replayPrefill } from './replay-page.ts';
 import { streamsPage } from './streams-page.ts';
 
 /** Rows on the list pages: keeps each page small (tens of kilobytes) however long the history. */
@@ -33,7 +35,7 @@ export function createDashboard(reads: DashboardReads, logger: Logger, options: 
 
   const route = async (req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<Page | 'streamed' | null> => {
     const [first, ...rest] = segments;
-    if (first === undefined) return streamsPage(await reads.streams(), reads.candidates(), reads.commands());
+    if (first === undefined) return streamsPage(await reads.streams(), reads.candidates(), reads.commands(), reads.releases());
     if (first === 'candidates' && rest.length === 2) {
       const [group, version] = [parse(SafeName, rest[0]!), parse(SafeName, rest[1]!)];
       const candidate = reads.candidate(group, version);
@@ -51,8 +53,9 @@ export function createDashboard(reads: DashboardReads, logger: Logger, options: 
     if (first === 'chains' && rest.length === 1) return chainPage(reads.chain(parse(CorrelationId, rest[0]!)));
     if (first === 'rejected' && rest.length === 0) {
       const { rejections, failedEvents } = reads.rejected(REJECTED_SHOWN);
-      return rejectedPage(reads.health(), rejections, failedEvents, REJECTED_SHOWN);
+      return rejectedPage(await reads.health(), rejections, failedEvents, REJECTED_SHOWN);
     }
+    if (first === 'replay' && rest.length === 0) return replayPage(replayPrefill(req.url), reads.commands());
     return null;
   };
 

@@ -3,6 +3,8 @@
  * The daemon builds them (src/cli/daemon.ts) and hands them to the HTTP server, which never sees
  * the store. Everything here reads; nothing writes.
  */
+import { SILENT_TOPIC, type TopicSilence } from '../../bus/calendar/index.ts';
+import type { Transport } from '../../bus/transport.ts';
 import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
@@ -10,13 +12,15 @@ import { refHeadReader } from '../../ostree/index.ts';
 import { candidateEvents, candidateGates } from '../../pipeline/candidate-reads.ts';
 import { lastCompose } from '../../pipeline/last-compose.ts';
 import { COMPOSE_QUEUE, type ComposeQueue } from '../../pipeline/listeners/composer.ts';
+import type { StateView } from '../../pipeline/listener.ts';
 import { PROMOTION, type Candidate } from '../../pipeline/listeners/promoter.ts';
+import { loadHistory } from '../../pipeline/listeners/release-history.ts';
 import { composeRepo, streamsOfGroup } from '../../pipeline/listeners/streams.ts';
 import { dataOf, hasObjectData, type StoredEvent } from '../../store/events.ts';
 import type { JobRow } from '../../store/jobs.ts';
 import { isLive } from './job-state.ts';
 import type { Store } from '../../store/store.ts';
-import { COMMAND_TOPICS } from '../../trust.ts';
+import { COMMAND_TOPICS, OPERATOR_ROUTES } from '../../trust.ts';
 import { clip } from './html.ts';
 import type {
   ArchComposeView,
@@ -26,9 +30,11 @@ import type {
   ChainView,
   DashboardReads,
   EventRef,
+  HealthView,
   JobView,
   PromotionView,
   RefusalView,
+  ReleaseView,
   StreamView,
   TimelineEntry,
 } from './reads.ts';
@@ -36,7 +42,9 @@ import type {
 export interface DashboardSourceOptions {
   store: Store;
   config: Config;
-  transport: { readonly name: string; isReady(): boolean };
+  transport: Pick<Transport, 'name' | 'isReady' | 'backlog'>;
+  /** The `watch` of silent topics; absent: none is shown. */
+  silence?: { status(): TopicSilence[] } | undefined;
   clock: Clock;
   /** One readable line for an event relengd emitted, or null (the page then shows its data). */
   describe?: ((envelope: Envelope) => string | null) | undefined;
@@ -54,6 +62,7 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
   const { store, config } = o;
   const now = (): Date => o.clock.now();
   const refView = refHeadReader();
+  const stateView: StateView = { get: (ns, key) => store.state.get(ns, key), list: (ns) => store.state.list(ns) };
 
   const candidateOf = (group: string, version: string): Candidate | undefined => store.state.get(PROMOTION, `${group}/${version}`) as Candidate | undefined;
 
@@ -140,9 +149,14 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
       })),
       failedEvents: store.events.query({ dispatchState: 'failed', limit }).map((e) => ({ event: refOf(e), attempts: e.dispatchAttempts, error: e.dispatchError && clip(e.dispatchError, ERROR_SHOWN) })),
     }),
-    health: () => {
+    health: async () => {
       const counts = store.events.countsByState();
       return {
+        backlog: await backlogOf(o.transport),
+        silence: (o.silence?.status() ?? []).map((t) => {
+          const report = store.events.query({ topic: SILENT_TOPIC, subject: t.topic, limit: 1 })[0];
+          return { topic: t.topic, quietHours: t.quietHours, lastSeen: t.lastSeen, silent: t.silent, reported: report ? refOf(report) : null };
+        }),
         transport: o.transport.name,
         ready: o.transport.isReady() && store.db.isOpen,
         connected: o.transport.isReady(),
@@ -153,8 +167,34 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
         now: now().toISOString(),
       };
     },
-    commands: () => Object.fromEntries([...COMMAND_TOPICS].map((topic) => [topic, config.publishers[topic] ?? []])),
+    releases: () => [...new Set(config.streams.filter((s) => s.promote).map((s) => s.group))].map(releaseView),
+    commands: () => Object.fromEntries([...COMMAND_TOPICS, ...OPERATOR_ROUTES].map((topic) => [topic, config.publishers[topic] ?? []])),
   };
+
+  /** A group's release history (kept by the rollback listener) and its newest rollback outcome. */
+  function releaseView(group: string): ReleaseView {
+    const history = loadHistory(stateView, group);
+    const current = history.current?.version ?? null;
+    const versions = [...new Set([...history.promotions].reverse().map((p) => p.version))];
+    const rolledBack = Object.entries(history.rolledBack)
+      .map(([version, r]) => ({ version, by: r.by, at: r.at }))
+      .sort((a, b) => b.at.localeCompare(a.at));
+    const outcomes = [...store.events.query({ topic: 'relengd.release.rolled-back', subject: group, limit: 1 }), ...store.events.query({ topic: 'relengd.release.rollback.refused', subject: group, limit: 1 })];
+    const newest = outcomes.sort((a, b) => b.seq - a.seq)[0];
+    const lastRollback = newest
+      ? newest.envelope.topic === 'relengd.release.rolled-back'
+        ? { outcome: 'rolled-back' as const, detail: `${String(dataOf(newest).fromVersion)} -> ${String(dataOf(newest).toVersion)}`, event: refOf(newest) }
+        : { outcome: 'refused' as const, detail: `${String(dataOf(newest).reason)}: ${String(dataOf(newest).detail)}`, event: refOf(newest) }
+      : null;
+    return {
+      group,
+      current,
+      rollbackTargets: versions.filter((v) => v !== current && !Object.hasOwn(history.rolledBack, v)),
+      rolledBack,
+      rollingBack: history.rollingBack,
+      lastRollback,
+    };
+  }
 
   /** The chain's events, and the gating messages and promotion of the candidates its composes made. */
   function chain(correlationId: string): ChainView {
@@ -205,4 +245,15 @@ function durationMs(job: JobRow, nowMs: number): number | null {
   if (!job.startedAt || job.state === 'queued') return null;
   const ended = isLive(job.state) ? null : job.finishedAt;
   return Math.max(0, (ended ? Date.parse(ended) : nowMs) - Date.parse(job.startedAt));
+}
+
+/** What waits on the broker: asked of the transport (which caches it for a few seconds); a broker that cannot answer costs the page nothing. */
+async function backlogOf(transport: Pick<Transport, 'backlog'>): Promise<HealthView['backlog']> {
+  if (!transport.backlog) return { unknown: 'this transport cannot tell' };
+  try {
+    const messages = await transport.backlog();
+    return messages === null ? { unknown: 'not connected to the broker' } : { messages };
+  } catch (error) {
+    return { unknown: `the broker did not say (${error instanceof Error ? error.message : String(error)})` };
+  }
 }
