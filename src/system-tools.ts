@@ -11,6 +11,8 @@ const PACKAGES: Readonly<Record<string, { apt: string; dnf: string }>> = {
   koji: { apt: 'koji', dnf: 'koji' },
   gpg: { apt: 'gnupg', dnf: 'gnupg2' },
   skopeo: { apt: 'skopeo', dnf: 'skopeo' },
+  umoci: { apt: 'umoci', dnf: 'umoci' },
+  buildah: { apt: 'buildah', dnf: 'buildah' },
 };
 
 /** `ostree is not installed (apt-get install ostree / dnf install ostree)`; for a program we do not know, that PATH lacks it. */

@@ -5,7 +5,7 @@
  * rule about who may send what lives here.
  *
  * - external facts (Bodhi, Koji, Pungi, ...): from anyone the `publishers` rules allow;
- * - gating facts (Greenwave, ResultsDB): they decide promotions, so they count only from the
+ * - gating facts (Greenwave, ResultsDB, a signer's replies): they decide promotions, so they count only from the
  *   publishers configured for their topic (default deny), or from an archive the operator chose;
  * - commands (approve, promote, ...): only from an authenticated identity the configuration allows
  *   (default deny), or from an operator on this machine; never from a recorded bus or an archive;
@@ -38,7 +38,13 @@ export const COMMAND_TOPICS: ReadonlySet<string> = new Set([
 ]);
 
 /** External facts that decide promotions. */
-export const GATING_TOPICS: ReadonlySet<string> = new Set(['greenwave.decision.update', 'resultsdb.result.new']);
+export const GATING_TOPICS: ReadonlySet<string> = new Set([
+  'greenwave.decision.update',
+  'resultsdb.result.new',
+  // A signer's replies start the check that makes a commit count as signed (the signature itself is verified by ostree).
+  'coreos.build.request.ostree-sign.finished',
+  'coreos.build.request.artifacts-sign.finished',
+]);
 
 /** The kind of a bare topic. Any `relengd.*` topic that is not a command is relengd's own fact, known or not. */
 export function topicKind(topic: string): TopicKind {

@@ -17,7 +17,7 @@ import { Intake } from '../pipeline/intake.ts';
 import { createOperatorReplay } from '../pipeline/operator-replay.ts';
 import { allListeners } from '../pipeline/listeners/index.ts';
 import { Router } from '../pipeline/router.ts';
-import { allExecutors } from '../jobs/executors/index.ts';
+import { allExecutors, type SignPoll } from '../jobs/executors/index.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { openRepo } from '../ostree/index.ts';
 import { eventView } from '../store/events.ts';
@@ -59,6 +59,8 @@ export interface DaemonOptions {
   fetchImpl?: typeof fetch;
   /** The calendar's timers (tests move time with `clock` instead of waiting). */
   wakeups?: Wakeups;
+  /** How often a job waiting for a signature looks at the commit (the demo and tests look often). @default DEFAULT_SIGN_POLL */
+  signPoll?: SignPoll;
 }
 
 function createTransport(config: Config, router: Router, logger: Logger, clock: Clock, onReady: () => void): Transport {
@@ -123,7 +125,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   runner = new JobRunner({
     store,
-    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}` }),
+    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}`, signPoll: options.signPoll }),
     concurrency: config.jobs.concurrency,
     workdir: config.jobs.workdir,
     timeoutMs: config.jobs.timeoutMinutes * 60_000,

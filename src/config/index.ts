@@ -1,5 +1,5 @@
 /** Configuration: schema (the reference documentation), parsing with env overrides, templates, OSTree refs. */
-export { ConfigSchema } from './schema.ts';
+export { ConfigSchema, SIGN_REPLY_TOPIC } from './schema.ts';
 export type {
   AmqpConfig,
   ApprovalGateConfig,
@@ -10,12 +10,14 @@ export type {
   GateConfig,
   GreenwaveGateConfig,
   KafkaConfig,
+  OciImageConfig,
   LogLevel,
   PromoteConfig,
   PungiTriggerConfig,
   ResultsdbGateConfig,
   RetentionConfig,
   ScheduleTriggerConfig,
+  SignConfig,
   StreamConfig,
   TagTriggerConfig,
   WatchConfig,
@@ -26,3 +28,4 @@ export { loadConfigFile } from './load.ts';
 export { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, expandTemplate, placeholdersIn } from './template.ts';
 export { cronProblem, isTimeZone, latestSlot, nextSlot, type CronSpec } from './cron.ts';
 export { MAX_REF_LENGTH, OstreeRef, isValidRef, refProblem } from './ostree-ref.ts';
+export { IMAGE_DIGEST, IMAGE_TAG, digestReference, isImageDigest, isImageTag, isRepository, parseDigestReference, registryHost, repositoryProblem, tagReference } from './image-reference.ts';

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { PUBLISHER_NAME } from '../http/auth.ts';
 import { isLoopbackHost } from '../http/loopback.ts';
 import { cronProblem, isTimeZone } from './cron.ts';
+import { IMAGE_LIST_TAG_PLACEHOLDERS, IMAGE_TAG, IMAGE_TAG_PLACEHOLDERS, isRepository, registryHost, repositoryProblem } from './image-reference.ts';
 import { OstreeRef } from './ostree-ref.ts';
 import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, expandTemplate, unknownPlaceholder } from './template.ts';
 import { SAFE_VALUE, SAFE_VALUE_HINT } from '../trust.ts';
@@ -470,11 +471,52 @@ const OstreeSchema = z.strictObject({
   compose: argv(COMPOSE_PLACEHOLDERS),
 });
 
+/** A repository `host[:port]/path` with the registry host written out. */
+function imageRepository() {
+  return text().superRefine((repository, ctx) => {
+    const problem = repositoryProblem(repository);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: repository });
+  });
+}
+
+/** A tag template whose literal text is tag-safe: `{placeholders}` from `allowed`, the rest `[A-Za-z0-9_.-]`. */
+function imageTagTemplate(allowed: readonly string[]) {
+  return template(allowed).refine((tag) => tag !== '' && /^[A-Za-z0-9_.-]*$/.test(tag.replace(/\{[a-z]+\}/g, '')) && !/^[.-]/.test(tag), 'besides placeholders, only letters, digits and _.- (not first): it becomes a tag');
+}
+
+/**
+ * A container-image artifact's registry side (`kind: oci`). Each arch's image is pushed by digest
+ * under `tag`; once every arch of the group has its image, one manifest list (OCI image index) over
+ * them is pushed under `listTag`; promotion moves `releaseTag` to that list's digest. The streams of
+ * a group share every key but `tag`.
+ */
+const OciImageSchema = z
+  .strictObject({
+    /** Registry and repository, without tag or digest: `quay.io/fedora/fedora-bootc`. The registry host is required. */
+    repository: imageRepository(),
+    /** Tag of one arch's image; placeholders {version} {release} {arch} {stream} {name}; differs between the arches of a group. Default `{version}-{arch}`. */
+    tag: imageTagTemplate(IMAGE_TAG_PLACEHOLDERS).default('{version}-{arch}'),
+    /** Tag of the group's manifest list (what testers pull); placeholders {version} {release} {name}. Default `{version}`. */
+    listTag: imageTagTemplate(IMAGE_LIST_TAG_PLACEHOLDERS).default('{version}'),
+    /** Tag promotion moves to the tested manifest list, by digest (`stable`, `latest`). Optional: absent, the image is never promoted. */
+    releaseTag: text().regex(IMAGE_TAG, 'must be a tag: a letter, digit or _, then up to 127 of [A-Za-z0-9_.-]').optional(),
+    /** Check the registry's TLS certificate (`--tls-verify`). Default true; false only for a registry on loopback. */
+    tlsVerify: z.boolean().default(true),
+    /** Registry credentials, a containers-auth.json file (absolute path, `--authfile`). Optional: the tools' default. */
+    authFile: absolutePath().optional(),
+  })
+  .superRefine((oci, ctx) => {
+    if (!oci.tlsVerify && isRepository(oci.repository) && !isLoopbackHost(registryHost(oci.repository))) {
+      ctx.addIssue({ code: 'custom', message: `${registryHost(oci.repository)} is not a loopback address: TLS verification may only be turned off for a registry on this machine`, path: ['tlsVerify'] });
+    }
+    if (oci.releaseTag !== undefined && oci.releaseTag === oci.listTag) ctx.addIssue({ code: 'custom', message: 'must differ from listTag: promotion moves a separate tag', path: ['releaseTag'] });
+  });
+
 const ArtifactSchema = z.strictObject({
   /** Unique within the stream; `{name}` in templates. */
   name: text().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must match [A-Za-z0-9][A-Za-z0-9._-]*'),
-  /** `installer` (lorax ISO) | `image` (disk/cloud image). */
-  kind: z.enum(['installer', 'image']),
+  /** `installer` (lorax ISO) | `image` (disk/cloud image) | `oci` (container image pushed to a registry by digest; needs `oci`). */
+  kind: z.enum(['installer', 'image', 'oci']),
   /** Stream-metadata platform (`metal`, `qemu`, `aws`, ...). */
   platform: text(),
   /** Stream-metadata format (`iso`, `qcow2`, `raw.xz`, ...). */
@@ -483,7 +525,8 @@ const ArtifactSchema = z.strictObject({
   failable: z.boolean().default(false),
   /**
    * Which file the builder wrote is the artifact: a template that must start with `{outputDir}/`
-   * (may end in a glob, `{outputDir}/*.qcow2`); no `..` components.
+   * (may end in a glob, `{outputDir}/*.qcow2`); no `..` components. For `kind: oci`, the OCI image
+   * layout directory holding the one image built (`{outputDir}/image`), which relengd pushes.
    */
   output: template(ARTIFACT_PLACEHOLDERS).superRefine((output, ctx) => {
     if (!output.startsWith('{outputDir}/')) {
@@ -494,6 +537,11 @@ const ArtifactSchema = z.strictObject({
   }),
   /** The build command, as argv. Placeholders: those of `ostree.compose` plus {commit} {composeId} {name}. */
   command: argv(ARTIFACT_PLACEHOLDERS),
+  /** Where a `kind: oci` image is pushed, and the tags promotion moves. Required with `kind: oci`, not allowed otherwise. */
+  oci: OciImageSchema.optional(),
+}).superRefine((artifact, ctx) => {
+  if (artifact.kind === 'oci' && artifact.oci === undefined) ctx.addIssue({ code: 'custom', message: 'kind oci needs oci: {repository, ...}: where the image is pushed', path: ['oci'] });
+  if (artifact.kind !== 'oci' && artifact.oci !== undefined) ctx.addIssue({ code: 'custom', message: `only kind oci is pushed to a registry; this artifact is kind ${artifact.kind}`, path: ['oci'] });
 });
 
 const GreenwaveGateSchema = z.strictObject({
@@ -597,6 +645,35 @@ const PromoteSchema = z.strictObject({
     .optional(),
 });
 
+/** A key id that counts: a fingerprint (40 hex digits) or a long key id (16). */
+const GpgKeyId = text().regex(/^(?:[0-9A-Fa-f]{16}|[0-9A-Fa-f]{40})$/, 'must be a GPG fingerprint (40 hex digits) or long key id (16 hex digits)');
+
+/**
+ * Signing of the stream's commits: each new commit is sent to a signer, and its release candidate
+ * is promoted only once the commit carries a good signature by one of `keyIds`, as `ostree` checks
+ * it against `keyring` (the signer's word is never enough). The commit a promotion writes on the
+ * release ref is signed the same way before the ref moves. The streams of a group share it.
+ */
+const SignSchema = z.strictObject({
+  /**
+   * `request-reply`: publish `coreos.build.request.ostree-sign` with a `request_id` (Fedora
+   * CoreOS's request to robosignatory) and take the `….finished` reply that echoes it, from the
+   * publishers allowed in `publishers` | `robosignatory`: publish a `pungi.compose.ostree`
+   * announcement, as Pungi does, and wait for the signature to appear in the repository.
+   */
+  protocol: z.enum(['request-reply', 'robosignatory']),
+  /** Directory of public keyrings (`*.gpg` files, ostree's `trusted.gpg.d` layout) that signatures are checked against, and nothing else (absolute path). */
+  keyring: absolutePath(),
+  /** The keys whose good signature counts (fingerprints or long key ids); a good signature by another key of the keyring does not. */
+  keyIds: z.array(GpgKeyId).min(1, 'must not be empty: name the key(s) whose signature counts'),
+  /** How long a request waits for its signature before it times out (`relengd.sign.timed-out`). Default 60 (signers queue behind mass rebuilds). */
+  timeoutMinutes: positiveInt().default(60),
+  /** Send the same request again this often while it waits (Pungi re-announces its commits every few minutes). Optional: sent once. */
+  resendMinutes: positiveInt().optional(),
+  /** After a timeout, ask again (a new request id) this many times; then stop asking (a late reply or signature still counts). Default 2. */
+  retries: z.int().min(0).default(2),
+});
+
 const StreamSchema = z
   .strictObject({
     /** Unique stream id: [a-z0-9][a-z0-9._-]*. */
@@ -614,6 +691,8 @@ const StreamSchema = z
     artifacts: z.array(ArtifactSchema).default(() => []),
     /** Promotion of passing composes to a release ref. Absent = never promoted. Present on all streams of a group or none. */
     promote: PromoteSchema.optional(),
+    /** Signing of the stream's commits (`{protocol, keyring, keyIds, ...}`). Absent = not signed. Shared by the streams of a group. */
+    sign: SignSchema.optional(),
   })
   .superRefine((stream, ctx) => {
     const seen = new Map<string, number>();
@@ -715,6 +794,8 @@ export const ConfigSchema = z
     }
 
     checkSharedSchedules(config.streams, issue);
+    checkSignReplies(config.streams, config.publishers, issue);
+    checkGroupImages(config.streams, issue);
 
     // Streams: ids, groups, refs.
     const ids = new Map<string, number>();
@@ -759,6 +840,9 @@ export const ConfigSchema = z
       if (stream.ostree.composeId !== first.ostree.composeId) {
         issue(['streams', i, 'ostree', 'composeId'], `differs from ${where} of ${inGroup} ("${first.ostree.composeId}"): the arches of a group share their compose ids`);
       }
+      if (JSON.stringify(stream.sign) !== JSON.stringify(first.sign)) {
+        issue(['streams', i, 'sign'], `differs from ${where} of ${inGroup}: a group is signed alike, its streams share sign`);
+      }
       if ((stream.promote === undefined) !== (first.promote === undefined)) {
         issue(['streams', i, 'promote'], stream.promote ? `${where} of ${inGroup} has no promote: a group is promoted together, set promote on all its streams or none` : `${where} of ${inGroup} has promote: a group is promoted together, set promote on all its streams or none`);
       } else if (stream.promote && first.promote) {
@@ -786,16 +870,66 @@ function checkSharedSchedules(streams: readonly z.output<typeof StreamSchema>[],
   }
 }
 
+/**
+ * A group's container image is one manifest list over its arches: an `oci` artifact is on every
+ * stream of the group or none, and its streams agree on everything but the per-arch `tag`.
+ */
+function checkGroupImages(streams: readonly z.output<typeof StreamSchema>[], issue: (path: (string | number)[], message: string) => void): void {
+  const groups = new Map<string, number[]>();
+  for (const [i, stream] of streams.entries()) groups.set(stream.group, [...(groups.get(stream.group) ?? []), i]);
+  for (const [group, members] of groups) {
+    const names = new Set(members.flatMap((i) => streams[i]!.artifacts.filter((a) => a.kind === 'oci').map((a) => a.name)));
+    for (const name of names) {
+      let first: { where: string; shared: string } | undefined;
+      const tags = new Map<string, string>();
+      for (const i of members) {
+        const j = streams[i]!.artifacts.findIndex((a) => a.name === name);
+        const oci = streams[i]!.artifacts[j]?.oci;
+        if (!oci) {
+          issue(['streams', i, 'artifacts'], `has no oci artifact "${name}", which other streams of group "${group}" have: a group's image is one manifest list over all its arches`);
+          continue;
+        }
+        const { tag, ...rest } = oci;
+        // Two arches pushing under one tag would each overwrite the other's image.
+        const perArch = tag.replaceAll('{arch}', streams[i]!.arch).replaceAll('{stream}', streams[i]!.id);
+        const sameTag = tags.get(perArch);
+        if (sameTag !== undefined) issue(['streams', i, 'artifacts', j, 'oci', 'tag'], `is the tag of ${sameTag} too: the arches of a group push their images under different tags (use {arch})`);
+        else tags.set(perArch, `streams[${i}]`);
+        const shared = JSON.stringify(rest);
+        if (first === undefined) first = { where: `streams[${i}].artifacts[${j}]`, shared };
+        else if (shared !== first.shared) issue(['streams', i, 'artifacts', j, 'oci'], `differs from ${first.where} of group "${group}": the arches of a group share repository, listTag, releaseTag, tlsVerify and authFile`);
+      }
+    }
+  }
+}
+
+/** The topic a `request-reply` signer answers on; a gating fact (src/trust.ts), so it counts only from the publishers allowed for it. */
+export const SIGN_REPLY_TOPIC = 'coreos.build.request.ostree-sign.finished';
+
+/** A `request-reply` signer's replies count only from its allowed publishers: without any, no reply would ever count. */
+function checkSignReplies(streams: readonly z.output<typeof StreamSchema>[], publishers: Readonly<Record<string, readonly string[]>>, issue: (path: (string | number)[], message: string) => void): void {
+  for (const [i, stream] of streams.entries()) {
+    if (stream.sign?.protocol === 'request-reply' && !Object.hasOwn(publishers, SIGN_REPLY_TOPIC)) {
+      issue(['streams', i, 'sign', 'protocol'], `the signer's replies count only from allowed publishers: set publishers.${SIGN_REPLY_TOPIC} (robosignatory's user_id)`);
+    }
+    if (stream.sign?.resendMinutes !== undefined && stream.sign.resendMinutes >= stream.sign.timeoutMinutes) {
+      issue(['streams', i, 'sign', 'resendMinutes'], `must be less than timeoutMinutes (${stream.sign.timeoutMinutes}): a request is sent again while it waits`);
+    }
+  }
+}
+
 /** The parsed configuration: every default applied, tag triggers in object form. */
 export type Config = z.output<typeof ConfigSchema>;
 /** The configuration as written (before defaults). */
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type StreamConfig = Config['streams'][number];
 export type ArtifactConfig = StreamConfig['artifacts'][number];
+export type OciImageConfig = NonNullable<ArtifactConfig['oci']>;
 export type TagTriggerConfig = StreamConfig['triggers']['tags'][number];
 export type ScheduleTriggerConfig = StreamConfig['triggers']['schedule'][number];
 export type PromoteConfig = NonNullable<StreamConfig['promote']>;
 export type PungiTriggerConfig = NonNullable<StreamConfig['triggers']['pungi']>;
+export type SignConfig = NonNullable<StreamConfig['sign']>;
 export type BusConfig = Config['bus'];
 export type AmqpConfig = BusConfig['amqp'];
 export type KafkaConfig = BusConfig['kafka'];

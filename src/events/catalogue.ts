@@ -3,7 +3,9 @@ import { inboundTopics } from './inbound/index.ts';
 import { relengdTopics } from './relengd/index.ts';
 import { jobTopics } from './relengd/jobs.ts';
 import { rollbackTopics } from './relengd/rollback.ts';
+import { imageTopics } from './relengd/image.ts';
 import { replayTopics } from './relengd/replay.ts';
+import { signTopics } from './relengd/sign.ts';
 
 /** One topic of the catalogue: the schema of its data (the message body) and what it means. */
 export interface TopicSpec {
@@ -14,7 +16,7 @@ export interface TopicSpec {
 }
 
 /** Every topic relengd understands, keyed by the topic name without deployment prefix. */
-export const catalogue = { ...inboundTopics, ...relengdTopics, ...jobTopics, ...rollbackTopics, ...replayTopics } as const satisfies Record<string, TopicSpec>;
+export const catalogue = { ...inboundTopics, ...relengdTopics, ...jobTopics, ...rollbackTopics, ...replayTopics, ...imageTopics, ...signTopics } as const satisfies Record<string, TopicSpec>;
 
 export type Topic = keyof typeof catalogue;
 

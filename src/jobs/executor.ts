@@ -62,6 +62,12 @@ export interface JobOutcome {
 export interface Executor {
   /** The job kind it runs (`compose`, `installer`, `promote`, ...). One executor per kind. */
   kind: string;
+  /**
+   * The job spends its time waiting for something outside (a signature), not working: it takes none
+   * of `jobs.concurrency`'s slots, and starts even when they are all taken, so an hour's wait
+   * never holds up composes and builds.
+   */
+  waits?: boolean;
   execute(ctx: JobContext): Promise<JobOutcome>;
   /**
    * The events that say this job failed, for when the executor could not say it itself: it threw,

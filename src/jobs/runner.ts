@@ -53,8 +53,9 @@ type FinalOutcome = { state: FinalState; result?: unknown; error?: string | unde
 type RecordFallback = 'failure-events' | 'nothing';
 
 /**
- * Runs queued jobs with their executors, at most `concurrency` at once and one at a time per queue
- * key (oldest first, as `JobsTable.claimNext` picks them). A job's final state and the events its
+ * Runs queued jobs with their executors, at most `concurrency` at once (jobs that only wait, such as
+ * for a signature, aside: `Executor.waits`) and one at a time per queue key (oldest first, as
+ * `JobsTable.claimNext` picks them). A job's final state and the events its
  * executor emitted commit in one transaction, so a result is never half-recorded.
  *
  * A result the store refuses is recorded again with backoff until it is: meanwhile the job still
@@ -82,6 +83,9 @@ export class JobRunner {
   readonly #executors = new Map<string, Executor>();
   readonly #shutdown = new AbortController();
   readonly #running = new Map<string, Promise<void>>();
+  /** Kinds whose executor only waits (`Executor.waits`), and the running jobs of those kinds: neither takes a slot. */
+  readonly #waitingKinds: string[] = [];
+  readonly #waiting = new Set<string>();
   /** Aborts one running job (an operator's cancel), by job id. */
   readonly #cancels = new Map<string, AbortController>();
   /** Running jobs being cancelled: the request is kept in the store until the cancel is recorded (a crash meanwhile applies it again at the next start). */
@@ -96,6 +100,7 @@ export class JobRunner {
     for (const executor of options.executors) {
       if (this.#executors.has(executor.kind)) throw new RangeError(`JobRunner: two executors for job kind ${JSON.stringify(executor.kind)}`);
       this.#executors.set(executor.kind, executor);
+      if (executor.waits) this.#waitingKinds.push(executor.kind);
     }
     this.#o = { pollMs: 1000, killGraceMs: DEFAULT_KILL_GRACE_MS, ...options, recordRetry: options.recordRetry ?? RECORD_RETRY };
     this.#log = options.logger.child({ component: 'jobs' });
@@ -194,10 +199,13 @@ export class JobRunner {
   #fill(): void {
     if (this.#phase === 'started') {
       this.#applyControl();
-      while (this.#running.size < this.#o.concurrency) {
+      for (;;) {
+        // Jobs that only wait (Executor.waits) take no slot: with every slot taken, only they are claimed.
+        const full = this.#running.size - this.#waiting.size >= this.#o.concurrency;
+        if (full && this.#waitingKinds.length === 0) break;
         let job: JobRow | undefined;
         try {
-          job = this.#claim();
+          job = this.#claim(full ? this.#waitingKinds : undefined);
         } catch (error) {
           // Store busy beyond its timeout (another process writing): the next poll tries again.
           this.#log.error({ err: error }, 'claiming a job failed; trying again at the next poll');
@@ -210,17 +218,19 @@ export class JobRunner {
     if (this.#running.size === 0) this.#resolveIdle();
   }
 
-  #claim(): JobRow | undefined {
+  #claim(onlyKinds?: readonly string[]): JobRow | undefined {
     const { store, clock } = this.#o;
-    return store.transaction(() => store.jobs.claimNext(clock.now().toISOString(), (job) => join(this.#jobDir(job.id), JOB_LOG)));
+    return store.transaction(() => store.jobs.claimNext(clock.now().toISOString(), (job) => join(this.#jobDir(job.id), JOB_LOG), onlyKinds));
   }
 
   #launch(job: JobRow): void {
     const cancel = new AbortController();
     this.#cancels.set(job.id, cancel);
+    if (this.#waitingKinds.includes(job.kind)) this.#waiting.add(job.id);
     const done = this.#attempt(job, cancel.signal)
       .catch((error: unknown) => this.#log.error({ ...jobFields(job), err: error }, 'job attempt crashed'))
       .finally(() => {
+        this.#waiting.delete(job.id);
         this.#running.delete(job.id);
         this.#cancels.delete(job.id);
         this.#stopping.delete(job.id);

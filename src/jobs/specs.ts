@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ArtifactRequested, ArtifactSummary } from '../events/relengd/artifact.ts';
+import { ArtifactRequested, ArtifactSummary, ImageDigest } from '../events/relengd/artifact.ts';
 import { Cause, Checksum } from '../events/relengd/compose.ts';
 import { SafeValue } from '../events/relengd/safe-value.ts';
+import { SignVerification } from './executors/sign-specs.ts';
 
 /**
  * What each job kind is given. Listeners write these into the job row when they decide; the
@@ -37,8 +38,37 @@ export const ArtifactJobSpec = ArtifactRequested.extend({
   /** Template of the artifact's path, under {outputDir}; `*` may stand in the file name. */
   output: z.string(),
   command: z.array(z.string()).min(1),
+  /** `kind: oci`: where the built image is pushed (`tag` still a template, expanded like `output`). */
+  oci: z.object({ repository: z.string(), tag: z.string(), tlsVerify: z.boolean(), authFile: z.string().optional() }).optional(),
 });
 export type ArtifactJobSpec = z.infer<typeof ArtifactJobSpec>;
+
+/** Registry access of a group's image: the repository, TLS verification and credentials its streams share. */
+const ImageRepositorySpec = {
+  repository: z.string(),
+  tlsVerify: z.boolean(),
+  authFile: z.string().optional(),
+};
+
+/** One manifest list over every arch's image of a group version, pushed under `tag`. */
+export const ImageIndexJobSpec = z.object({
+  group: SafeValue,
+  version: SafeValue,
+  name: SafeValue,
+  ...ImageRepositorySpec,
+  tag: z.string(),
+  images: z.array(z.object({ arch: SafeValue, stream: SafeValue, digest: ImageDigest })).min(1),
+});
+export type ImageIndexJobSpec = z.infer<typeof ImageIndexJobSpec>;
+
+/** A group image whose `releaseTag` a promotion moves to the manifest list at `listTag` (checked to cover the tested per-arch images). */
+export const ImageRelease = z.object({
+  name: SafeValue,
+  ...ImageRepositorySpec,
+  listTag: z.string(),
+  releaseTag: z.string(),
+});
+export type ImageRelease = z.infer<typeof ImageRelease>;
 
 export const PromoteTarget = z.object({
   arch: z.string(),
@@ -70,6 +100,12 @@ export const PromoteJobSpec = z.object({
   /** The gates that held (a gated promotion), for the record; absent in rows written before it existed. */
   gates: z.array(z.string()).optional(),
   targets: z.array(PromoteTarget).min(1),
+  /** The group's signing (`streams[].sign`): a ref moves only to a commit with a good signature by `keyIds`, checked against `keyring`. Absent: not signed. */
+  sign: SignVerification.optional(),
+  /** The moves (per target, in order) a first run planned, whose new commits are signed since: this run makes exactly those. Absent: plan afresh. */
+  plan: z.array(z.object({ ref: z.string(), from: Checksum.nullable(), to: Checksum })).optional(),
+  /** Container images whose release tag moves with the refs (all or none); absent in rows written before images existed. */
+  images: z.array(ImageRelease).optional(),
   ...Publication,
 });
 export type PromoteJobSpec = z.infer<typeof PromoteJobSpec>;

@@ -9,6 +9,8 @@ export { execRun } from './run.ts';
 export type { Run, RunResult } from './run.ts';
 export { parseChecksum, parseGVariantString, parseLog, parseRefs, parseStaticDeltas } from './parse.ts';
 export type { LogEntry, StaticDelta } from './parse.ts';
+export { GPG_KEY_ID, madeByOneOf, parseGpgSignatures } from './gpg.ts';
+export type { CommitSignature, SignatureStatus } from './gpg.ts';
 export { classifyFailure } from './stderr.ts';
 export type { OstreeFailure } from './stderr.ts';
 export { assertChecksum, assertRef, isChecksum } from './validate.ts';

@@ -10,6 +10,7 @@ import { CommandFailedError, RefConflictError } from '../errors.ts';
 import { commitArgs, type CommitOptions } from './commit.ts';
 import { CommitNotFoundError, InvalidOstreeArgumentError, OstreeParseError } from './errors.ts';
 import { parseChecksum, parseGVariantString, parseLog, parseRefs, parseStaticDeltas, type LogEntry, type StaticDelta } from './parse.ts';
+import { GPG_KEY_ID, parseGpgSignatures, type CommitSignature } from './gpg.ts';
 import { execRun, type Run, type RunResult } from './run.ts';
 import { classifyFailure } from './stderr.ts';
 import { assertChecksum, assertMetadataKey, assertRef, assertRev, assertText, isChecksum } from './validate.ts';
@@ -248,9 +249,50 @@ export class OstreeRepo {
     await this.#must(['pull-local'], ['--untrusted', source.path, checksum], checksum);
   }
 
+  /**
+   * Signs the commit with each of `keyIds` (`ostree gpg-sign`), the secret keys read from the GnuPG
+   * home `gpgHome`. ostree adds a signature each time, even one the commit carries already.
+   */
+  async gpgSign(checksum: string, keyIds: readonly string[], gpgHome: string): Promise<void> {
+    assertChecksum(checksum);
+    if (keyIds.length === 0) throw new InvalidOstreeArgumentError('keyIds', 'give at least one key to sign with');
+    for (const key of keyIds) if (!GPG_KEY_ID.test(key)) throw new InvalidOstreeArgumentError('key id', `${JSON.stringify(key)} is not 16 or 40 hex digits`);
+    assertText('gpgHome', gpgHome);
+    await this.#must(['gpg-sign'], [`--gpg-homedir=${resolve(gpgHome)}`, checksum, ...keyIds], checksum);
+  }
+
+  /**
+   * The commit's GPG signatures, each checked against the public keyrings (`*.gpg` files) in
+   * `keyringDir` and nothing else: ostree also consults a global keyring directory
+   * (`/usr/share/ostree/trusted.gpg.d`), which `OSTREE_GPG_HOME` points at the same directory here.
+   * [] when the commit carries none. `CommitNotFoundError` when it is not in the repository.
+   */
+  async gpgSignatures(checksum: string, keyringDir: string): Promise<CommitSignature[]> {
+    assertChecksum(checksum);
+    assertText('keyringDir', keyringDir);
+    const dir = resolve(keyringDir);
+    // `env` sets the variable for ostree alone: no shell, and the daemon's environment stays as it is.
+    const argv = ['env', `OSTREE_GPG_HOME=${dir}`, 'ostree', 'show', `--repo=${this.path}`, `--gpg-homedir=${dir}`, checksum];
+    const result = await this.#run(argv);
+    if (result.exitCode !== 0 || result.signal !== undefined) throw failed(argv, result, checksum);
+    return parseGpgSignatures(result.stdout);
+  }
+
   /** The static deltas in the repository, sorted by `to` then `from`. */
   async listStaticDeltas(): Promise<StaticDelta[]> {
     return parseStaticDeltas(await this.#must(['static-delta', 'list'], []));
+  }
+
+  /**
+   * Writes the commit's tree as a tar file at `output` (`ostree export`): owners, modes and
+   * extended attributes as committed; file times are the commit's, so the same commit makes the
+   * same tar. `CommitNotFoundError` when the commit is not in the repository.
+   */
+  async exportTar(checksum: string, output: string): Promise<void> {
+    assertChecksum(checksum);
+    assertText('output', output);
+    if (!(await this.hasCommit(checksum))) throw new CommitNotFoundError(checksum, this.path);
+    await this.#must(['export'], [`--output=${resolve(output)}`, checksum], checksum);
   }
 
   async #writeRef(ref: string, checksum: string): Promise<void> {

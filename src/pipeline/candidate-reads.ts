@@ -7,6 +7,8 @@ import { dataOf, hasObjectData, type StoredEvent } from '../store/events.ts';
 import type { Store } from '../store/store.ts';
 import { gateViews, type GateView, type GatingMessage } from './gates.ts';
 import { GATING, type Candidate, type Gating } from './listeners/promoter.ts';
+import { groupSigning } from './listeners/sign-gate.ts';
+import { readSignature } from './listeners/sign-state.ts';
 import { streamsOfGroup } from './listeners/streams.ts';
 
 /**
@@ -26,8 +28,17 @@ export function candidateGates<Ref>(store: Store, config: Config, candidate: Can
     greenwaveMessages: messages('greenwave.decision.update'),
     resultsdbMessages: messages('resultsdb.result.new'),
     approvalEvent: approval ? refOf(approval) : null,
+    signing: groupSigning(streams) ? { signatureOf: (commit) => readSignature(stateView(store), commit), eventRef: (id) => eventRefOf(store, id, refOf) } : undefined,
   });
 }
+
+/** A stored event as the caller refers to it; null when it is no longer stored. */
+function eventRefOf<Ref>(store: Store, id: string, refOf: (event: StoredEvent) => Ref): Ref | null {
+  const event = store.events.get(id);
+  return event ? refOf(event) : null;
+}
+
+const stateView = (store: Store) => ({ get: (ns: string, key: string) => store.state.get(ns, key), list: (ns: string) => store.state.list(ns) });
 
 /** The stored events on `topic` about the candidate (`release.promoted`, `release.promotion.refused`), newest first, among the newest `scanLimit` about its group. */
 export function candidateEvents(store: Store, candidate: Pick<Candidate, 'group' | 'version'>, topic: string, scanLimit: number): StoredEvent[] {

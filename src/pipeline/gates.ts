@@ -1,6 +1,7 @@
 /**
  * Where each of a candidate's gates stands (pending, passed, failed) and the message that decided
- * it, from the promoter's GATING state and the stored gating messages. The promoter only asks "do
+ * it, from the promoter's GATING state and the stored gating messages (and, for a signed group, the
+ * "signed" gate from the signer's records: src/pipeline/listeners/sign-state.ts). The promoter only asks "do
  * all gates hold?"; an operator (the dashboard, `relengd status`) wants to see which one is missing
  * or failed, and why. Pure: the caller reads the state and the messages, and says how it refers to
  * a message (`Ref`: the dashboard links to it, the CLI prints it).
@@ -9,6 +10,7 @@ import type { GateConfig } from '../config/index.ts';
 import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../events/inbound/greenwave.ts';
 import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../events/inbound/resultsdb.ts';
 import type { Candidate, Gating } from './listeners/promoter.ts';
+import type { SignatureRecord } from './listeners/sign-state.ts';
 import { groupLabel } from './listeners/streams.ts';
 
 export type GateState = 'pending' | 'passed' | 'failed';
@@ -38,12 +40,14 @@ export interface GateInputs<Ref> {
   greenwaveMessages: readonly GatingMessage<Ref>[];
   resultsdbMessages: readonly GatingMessage<Ref>[];
   approvalEvent: Ref | null;
+  /** The group's signing (`streams[].sign`): where each commit's signature stands, and how to refer to a stored event. Absent: the group is not signed. */
+  signing?: { signatureOf: (commit: string) => SignatureRecord | undefined; eventRef: (id: string) => Ref | null } | undefined;
 }
 
 const PASSING_OUTCOMES = new Set(['PASSED', 'INFO']);
 
 export function gateViews<Ref>(input: GateInputs<Ref>): GateView<Ref>[] {
-  return input.gates.flatMap((gate): GateView<Ref>[] => {
+  const configured = input.gates.flatMap((gate): GateView<Ref>[] => {
     if ('approval' in gate) {
       const approval = input.candidate.approval;
       return [{ label: 'approval', state: approval ? 'passed' : 'pending', detail: approval ? `approved by ${approval.by ?? 'an unauthenticated sender'}` : null, decidedBy: approval ? input.approvalEvent : null }];
@@ -51,6 +55,53 @@ export function gateViews<Ref>(input: GateInputs<Ref>): GateView<Ref>[] {
     if ('greenwave' in gate) return [greenwaveGate(input, gate.greenwave.decisionContext, gate.greenwave.subjectType)];
     return gate.resultsdb.testcases.map((testcase) => resultsdbGate(input, testcase));
   });
+  return [...configured, ...signedGates(input)];
+}
+
+/**
+ * "signed": each arch's commit carries a verified signature. Never failed: a timeout or a refused
+ * reply leaves it pending (a late reply still counts), and the detail says which. While a promotion
+ * waits for the signatures of the release commits it wrote, "release commits signed" says the same of those.
+ */
+function signedGates<Ref>(input: GateInputs<Ref>): GateView<Ref>[] {
+  const { signing, candidate } = input;
+  if (!signing) return [];
+  const candidateCommits = input.arches.map((arch) => ({ arch, commit: candidate.composes[arch]?.commit ?? null }));
+  const views = [signedGate('signed', candidateCommits, signing)];
+  const release = candidate.releaseSigning;
+  if (candidate.phase === 'promoting' && release) {
+    const archOf = new Map(release.plan.map((m) => [m.to, m.arch]));
+    views.push(signedGate('release commits signed', release.commits.map((commit) => ({ arch: archOf.get(commit) ?? '?', commit })), signing));
+  }
+  return views;
+}
+
+function signedGate<Ref>(label: string, commits: ReadonlyArray<{ arch: string; commit: string | null }>, signing: NonNullable<GateInputs<Ref>['signing']>): GateView<Ref> {
+  const records = commits.map(({ arch, commit }) => ({ arch, commit, record: commit === null ? undefined : signing.signatureOf(commit) }));
+  const signed = records.length > 0 && records.every((r) => r.record?.state === 'verified');
+  // The newest event that decided anything: the last verification, else the last timeout or refusal.
+  const deciding = records
+    .flatMap(({ record }) => (record ? [record.verified, record.timeouts.at(-1), record.refusals.at(-1)].filter((x) => x != null) : []))
+    .sort((a, b) => b.at.localeCompare(a.at))[0];
+  const detail = records.map(({ arch, commit, record }) => `${arch}: ${signatureDetail(commit, record)}`).join('; ');
+  return { label, state: signed ? 'passed' : 'pending', detail: detail || null, decidedBy: deciding ? signing.eventRef(deciding.eventId) : null };
+}
+
+/** Where one commit's signing stands, in a phrase. */
+function signatureDetail(commit: string | null, record: SignatureRecord | undefined): string {
+  if (commit === null) return 'no commit yet';
+  if (!record) return 'not requested yet';
+  if (record.verified) return `signed by ${record.verified.keyId}${record.verified.signer ? ` (${record.verified.signer})` : ''}, verified at ${record.verified.at}`;
+  const parts: string[] = [];
+  const request = record.request;
+  const timeout = record.timeouts.at(-1);
+  if (record.state === 'timed-out' && timeout) parts.push(`timed out at ${timeout.at} (attempt ${timeout.attempt} of ${timeout.attempts}): ${timeout.reason}; no more requests, a late reply still counts`);
+  else if (request) parts.push(`requested at ${request.at} (request ${request.requestId}, attempt ${request.attempt} of ${request.attempts}, sent ${request.sent}×)${timeout ? `; attempt ${timeout.attempt} timed out at ${timeout.at}` : ''}`);
+  const reply = record.replies.at(-1);
+  if (reply) parts.push(`signer replied ${reply.status}${reply.failure ? ` (${reply.failure})` : ''} at ${reply.at}`);
+  const refusal = record.refusals.at(-1);
+  if (refusal) parts.push(`refused at ${refusal.at}: ${refusal.detail}`);
+  return parts.join('; ') || 'requested';
 }
 
 /** What a candidate's gating facts are keyed by: each arch's commit and compose id, and the group's label. */

@@ -73,12 +73,14 @@ export class JobsTable {
    * Claims the oldest queued job whose queue key has no running job: marks it running, counts the
    * attempt. Call inside a transaction with the write that records its log path.
    */
-  claimNext(at: string, logPathFor: (job: JobRow) => string): JobRow | undefined {
+  claimNext(at: string, logPathFor: (job: JobRow) => string, onlyKinds?: readonly string[]): JobRow | undefined {
+    // `onlyKinds`: claim only jobs of these kinds (the runner's slots are full; jobs that only wait still run).
+    const kinds = onlyKinds === undefined ? '' : `AND kind IN (${onlyKinds.map(() => '?').join(', ') || 'NULL'})`;
     const row = this.#db
-      .prepare(`SELECT * FROM jobs j WHERE state = 'queued'
+      .prepare(`SELECT * FROM jobs j WHERE state = 'queued' ${kinds}
         AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.queue_key = j.queue_key AND r.state = 'running')
         ORDER BY created_at, rowid LIMIT 1`)
-      .get() as Record<string, unknown> | undefined;
+      .get(...(onlyKinds ?? [])) as Record<string, unknown> | undefined;
     if (!row) return undefined;
     const job = toJob(row);
     const logPath = logPathFor(job);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { DemoSummary } from '../../src/cli/commands/demo.ts';
+import { DEMO_GROUP } from '../../src/cli/demo/scenario.ts';
 import { projectRoot, runCli, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 
 export const GATED_STREAM = 'f26-atomic-host-x86_64';
@@ -39,7 +40,9 @@ export interface DemoDaemon {
 
 interface StreamYaml {
   id: string;
+  group: string;
   ostree: { compose: string[] };
+  sign?: unknown;
 }
 
 export async function startDemoDaemon(): Promise<DemoDaemon> {
@@ -60,6 +63,9 @@ export async function startDemoDaemon(): Promise<DemoDaemon> {
   config.watch = WATCHED;
   const gated = config.streams.find((s) => s.id === GATED_STREAM)!;
   gated.ostree.compose = [process.execPath, join(projectRoot, 'test', 'helpers', 'gated-command.ts'), gateFile, ...gated.ostree.compose];
+  // The demo's stand-in signer answers only the demo's own daemon: this one promotes its group's
+  // second release (and rolls it back) unsigned, so nothing waits for a signature no one will give.
+  for (const stream of config.streams) if (stream.group === DEMO_GROUP) delete stream.sign;
   writeFileSync(configFile, stringify(config));
 
   const daemon = await spawnDaemon(configFile);

@@ -95,6 +95,18 @@ describe('relengd demo', () => {
       expect(await repo.parentOf(promoted)).toBeNull();
     }
 
+    // Every released commit is signed: the summary says by which key, and ostree, asked here against
+    // the demo's keyring, agrees. The timeline showed the signatures requested and verified.
+    expect(summary.signing.keyIds).toHaveLength(1);
+    const keyId = summary.signing.keyIds[0]!.slice(-16);
+    for (const { commit, signature } of summary.promoted) {
+      expect(signature).toEqual({ keyId, signer: 'relengd stand-in signer <signer@relengd.invalid>', verified: true });
+      const shown = execFileSync('ostree', [`--repo=${summary.repo}`, 'show', commit, `--gpg-homedir=${summary.signing.keyring}`], { encoding: 'utf8' });
+      expect(shown).toMatch(new RegExp(`key ID ${keyId}\\n  Good signature from`));
+    }
+    expect(timeline).toMatch(/signature requested fedora\/26\/x86_64\/atomic-host [0-9a-f]{12} \(request-reply/);
+    expect(timeline).toMatch(/signature requested fedora\/27\/x86_64\/atomic-host [0-9a-f]{12} \(robosignatory/);
+
     // A third run, with the timeline: every message and the slot already processed, nothing emitted.
     const third = await runCli(['demo', '--dir', dir]);
     expect(third.code, third.stderr).toBe(0);

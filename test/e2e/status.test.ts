@@ -101,9 +101,13 @@ describe('relengd status', () => {
       },
       { timeout: 120_000, interval: 500 },
     );
-    expect(waiting).toMatchObject({ phase: 'open', waitingOn: { arches: [], gates: ['greenwave atomic_two_week'] }, refusals: [] });
-    expect(waiting.gates).toEqual([{ label: 'greenwave atomic_two_week', state: 'pending', detail: null, decidedBy: null }]);
-    expect(await statusText(configFile)).toContain(`${DEMO_GROUP} ${waiting.version}: open (x86_64 FINISHED, aarch64 FINISHED)\n    waiting on: greenwave atomic_two_week`);
+    // The demo's streams are signed, and no signer answers this daemon: the "signed" gate waits too.
+    expect(waiting).toMatchObject({ phase: 'open', waitingOn: { arches: [], gates: ['greenwave atomic_two_week', 'signed'] }, refusals: [] });
+    expect(waiting.gates).toEqual([
+      { label: 'greenwave atomic_two_week', state: 'pending', detail: null, decidedBy: null },
+      { label: 'signed', state: 'pending', detail: expect.stringMatching(/^x86_64: requested at \S+ \(request \S+, attempt 1 of 3, sent 1×\); aarch64: requested at /), decidedBy: null },
+    ]);
+    expect(await statusText(configFile)).toContain(`${DEMO_GROUP} ${waiting.version}: open (x86_64 FINISHED, aarch64 FINISHED)\n    waiting on: greenwave atomic_two_week, signed`);
 
     // Greenwave says no.
     await publish(
@@ -128,7 +132,7 @@ describe('relengd status', () => {
       },
       { timeout: 60_000, interval: 500 },
     );
-    expect(refused.waitingOn).toEqual({ arches: [], gates: [] });
+    expect(refused.waitingOn).toEqual({ arches: [], gates: ['signed'] });
     expect(refused.gates).toEqual([
       {
         label: 'greenwave atomic_two_week',
@@ -136,6 +140,7 @@ describe('relengd status', () => {
         detail: 'policies not satisfied: 1 of 2 required tests failed',
         decidedBy: expect.objectContaining({ topic: 'greenwave.decision.update', publisher: 'greenwave' }),
       },
+      expect.objectContaining({ label: 'signed', state: 'pending' }),
     ]);
     expect(refused.refusals).toEqual([expect.objectContaining({ reason: 'gate-failed', detail: expect.stringContaining('Greenwave atomic_two_week: policies not satisfied') })]);
     const refusedText = await statusText(configFile);

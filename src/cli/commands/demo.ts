@@ -7,23 +7,30 @@ import { EmbeddedTransport } from '../../bus/embedded/transport.ts';
 import { loadConfigFile } from '../../config/index.ts';
 import type { ScheduleFired } from '../../events/relengd/schedule.ts';
 import { createLogger } from '../../log.ts';
-import { openRepo } from '../../ostree/index.ts';
+import { madeByOneOf, openRepo, type OstreeRepo } from '../../ostree/index.ts';
 import type { Store } from '../../store/store.ts';
 import { startDaemon, type Daemon } from '../daemon.ts';
 import { prepareStep } from '../demo/prepare.ts';
 import { promotionCommitLines } from '../demo/promotion-commits.ts';
-import { DEMO_ARCHES, demoConfigYaml, demoStory, demoTreefile, storyTime, type DemoSlot } from '../demo/scenario.ts';
+import { DEMO_ARCHES, DEMO_SIGNER, demoConfigYaml, demoStory, demoTreefile, storyTime, type DemoSlot } from '../demo/scenario.ts';
+import { StandinSigner } from '../demo/standin-signer.ts';
 import { StoryClock } from '../demo/story-clock.ts';
+import { stopAgent, throwawayKey, type SigningKey } from '../demo/throwaway-key.ts';
 import { timelineLine } from '../demo/timeline.ts';
 
 type DemoCompose = { id: string; stream: string; commit: string | null; status: string };
+/** A good signature by a configured key, as `ostree show --gpg-homedir=<keyring>` verified it. */
+type DemoSignature = { keyId: string; signer: string | null; verified: true };
 
 export interface DemoSummary {
   repo: string;
   store: string;
   config: string;
   composes: DemoCompose[];
-  promoted: Array<{ ref: string; commit: string }>;
+  /** Each release ref and its commit, with the signature on it that `ostree` verified against the stand-in signer's keyring (null: none). */
+  promoted: Array<{ ref: string; commit: string; signature: DemoSignature | null }>;
+  /** What signatures are checked against: the stand-in signer's throwaway key. */
+  signing: { keyring: string; keyIds: string[] };
   /** The schedules' firings, each with the composes it made (the daily rebuild: same commit, new compose id). */
   schedule: Array<{ id: string; schedule: string; slot: string; action: string; composes: DemoCompose[] }>;
 }
@@ -43,11 +50,11 @@ export function registerDemo(program: Command): void {
           `repo    ${summary.repo}`,
           `store   ${summary.store}`,
           `config  ${summary.config}   (try: npm run relengd -- events --config ${summary.config})`,
-          ...summary.promoted.map((p) => `release ${p.ref} = ${p.commit}`),
+          ...summary.promoted.map((p) => `release ${p.ref} = ${p.commit}, ${p.signature ? `signed by ${p.signature.keyId} (${p.signature.signer ?? 'unknown user id'}), verified` : 'NOT SIGNED'}`),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }
-      if (summary.promoted.length === 0) process.exitCode = 1;
+      if (summary.promoted.length === 0 || summary.promoted.some((p) => !p.signature)) process.exitCode = 1;
     });
 }
 
@@ -57,9 +64,12 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
   for (const sub of ['compose', 'streams']) mkdirSync(join(dir, sub), { recursive: true });
   for (const arch of DEMO_ARCHES) writeFileSync(join(dir, 'compose', `fedora-atomic-host-${arch}.json`), `${JSON.stringify(demoTreefile(arch), null, 2)}\n`);
   const configFile = join(dir, 'relengd.yaml');
-  writeFileSync(configFile, demoConfigYaml(dir, process.execPath, { dailyArtifacts: true }));
-  const config = loadConfigFile(configFile);
   await openRepo(join(dir, 'repo')).init('archive');
+  // The stand-in signer's throwaway key: the demo's commits and releases are really signed with it.
+  const key = await throwawayKey(join(dir, 'signer'));
+  writeFileSync(configFile, demoConfigYaml(dir, process.execPath, { dailyArtifacts: true, signing: { keyring: key.keyring, keyId: key.fingerprint } }));
+  const config = loadConfigFile(configFile);
+  const logger = createLogger({ level: 'warn', fd: 2 });
 
   const started = Date.now();
   const stamp = (): string => `[+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
@@ -73,17 +83,25 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
   const story = demoStory(dir);
   // The daemon starts on the story's first day: its calendar plans from the story's dates, not today's.
   const time = new StoryClock();
+  // Waiting jobs look for a signature often here: the stand-in signs at once.
   const daemon = await time.at(storyTime(story[0]!), () =>
-    startDaemon({ config, logger: createLogger({ level: 'warn', fd: 2 }), transport, serveHttp: false, clock: time.clock, wakeups: time.wakeups }),
+    startDaemon({ config, logger, transport, serveHttp: false, clock: time.clock, wakeups: time.wakeups, signPoll: { initialMs: 50, maxMs: 250 } }),
   );
   store = daemon.store;
+  const signer = new StandinSigner({ key, deliver: (batch) => transport.inject(batch), publisher: DEMO_SIGNER, topicPrefix: config.topicPrefix, logger });
+  const detach = signer.attach(transport);
+  // Done when the daemon has nothing left and the signer has answered everything it was asked.
+  const settle = async (): Promise<void> => {
+    do await daemon.idle();
+    while (await signer.idle());
+  };
   try {
-    await daemon.idle();
+    await settle();
     for (const step of story) {
       if ('slot' in step) {
         say(`${stamp()} <-  ${step.title}`);
         await reachSlot(daemon, time, step, (line) => say(`${stamp()} ${line}`));
-        await daemon.idle();
+        await settle();
         continue;
       }
       const message = await prepareStep(step);
@@ -91,11 +109,13 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
       say(`${stamp()} <-  ${step.title}`);
       const [outcome] = await transport.inject([{ transport: 'demo', source: 'operator', raw, headers: message.headers ?? {}, decoded: message }]);
       if (outcome?.kind === 'duplicate') say(`${stamp()}     already processed (message ${message.id}): nothing to do`);
-      await daemon.idle();
+      await settle();
     }
-    return summarize(daemon.store, dir, configFile);
+    return await summarize(daemon.store, dir, configFile, key);
   } finally {
+    detach();
     await daemon.stop();
+    await stopAgent(key.gpgHome);
   }
 }
 
@@ -113,7 +133,7 @@ async function reachSlot(daemon: Daemon, time: StoryClock, step: DemoSlot, say: 
   else if (fired.every((f) => before.has(f.envelope.id))) say(`    already fired (event ${fired.map((f) => f.envelope.id).join(', ')}): nothing to do`);
 }
 
-function summarize(store: Store, dir: string, configFile: string): DemoSummary {
+async function summarize(store: Store, dir: string, configFile: string, key: SigningKey): Promise<DemoSummary> {
   const composes = (correlationId?: string): DemoCompose[] =>
     store.events
       .query({ topic: 'relengd.compose.finished', correlationId, order: 'asc' })
@@ -127,5 +147,13 @@ function summarize(store: Store, dir: string, configFile: string): DemoSummary {
     const fired = e.envelope.data as ScheduleFired;
     return { id: e.envelope.id, schedule: fired.schedule, slot: fired.slot, action: fired.action, composes: composes(e.envelope.id) };
   });
-  return { repo: join(dir, 'repo'), store: store.path, config: configFile, composes: composes(), promoted: [...latest].map(([ref, commit]) => ({ ref, commit })), schedule };
+  const repo = openRepo(join(dir, 'repo'));
+  // Checked again here, in the repository, as a client would: the signature on each released commit.
+  const promoted = await Promise.all([...latest].map(async ([ref, commit]) => ({ ref, commit, signature: await verifiedSignature(repo, commit, key) })));
+  return { repo: repo.path, store: store.path, config: configFile, composes: composes(), promoted, signing: { keyring: key.keyring, keyIds: [key.fingerprint] }, schedule };
+}
+
+async function verifiedSignature(repo: OstreeRepo, commit: string, key: SigningKey): Promise<DemoSignature | null> {
+  const good = (await repo.gpgSignatures(commit, key.keyring)).find((s) => s.status === 'good' && madeByOneOf(s, [key.fingerprint]));
+  return good ? { keyId: good.keyId, signer: good.signer, verified: true } : null;
 }

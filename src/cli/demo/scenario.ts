@@ -184,12 +184,32 @@ export function demoTreefile(arch: string): Record<string, unknown> {
   };
 }
 
+/** The demo's signing: the stand-in signer's throwaway key, as relengd verifies it. */
+export interface DemoSigning {
+  keyring: string;
+  keyId: string;
+}
+
+/** The identity the stand-in signer replies as (robosignatory's user_id on Fedora's broker). */
+export const DEMO_SIGNER = 'robosignatory';
+
 /**
  * The demo's configuration: two arches of one group, stand-in builders, a Greenwave gate; with
+ * `signing`, every commit signed (the two-week streams by request and reply, the nightly ones as
+ * robosignatory signs Pungi's announced commits); with
  * `dailyArtifacts`, the two-week streams' daily rebuild (`relengd demo` drives its slot with the
  * story's clock; the tests' pipelines leave it out, their daemons running on the system clock).
  */
-export function demoConfigYaml(dir: string, node: string, options: { dailyArtifacts?: boolean } = {}): string {
+export function demoConfigYaml(dir: string, node: string, options: { dailyArtifacts?: boolean; signing?: DemoSigning } = {}): string {
+  const sign = (protocol: 'request-reply' | 'robosignatory') =>
+    options.signing
+      ? `
+    sign:
+      protocol: ${protocol}
+      keyring: ${options.signing.keyring}
+      keyIds: [${options.signing.keyId}]
+      timeoutMinutes: 60${protocol === 'robosignatory' ? '\n      resendMinutes: 5' : ''}`
+      : '';
   const compose = [node, join(standins, 'standin-compose.ts'), '--repo={repo}', '--write-commitid-to={commitIdFile}', '--touch-if-changed={changedStamp}', '--add-metadata-string=version={version}', '{treefile}'];
   const build = (kind: string, out: string) => [node, join(standins, 'standin-build.ts'), '--repo={repo}', '--commit={commit}', `--kind=${kind}`, `--out=${out}`];
   const stream = (arch: string) => `
@@ -231,7 +251,7 @@ export function demoConfigYaml(dir: string, node: string, options: { dailyArtifa
       fastForwardOnly: true
       deltas: true
       metadata: ${join(dir, 'streams', `${DEMO_GROUP}.json`)}
-      baseUrl: https://kojipkgs.example.org/atomic/26/`;
+      baseUrl: https://kojipkgs.example.org/atomic/26/${sign('request-reply')}`;
   // The pre-release path: Pungi commits the nightly ref in its compose repo; relengd gates the
   // compose, pulls the commit into the public repo and moves the release ref there.
   const nightly = (arch: string) => `
@@ -255,7 +275,7 @@ export function demoConfigYaml(dir: string, node: string, options: { dailyArtifa
         - greenwave: { decisionContext: atomic_nightly, subjectType: compose }
       fastForwardOnly: true
       deltas: true
-      metadata: ${join(dir, 'streams', `${DEMO_PUNGI_GROUP}.json`)}`;
+      metadata: ${join(dir, 'streams', `${DEMO_PUNGI_GROUP}.json`)}${sign('robosignatory')}`;
   return `# Written by \`relengd demo\`: every relengd command works on the demo with --config ${join(dir, 'relengd.yaml')}
 topicPrefix: org.fedoraproject.prod
 bus: { transport: embedded }
@@ -269,7 +289,9 @@ log: { level: warn }
 publishers:
   greenwave.decision.update: [greenwave]
   relengd.release.approve: [releng]
-  relengd.release.promote.requested: [releng]
+  relengd.release.promote.requested: [releng]${options.signing ? `
+  # The signer's replies start the check of a signature (ostree verifies it against sign.keyring).
+  coreos.build.request.ostree-sign.finished: [${DEMO_SIGNER}]` : ''}
 streams:${DEMO_ARCHES.map(stream).join('')}${DEMO_ARCHES.map(nightly).join('')}
 `;
 }

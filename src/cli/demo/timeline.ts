@@ -21,6 +21,17 @@ export function timelineLine(envelope: Envelope): string | null {
       return `compose finished    ${String(d.stream)} ${String(d.status)} (compose ${String(d.composeId)}, commit ${short(d.commit)}, ${(d.artifacts as unknown[]).length} artifacts)`;
     case 'relengd.schedule.fired':
       return `schedule fired      ${String(d.group)} "${String(d.cron)}" ${String(d.timezone)}, slot ${String(d.slot)}${d.missed ? ' (missed, fired on start)' : ''}: ${d.action === 'artifacts' ? "rebuild installer and images from each stream's current commit" : 'compose'}`;
+    case 'relengd.sign.requested':
+      return `signature requested ${String(d.ref)} ${short(d.commit)} (${String(d.protocol)}, request ${String(d.requestId).slice(0, 8)}, attempt ${String(d.attempt)} of ${String(d.attempts)}${d.resend ? `, sent again (${String(d.resend)})` : ''})`;
+    case 'relengd.sign.verified':
+      if (d.by === 'reply') return `signer's reply       ${String(d.ref)} ${short(d.commit)}: SUCCESS, and checked: the signature by key ${String(d.keyId)} is good`;
+      return `signed              ${String(d.ref)} ${short(d.commit)} by key ${String(d.keyId)}: verified by ostree against the keyring`;
+    case 'relengd.sign.refused':
+      return `signature refused   ${String(d.ref)} ${short(d.commit)} (${String(d.reason)}): ${String(d.detail)}`;
+    case 'relengd.sign.timed-out':
+      return `signature TIMED OUT ${String(d.ref)} ${short(d.commit)} (attempt ${String(d.attempt)} of ${String(d.attempts)}): ${d.next === 'retry' ? 'asking again' : 'no more requests; a late reply still counts'}`;
+    case 'relengd.release.awaiting-signature':
+      return `release commits     ${String(d.group)} ${String(d.version)}: ${(d.commits as Array<{ ref: string; commit: string }>).map((c) => `${c.ref} -> ${short(c.commit)}`).join(', ')} written; no ref moves until they are signed`;
     case 'relengd.release.promotion.refused':
       return `promotion refused   ${String(d.group)} ${String(d.version)}: ${String(d.reason)} (${String(d.detail)})`;
     case 'relengd.release.promoted':

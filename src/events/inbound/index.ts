@@ -4,6 +4,7 @@ import { GreenwaveDecisionUpdate } from './greenwave.ts';
 import { KojiRepoDone, KojiTag, KojiUntag } from './koji.ts';
 import { PungiComposeOstree, PungiComposeStatusChange } from './pungi.ts';
 import { ResultsdbResultNew } from './resultsdb.ts';
+import { ArtifactsSignFinished, ArtifactsSignRequest, OstreeSignFinished, OstreeSignRequest } from './sign.ts';
 
 /** Inbound topics (without deployment prefix) and their body schemas. */
 export const inboundTopics = {
@@ -44,7 +45,7 @@ export const inboundTopics = {
   },
   'pungi.compose.ostree': {
     schema: PungiComposeOstree,
-    summary: "Pungi updated an OSTree ref for one variant and arch of a compose (commitid null: no new commit).",
+    summary: "Pungi updated an OSTree ref for one variant and arch of a compose (commitid null: no new commit); relengd announces its own commits so, for robosignatory to sign them.",
     origin: 'inbound',
   },
   'greenwave.decision.update': {
@@ -55,6 +56,26 @@ export const inboundTopics = {
   'resultsdb.result.new': {
     schema: ResultsdbResultNew,
     summary: 'A new test result about a compose or build: input to the gating of its promotion.',
+    origin: 'inbound',
+  },
+  'coreos.build.request.ostree-sign': {
+    schema: OstreeSignRequest,
+    summary: "A request to sign an OSTree commit, with a request_id (Fedora CoreOS's shape): relengd publishes it for a stream signed by request-reply.",
+    origin: 'inbound',
+  },
+  'coreos.build.request.ostree-sign.finished': {
+    schema: OstreeSignFinished,
+    summary: "The signer's reply to an ostree-sign request (status SUCCESS or FAILURE): relengd then checks the signature itself; counts only from configured publishers.",
+    origin: 'inbound',
+  },
+  'coreos.build.request.artifacts-sign': {
+    schema: ArtifactsSignRequest,
+    summary: 'A request to sign files (images) with detached signatures, in Fedora CoreOS\'s shape.',
+    origin: 'inbound',
+  },
+  'coreos.build.request.artifacts-sign.finished': {
+    schema: ArtifactsSignFinished,
+    summary: "The signer's reply to an artifacts-sign request; counts only from configured publishers.",
     origin: 'inbound',
   },
 } as const satisfies Record<string, TopicSpec>;

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { Checksum, PungiComposeId } from './compose.ts';
 import { SafeValue } from './safe-value.ts';
+import { IMAGE_DIGEST } from '../../config/image-reference.ts';
 
-export const ArtifactKind = z.enum(['installer', 'image']);
+export const ArtifactKind = z.enum(['installer', 'image', 'oci']);
+
+/**
+ * The manifest digest of a pushed container image (`kind: oci`). Such an artifact's `path` is its
+ * digest reference (`quay.io/fedora/os@sha256:…`) and its `sha256` is the same digest's hex.
+ */
+export const ImageDigest = z.string().regex(IMAGE_DIGEST, 'expected sha256:<64 hex digits>');
 
 const ArtifactIdentity = {
   composeId: SafeValue,
@@ -28,6 +35,10 @@ export const ArtifactFinished = z.looseObject({
   path: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a hex SHA-256'),
   size: z.number().int().nonnegative(),
+  /** `kind: oci`: the pushed image's manifest digest (also in `path` and `sha256`). */
+  digest: ImageDigest.optional(),
+  /** `kind: oci`: the tag the image was pushed under, besides its digest. */
+  tag: z.string().optional(),
 });
 export type ArtifactFinished = z.infer<typeof ArtifactFinished>;
 
@@ -48,5 +59,16 @@ export const ArtifactSummary = z.looseObject({
   path: z.string(),
   sha256: z.string(),
   size: z.number().int().nonnegative(),
+  /** `kind: oci`: the image's manifest digest; `path` is then its digest reference and `sha256` the digest's hex. */
+  digest: ImageDigest.optional(),
 });
 export type ArtifactSummary = z.infer<typeof ArtifactSummary>;
+
+/**
+ * The manifest digest of a `kind: oci` artifact, null for other kinds. A summary that kept only the
+ * common fields still says it: an image's `sha256` is its manifest digest's hex.
+ */
+export function imageDigestOf(artifact: { kind: string; sha256: string; digest?: string | undefined }): string | null {
+  if (artifact.kind !== 'oci') return null;
+  return artifact.digest ?? `sha256:${artifact.sha256}`;
+}

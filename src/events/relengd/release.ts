@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArtifactSummary } from './artifact.ts';
+import { ArtifactSummary, ImageDigest } from './artifact.ts';
 import { Checksum } from './compose.ts';
 import { SafeValue } from './safe-value.ts';
 
@@ -34,6 +34,8 @@ export const RefusalReason = z.enum([
   'promotion-failed',
   /** The version was rolled back: promoted again only by an operator's forced request. */
   'rolled-back',
+  /** A commit to be released has no good signature by the group's key (`streams[].sign`). */
+  'unsigned',
 ]);
 
 /** relengd.release.promotion.refused: a candidate will not be promoted, and why. */
@@ -59,6 +61,10 @@ export const ReleasePromoted = z.looseObject({
   gates: z.array(z.string()).optional(),
   refs: z.array(z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum })).min(1),
   artifacts: z.array(ArtifactSummary.extend({ arch: z.string() })),
+  /** Container images: each release tag moved to its tested manifest list, by digest, with the refs. Absent: none configured. */
+  images: z
+    .array(z.looseObject({ name: z.string(), repository: z.string(), tag: z.string(), from: ImageDigest.nullable(), to: ImageDigest }))
+    .optional(),
 });
 export type ReleasePromoted = z.infer<typeof ReleasePromoted>;
 

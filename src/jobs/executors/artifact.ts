@@ -7,6 +7,7 @@ import { pidFileIn } from '../executor.ts';
 import { runCommand } from '../process.ts';
 import { ArtifactJobSpec } from '../specs.ts';
 import { expandArgv } from './templates.ts';
+import { pushOciArtifact } from './oci-artifact.ts';
 import { expandTemplate } from '../../config/index.ts';
 
 /**
@@ -48,6 +49,12 @@ export function artifactExecutor(): Executor {
         throw error;
       }
       const output = expandTemplate(spec.output, vars);
+      if (spec.kind === 'oci') {
+        // A container image is not a file to hash: it is pushed, and known by its manifest digest.
+        const image = await pushOciArtifact(ctx, spec, output, vars);
+        if (typeof image === 'string') return failed(image);
+        return { state: 'succeeded', result: image, emit: [{ topic: 'relengd.artifact.build.finished', key: 'finished', subject: spec.ref, data: { ...identity, ...image } }] };
+      }
       const matches = matchOutput(output);
       if (matches.length !== 1) {
         return failed(matches.length === 0 ? `the builder left no file matching ${output}` : `${output} matches ${matches.length} files: ${matches.map((m) => basename(m)).join(', ')}`);

@@ -2,14 +2,16 @@ import { RefConflictError } from '../../errors.ts';
 import { CommitNotFoundError, type OstreeRepo } from '../../ostree/index.ts';
 import type { Executor, JobContext, JobEmit, JobOutcome } from '../executor.ts';
 import { PromoteJobSpec, type PromoteTarget } from '../specs.ts';
-import { moveAll, movedRefs, publishMoves, readPlan, sourceOf, SOURCE_COMMIT_KEY, writePlan, type PlannedMove, type ReleaseExecutorDeps } from './release-refs.ts';
+import { releaseTags } from './release-tags.ts';
+import { releaseSignatures } from './sign-release.ts';
+import { moveAll, movedRefs, publishMoves, putBack, readPlan, sourceOf, SOURCE_COMMIT_KEY, writePlan, type PlannedMove, type ReleaseExecutorDeps } from './release-refs.ts';
 import { streamMetadata, writeJsonAtomically } from './stream-metadata.ts';
 
 export { SOURCE_COMMIT_KEY } from './release-refs.ts';
 
 export type PromoteExecutorDeps = ReleaseExecutorDeps;
 
-type Refusal = 'not-fast-forward' | 'ref-moved' | 'promotion-failed';
+type Refusal = 'not-fast-forward' | 'ref-moved' | 'promotion-failed' | 'unsigned';
 
 /**
  * Moves a group's release refs to a tested version, all arches or none (./release-refs.ts):
@@ -29,25 +31,42 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
       };
 
       let plan = readPlan(ctx.workdir);
+      // Container images move with the refs, all or none: their tags are planned first, moved after the refs.
+      const tags = releaseTags(ctx, spec);
       if (!plan) {
-        const planned = await planMoves(spec, deps);
+        const tagRefusal = await tags.plan();
+        if (tagRefusal) return refuse(tagRefusal.reason, tagRefusal.refusal);
+        // A promotion resumed once its release commits were signed moves the refs as first planned (to those signed commits).
+        const planned = spec.plan ? { moves: spec.plan } : await planMoves(spec, deps);
         if ('refusal' in planned) return refuse(planned.reason, planned.refusal);
         plan = planned.moves;
         writePlan(ctx.workdir, plan);
       }
       const moves = spec.targets.map((target, i) => ({ ...plan[i]!, target, arch: target.arch, repoPath: target.repo, repo: deps.openRepo(target.repo) }));
+      // Signed releases (./sign-release.ts): no ref moves until every commit it moves to carries a good signature.
+      const signing = await releaseSignatures(spec, moves, ctx.job.id);
+      if (signing && 'refusal' in signing) return refuse('unsigned', signing.refusal);
+      if (signing) return signing.awaiting;
 
       const failed = await moveAll(moves, spec.summary, ctx.logger);
       if (failed?.error instanceof RefConflictError) return refuse('ref-moved', `${failed.error.message}; nothing was promoted`);
       if (failed) return refuse('promotion-failed', `moving ${failed.ref}: ${failed.error.message}; nothing was promoted`);
+      const tagFailed = await tags.move();
+      if (tagFailed) {
+        await putBack(moves, spec.summary, ctx.logger, String(tagFailed.error));
+        return refuse(tagFailed.error instanceof RefConflictError ? 'ref-moved' : 'promotion-failed', `moving ${tagFailed.tag}: ${tagFailed.error.message}; nothing was promoted`);
+      }
 
       const writeMetadata = (): void => {
         if (!spec.metadata) return;
-        const metadata = streamMetadata({ stream: spec.group, version: spec.version, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })) });
+        const metadata = streamMetadata({ stream: spec.group, version: spec.version, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })), images: tags.released() });
         writeJsonAtomically(spec.metadata, metadata);
       };
       const publishError = await publishMoves(moves, spec, writeMetadata, ctx.logger);
-      if (publishError) return refuse('promotion-failed', `${publishError.message}; the refs were rolled back`);
+      if (publishError) {
+        await tags.putBack();
+        return refuse('promotion-failed', `${publishError.message}; the refs were rolled back`);
+      }
 
       const refs = movedRefs(moves);
       ctx.logger.info({ group: spec.group, version: spec.version, refs, forced: spec.force, requestedBy: spec.requestedBy }, 'release promoted');
@@ -68,6 +87,7 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
               ...(spec.gates ? { gates: spec.gates } : {}),
               refs,
               artifacts: spec.targets.flatMap((t) => t.artifacts.map((a) => ({ ...a, arch: t.arch }))),
+              ...(spec.images?.length ? { images: tags.released() } : {}),
             },
           },
         ],

@@ -91,8 +91,11 @@ export function movedRefs(moves: readonly (RefMove & { arch: string })[]): Array
   return moves.map((m) => ({ ref: m.ref, arch: m.arch, from: m.from === m.to ? null : m.from, to: m.to }));
 }
 
-/** Puts every ref that moved back where the plan found it (deleting one that did not exist), newest move first. */
-async function putBack(moves: readonly RefMove[], summary: SummarySigning, logger: Logger, why: string): Promise<void> {
+/**
+ * Puts every ref that moved back where the plan found it (deleting one that did not exist), newest
+ * move first. Exported for what must move with the refs (release tags): their failure undoes the refs.
+ */
+export async function putBack(moves: readonly RefMove[], summary: SummarySigning, logger: Logger, why: string): Promise<void> {
   const undone: string[] = [];
   for (const m of [...moves].reverse()) {
     if (m.from === m.to || (await m.repo.revParse(m.ref)) !== m.to) continue;

@@ -5,6 +5,7 @@ import type { OstreeComposeFinished } from '../../events/relengd/compose.ts';
 import type { ArtifactJobSpec } from '../../jobs/specs.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
 import { streamById } from './streams.ts';
+import { imageAccess } from '../images.ts';
 
 /** The build requests for every artifact a stream configures, from one commit (one Pungi made, with `pungiComposeId`). */
 export function artifactRequests(stream: StreamConfig, composeId: string, commit: string, version: string | null, pungiComposeId?: string): Emit[] {
@@ -55,6 +56,7 @@ export const artifacts: Listener = {
       ref: stream.ostree.ref,
       output: artifact.output,
       command: [...artifact.command],
+      ...(artifact.oci ? { oci: { ...imageAccess(artifact.oci), tag: artifact.oci.tag } } : {}),
     };
     return { ...nothing(), jobs: [{ kind: 'artifact', key: 'build', queueKey: `artifact:${stream.id}:${artifact.name}`, spec }] };
   },

@@ -39,8 +39,10 @@ export function withArtifactResult(artifacts: TrackedCompose['artifacts'], topic
   const entry = artifacts[result.name];
   if (!entry || entry.state !== 'requested') return undefined;
   if (topic !== 'relengd.artifact.build.finished') return { ...artifacts, [result.name]: { ...entry, state: 'failed' } };
-  const { name, kind, platform, format, path, sha256, size } = result as ArtifactFinished;
-  return { ...artifacts, [result.name]: { ...entry, state: 'finished', summary: { name, kind, platform, format, path, sha256, size } } };
+  const { name, kind, platform, format, path, sha256, size, digest } = result as ArtifactFinished;
+  // A container image is known by its manifest digest: promotion moves tags to it.
+  const summary: ArtifactSummary = { name, kind, platform, format, path, sha256, size, ...(digest === undefined ? {} : { digest }) };
+  return { ...artifacts, [result.name]: { ...entry, state: 'finished', summary } };
 }
 
 /** Pungi's rule: a failed non-failable artifact dooms the compose, failable ones only make it incomplete. */

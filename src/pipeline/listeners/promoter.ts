@@ -6,10 +6,14 @@ import { resultComposeId, resultItem, resultOutcome, resultTestcase, type Result
 import type { ArtifactSummary } from '../../events/relengd/artifact.ts';
 import type { ComposeFinished, PromoteRequested, PromotionRefused, ReleaseApprove, ReleasePromoted } from '../../events/relengd/release.ts';
 import type { ReleaseRolledBack } from '../../events/relengd/rollback.ts';
+import type { ReleaseAwaitingSignature, SignVerified } from '../../events/relengd/sign.ts';
 import type { PromoteJobSpec } from '../../jobs/specs.ts';
+import { imageReleasesOf } from '../images.ts';
 import { nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
 import { STREAM_HEAD, type StreamHead } from './composer.ts';
 import { rolledBackRelease } from './release-history.ts';
+import { signedLabels, signingSpec, unsignedArches, unsignedDetail } from './sign-gate.ts';
+import { isSigned } from './sign-state.ts';
 import { groupLabel, streamsOfGroup } from './streams.ts';
 
 export const PROMOTION = 'promotion';
@@ -25,6 +29,18 @@ export interface Candidate {
   /** `rolled-back`: promoted, then taken off the release refs; never promoted again automatically. */
   phase: 'open' | 'promoting' | 'promoted' | 'refused' | 'rolled-back';
   jobId?: string;
+  /** How the promotion in progress was asked for; one resumed once its release commits are signed is asked for alike. */
+  how?: PromotionHow;
+  /** The promotion wrote its release commits and waits for their signatures (`relengd.release.awaiting-signature`): no ref moved yet. */
+  releaseSigning?: { jobId: string; plan: ReleaseAwaitingSignature['plan']; commits: string[] };
+}
+
+/** How a promotion was asked for: by the gates (`gated`), an operator (`manual`), or resumed after signing (`signed`). */
+interface PromotionHow {
+  force: boolean;
+  requestedBy: string | null;
+  key: string;
+  gates?: string[] | undefined;
 }
 
 /** What the gating systems said about one subject (a commit, a compose id, a group label). */
@@ -43,7 +59,9 @@ const candidateKey = (group: string, version: string): string => `${group}/${ver
 
 /**
  * Promotes a stream group when, for one version, every arch finished with an accepted status and
- * every configured gate holds (Greenwave decision, ResultsDB outcomes, approval) with none failed.
+ * every configured gate holds (Greenwave decision, ResultsDB outcomes, approval) with none failed,
+ * and, for a signed group (`streams[].sign`), every arch's commit carries a verified signature.
+ * A promotion whose release commits are new and unsigned resumes once they are signed.
  * The move itself is a job; a refusal is an event with its reason. A version that was rolled back
  * is never promoted again automatically; an operator's forced request still may.
  */
@@ -58,9 +76,15 @@ export const promoter: Listener = {
     'relengd.release.promoted',
     'relengd.release.promotion.refused',
     'relengd.release.rolled-back',
+    'relengd.sign.verified',
+    'relengd.release.awaiting-signature',
   ],
   handle(event: Envelope, context: ListenerContext): Decision {
     switch (event.topic) {
+      case 'relengd.sign.verified':
+        return onSigned(event, context);
+      case 'relengd.release.awaiting-signature':
+        return onAwaitingSignature(event, context);
       case 'relengd.compose.finished':
         return onComposeFinished(event, context);
       case 'greenwave.decision.update': {
@@ -177,6 +201,9 @@ function onManualRequest(event: Envelope, context: ListenerContext): Decision {
     const detail = `${request.version} was rolled back (by ${rolledBack.by ?? 'an unauthenticated sender'} at ${rolledBack.at}); to release it again anyway: relengd promote --group ${request.group} --version ${request.version} --force`;
     return { ...nothing(), emit: [refusal(request.group, request.version, 'rolled-back', detail)] };
   }
+  // An operator skips the gates, never the signature: nothing unsigned is released, forced or not.
+  const unsigned = unsignedArches(context.state, streams.map((s) => ({ arch: s.arch, commit: candidate.composes[s.arch]!.commit! })), streams);
+  if (unsigned.length > 0) return { ...nothing(), emit: [refusal(request.group, request.version, 'unsigned', unsignedDetail(context.state, unsigned))] };
   // Who asked is who the transport authenticated (src/trust.ts lets only allowed identities send this), never the body.
   return promote(event, candidate, streams, { force: request.force ?? false, requestedBy: event.publisher ?? null, key: 'manual' });
 }
@@ -193,9 +220,13 @@ function evaluate(event: Envelope, context: ListenerContext, candidate: Candidat
   const gatingOf = (subject: string): Gating => overrides[subject] ?? ((context.state.get(GATING, subject) as Gating | undefined) ?? { greenwave: {}, results: {} });
   const gates = streams[0]!.promote!.gates;
   if (!gates.every((gate) => gateHolds(gate, candidate, streams, gatingOf))) return decision;
+  // The "signed" gate (./sign-gate.ts): every arch's commit carries a verified signature.
+  const commits = streams.map((s) => ({ arch: s.arch, commit: candidate.composes[s.arch]!.commit! }));
+  if (unsignedArches(context.state, commits, streams).length > 0) return decision;
   // Taken off the release refs by an operator: the gates do not bring it back (a late gating message, a replay).
   if (rolledBackRelease(context.state, candidate.group, candidate.version)) return decision;
-  return promote(event, candidate, streams, { force: false, requestedBy: null, key: 'gated', gates: gateLabels(gates, candidate) });
+  const held = [...gateLabels(gates, candidate), ...signedLabels(context.state, commits.map((c) => c.commit), streams)];
+  return promote(event, candidate, streams, { force: false, requestedBy: null, key: 'gated', gates: held });
 }
 
 function gateHolds(gate: GateConfig, candidate: Candidate, streams: StreamConfig[], gatingOf: (s: string) => Gating): boolean {
@@ -235,7 +266,7 @@ export function publicationOf(promoteConfig: PromoteConfig): Pick<PromoteJobSpec
   };
 }
 
-function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: { force: boolean; requestedBy: string | null; key: string; gates?: string[] }): Decision {
+function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: PromotionHow & { plan?: ReleaseAwaitingSignature['plan'] }): Decision {
   const promoteConfig = streams[0]!.promote!;
   const promoteJobId = jobId(event.id, 'promoter', how.key);
   const spec: PromoteJobSpec = {
@@ -259,10 +290,57 @@ function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[],
         ...(from ? { pullFrom: from.repo } : {}),
       };
     }),
+    ...imageReleasesOf(streams, candidate.version),
     ...publicationOf(promoteConfig),
+    ...signingSpec(streams),
+    ...(how.plan ? { plan: how.plan.map(({ ref, from, to }) => ({ ref, from, to })) } : {}),
   };
-  const promoting: Candidate = { ...candidate, phase: 'promoting', jobId: promoteJobId };
+  const { releaseSigning: _done, ...rest } = candidate;
+  const promoting: Candidate = { ...rest, phase: 'promoting', jobId: promoteJobId, how: { force: how.force, requestedBy: how.requestedBy, key: how.key, ...(how.gates ? { gates: how.gates } : {}) } };
   return { ...nothing(), jobs: [{ kind: 'promote', key: how.key, queueKey: `promote:${candidate.group}`, spec }], patches: [save(promoting)] };
+}
+
+/**
+ * A commit's signature was verified: the candidates it is a commit of are evaluated again (their
+ * "signed" gate may hold now), and a promotion waiting on it as a release commit resumes once all
+ * of its release commits are signed.
+ */
+function onSigned(event: Envelope, context: ListenerContext): Decision {
+  const verified = event.data as SignVerified;
+  const keys = new Set<string>();
+  const indexed = context.state.get(PROMOTION_SUBJECT, verified.commit) as string | undefined;
+  if (indexed) keys.add(indexed);
+  if (verified.purpose === 'release') keys.add(candidateKey(verified.group, verified.version));
+  const decision = nothing();
+  for (const key of keys) {
+    const [group, ...rest] = key.split('/');
+    const candidate = load(context.state, group!, rest.join('/'));
+    const next = candidate.phase === 'open' ? evaluate(event, context, candidate) : resumeSigned(event, context, candidate);
+    decision.emit.push(...next.emit);
+    decision.jobs.push(...next.jobs);
+    decision.patches.push(...next.patches);
+  }
+  return decision;
+}
+
+/** The promotion job wrote release commits that are not signed yet: remember its plan, and resume at once if they are signed by now. */
+function onAwaitingSignature(event: Envelope, context: ListenerContext): Decision {
+  const awaiting = event.data as ReleaseAwaitingSignature;
+  const candidate = load(context.state, awaiting.group, awaiting.version);
+  if (candidate.phase !== 'promoting' || candidate.jobId !== awaiting.jobId) return nothing();
+  const waiting: Candidate = { ...candidate, releaseSigning: { jobId: awaiting.jobId, plan: awaiting.plan, commits: awaiting.commits.map((c) => c.commit) } };
+  const resumed = resumeSigned(event, context, waiting);
+  return resumed.jobs.length > 0 ? resumed : { ...nothing(), patches: [save(waiting)] };
+}
+
+/** Runs the promotion again, with the plan of its first run, once every release commit it waits on is signed. */
+function resumeSigned(event: Envelope, context: ListenerContext, candidate: Candidate): Decision {
+  const signing = candidate.releaseSigning;
+  if (candidate.phase !== 'promoting' || !signing || !signing.commits.every((commit) => isSigned(context.state, commit))) return nothing();
+  const streams = streamsOfGroup(context.config, candidate.group).filter((s) => s.promote);
+  if (streams.length === 0) return nothing();
+  const how = candidate.how ?? { force: false, requestedBy: null, key: 'gated' };
+  return promote(event, candidate, streams, { ...how, key: 'signed', plan: signing.plan });
 }
 
 function refusal(group: string, version: string, reason: PromotionRefused['reason'], detail: string) {

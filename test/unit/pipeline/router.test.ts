@@ -9,7 +9,7 @@ const listening = (name: string, topics: TopicPattern[]): Listener => ({ name, t
 describe('router', () => {
   it('takes every subscription of the real listeners', () => {
     const router = new Router(allListeners);
-    expect(router.match('relengd.ostree.compose.finished').map((l) => l.name)).toEqual(['composer', 'artifacts', 'compose-tracker', 'pungi-tracker']);
+    expect(router.match('relengd.ostree.compose.finished').map((l) => l.name)).toEqual(['composer', 'artifacts', 'compose-tracker', 'pungi-tracker', 'signer']);
     expect(router.match('fas.user.create')).toEqual([]);
   });
 

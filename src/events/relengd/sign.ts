@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import type { TopicSpec } from '../catalogue.ts';
+import { Checksum } from './compose.ts';
+import { SafeValue } from './safe-value.ts';
+
+/**
+ * Signing as a request and its reply (a saga): relengd asks a signer for a commit's signature,
+ * waits, asks again, times out, and counts the signature only once `ostree` verified it against
+ * the configured keyring. These are relengd's own facts about it; the requests and replies on the
+ * wire are Fedora's topics (src/events/inbound/sign.ts, `pungi.compose.ostree`).
+ */
+
+/** What a signature is for: a release candidate's commit (its "signed" gate), or a commit a promotion wrote on a release ref. */
+export const SignPurpose = z.enum(['candidate', 'release']);
+export type SignPurpose = z.infer<typeof SignPurpose>;
+
+export const SignProtocol = z.enum(['request-reply', 'robosignatory']);
+export type SignProtocol = z.infer<typeof SignProtocol>;
+
+/** The commit to be signed and where it is: carried by every event of its signing. */
+export const SignSubject = z.looseObject({
+  commit: Checksum,
+  /** The repository holding the commit, as configured. */
+  repo: z.string(),
+  /** The ref it was made for: the stream's ref (a candidate), the release ref (a release commit). */
+  ref: z.string(),
+  stream: SafeValue,
+  group: SafeValue,
+  arch: SafeValue,
+  /** The candidate's version (a release commit: the version promoted). */
+  version: SafeValue,
+  /** The compose the commit came from; a release commit: the version. */
+  composeId: SafeValue,
+  purpose: SignPurpose,
+});
+export type SignSubject = z.infer<typeof SignSubject>;
+
+const Time = z.iso.datetime({ offset: true });
+
+/**
+ * relengd.sign.requested: a signing request was sent on the wire (its first sending, a resend, or
+ * a new attempt after a timeout). A job waits for the signature for each.
+ */
+export const SignRequested = SignSubject.extend({
+  /** The request's id (`request_id` on the wire); the same for every sending of one attempt. */
+  requestId: z.string(),
+  protocol: SignProtocol,
+  /** 1 for the first request; each timeout that is retried starts the next. */
+  attempt: z.number().int().positive(),
+  /** The attempts the retry policy allows (`sign.retries` + 1). */
+  attempts: z.number().int().positive(),
+  /** 0 for an attempt's first sending, then 1, 2, ... (`sign.resendMinutes`). */
+  resend: z.number().int().nonnegative(),
+  /** When the attempt times out; null on its first sending: the wait starts when the waiting job does. */
+  deadline: Time.nullable(),
+});
+export type SignRequested = z.infer<typeof SignRequested>;
+
+/** relengd.sign.verified: the commit carries a good signature by a configured key, as `ostree` checked it against the keyring. */
+export const SignVerified = SignSubject.extend({
+  /** The request whose wait or reply found it; null when none is known. */
+  requestId: z.string().nullable(),
+  /** Long key id of the key that made the signature. */
+  keyId: z.string(),
+  /** Its user id, as the keyring names it. */
+  signer: z.string().nullable(),
+  /** `wait`: the job waiting for the signature found it; `reply`: the check a signer's reply started did. */
+  by: z.enum(['wait', 'reply']),
+  /** The reply that started the check. */
+  replyId: z.string().optional(),
+});
+export type SignVerified = z.infer<typeof SignVerified>;
+
+/**
+ * relengd.sign.refused: what the signer said does not make the commit signed: it replied FAILURE
+ * (`signer-failed`), or it replied SUCCESS but the commit carries no good signature by a configured
+ * key (`no-valid-signature`: another key, none, or one that does not match the commit), or the
+ * check itself failed (`check-failed`: no keyring, no such commit). The wait goes on.
+ */
+export const SignRefused = SignSubject.extend({
+  requestId: z.string(),
+  reason: z.enum(['signer-failed', 'no-valid-signature', 'check-failed']),
+  detail: z.string(),
+  replyId: z.string().nullable(),
+});
+export type SignRefused = z.infer<typeof SignRefused>;
+
+/**
+ * relengd.sign.timed-out: an attempt's deadline passed without a good signature. `next` says what
+ * the retry policy does: ask again under a new request id, or stop asking (a late reply, or a
+ * signature appearing, still counts).
+ */
+export const SignTimedOut = SignSubject.extend({
+  requestId: z.string(),
+  attempt: z.number().int().positive(),
+  attempts: z.number().int().positive(),
+  /** When the wait began and when it ended. */
+  waitedSince: Time,
+  deadline: Time,
+  reason: z.string(),
+  next: z.enum(['retry', 'wait-for-late-reply']),
+});
+export type SignTimedOut = z.infer<typeof SignTimedOut>;
+
+/** One planned move of a release ref (`from` null: the ref does not exist yet). */
+export const PlannedRefMove = z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum });
+
+/**
+ * relengd.release.awaiting-signature: a promotion wrote the commits its release refs will point to,
+ * and some are not signed yet: no ref moved. Once all are, the promotion moves the refs as planned.
+ */
+export const ReleaseAwaitingSignature = z.looseObject({
+  group: SafeValue,
+  version: SafeValue,
+  /** The promotion job that planned the moves. */
+  jobId: z.string(),
+  plan: z.array(PlannedRefMove).min(1),
+  /** The planned commits without a good signature yet, to be signed. */
+  commits: z.array(SignSubject).min(1),
+});
+export type ReleaseAwaitingSignature = z.infer<typeof ReleaseAwaitingSignature>;
+
+export const signTopics = {
+  'relengd.sign.requested': {
+    schema: SignRequested,
+    summary: "A commit's signature was requested from the signer (first sending, resend, or a new attempt after a timeout); a job waits for it.",
+    origin: 'relengd',
+  },
+  'relengd.sign.verified': {
+    schema: SignVerified,
+    summary: 'A commit carries a good signature by a configured key, verified by ostree against the configured keyring.',
+    origin: 'relengd',
+  },
+  'relengd.sign.refused': {
+    schema: SignRefused,
+    summary: "The signer's reply did not make the commit signed (it failed, or no good signature by a configured key is on the commit).",
+    origin: 'relengd',
+  },
+  'relengd.sign.timed-out': {
+    schema: SignTimedOut,
+    summary: "A signing request's deadline passed without a signature; says whether relengd asks again.",
+    origin: 'relengd',
+  },
+  'relengd.release.awaiting-signature': {
+    schema: ReleaseAwaitingSignature,
+    summary: 'A promotion wrote its release commits and waits for their signatures before it moves any ref.',
+    origin: 'relengd',
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+/** The subject fields of any signing event (without its own fields). */
+export function subjectOf(s: SignSubject): SignSubject {
+  return { commit: s.commit, repo: s.repo, ref: s.ref, stream: s.stream, group: s.group, arch: s.arch, version: s.version, composeId: s.composeId, purpose: s.purpose };
+}

@@ -1,0 +1,154 @@
+/**
+ * Moving a group's container-image release tags with its refs: the image counterpart of
+ * ./release-refs.ts. A tag moves to the manifest list over exactly the tested per-arch images, by
+ * digest (never rebuilt); where it stood is recorded in the plan, and a tag that moved since is
+ * not moved (compare-and-swap, as for refs; registries have no atomic one, so the window is the
+ * read and the copy); after the copy the tag must resolve to exactly that digest.
+ *
+ * TODO(signing): sign each per-arch digest and the list digest through the signer protocol before
+ * the tag moves, and refuse an unsigned one, as refs are (issue 14, part 1).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RefConflictError, RelengdError } from '../../errors.ts';
+import { imageDigestOf } from '../../events/relengd/artifact.ts';
+import type { Logger } from '../../log.ts';
+import type { Run } from '../../registry/index.ts';
+import type { JobContext } from '../executor.ts';
+import type { ImageRelease, PromoteJobSpec } from '../specs.ts';
+import { registryFor, registryRun } from './registry-access.ts';
+
+/** Where one release tag goes (`from` null: the tag does not exist yet; `from === to`: no move). */
+export interface PlannedTagMove extends Omit<ImageRelease, 'releaseTag'> {
+  tag: string;
+  from: string | null;
+  /** The manifest list over the tested images. */
+  to: string;
+}
+
+/** A promotion refused before anything moved. */
+export interface TagRefusal {
+  reason: 'promotion-failed';
+  refusal: string;
+}
+
+/** The tag did not resolve to the list's digest after the copy (the registry converted it, or someone pushed at once). */
+export class TagNotMovedError extends RelengdError {
+  constructor(reference: string, expected: string, actual: string | null) {
+    super(`${reference} resolves to ${actual ?? 'nothing'} after the copy, not ${expected}`);
+  }
+}
+
+const planFile = (workdir: string): string => join(workdir, 'image-plan.json');
+
+/** The release tags of one promotion job: plan once, move after the refs, put back when the promotion fails. */
+export interface ReleaseTags {
+  /** Plans every tag (re-planning when called again); a refusal leaves the registry untouched. */
+  plan(): Promise<TagRefusal | null>;
+  /** Moves the planned tags; on a failure puts back those it moved and returns the tag and error. */
+  move(): Promise<{ tag: string; error: Error } | null>;
+  /** Puts every moved tag back where the plan found it (the refs were rolled back). */
+  putBack(): Promise<void>;
+  /** The tags as `release.promoted` reports them: `from` null when the tag did not move. */
+  released(): Array<{ name: string; repository: string; tag: string; from: string | null; to: string }>;
+}
+
+export function releaseTags(ctx: JobContext, spec: PromoteJobSpec): ReleaseTags {
+  const run = registryRun(ctx);
+  const file = planFile(ctx.workdir);
+  let plan: PlannedTagMove[] | null = null;
+  const planned = (): PlannedTagMove[] => (plan ??= existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PlannedTagMove[]) : []);
+  return {
+    async plan() {
+      const result = await planTags(spec, run, ctx.logger);
+      if ('refusal' in result) return result;
+      plan = result.tags;
+      writeFileSync(file, JSON.stringify(plan));
+      return null;
+    },
+    move: () => moveTags(planned(), run, ctx.logger),
+    putBack: () => putBackTags(planned(), run, ctx.logger, 'the promotion failed after the tags moved'),
+    released: () => planned().map((m) => ({ name: m.name, repository: m.repository, tag: m.tag, from: m.from === m.to ? null : m.from, to: m.to })),
+  };
+}
+
+/**
+ * For each configured image: every arch's tested image (its digest from the candidate's artifacts),
+ * the manifest list at `listTag` which must cover exactly those, and where the release tag is now.
+ * An image that not every arch has is not released (all arches or none): its tag stays.
+ */
+export async function planTags(spec: PromoteJobSpec, run: Run, logger: Logger): Promise<{ tags: PlannedTagMove[] } | TagRefusal> {
+  const tags: PlannedTagMove[] = [];
+  for (const release of spec.images ?? []) {
+    const tested = spec.targets.map((t) => {
+      const artifact = t.artifacts.find((a) => a.name === release.name);
+      return { arch: t.arch, digest: artifact ? imageDigestOf(artifact) : null };
+    });
+    const missing = tested.filter((t) => t.digest === null).map((t) => t.arch);
+    if (missing.length > 0) {
+      logger.warn({ image: release.name, missing }, 'image not released: not every arch has it, so its release tag stays');
+      continue;
+    }
+    const registry = registryFor(release, run);
+    const list = await registry.manifest({ tag: release.listTag });
+    const where = `${release.repository}:${release.listTag}`;
+    if (!list) return { reason: 'promotion-failed', refusal: `no manifest list at ${where} (it is pushed once every arch's image is in); nothing was promoted` };
+    if (list.kind !== 'index') return { reason: 'promotion-failed', refusal: `${where} is one image, not the manifest list over the arches; nothing was promoted` };
+    const covered = list.manifests.map((m) => m.digest).sort();
+    const expected = tested.map((t) => t.digest!).sort();
+    if (JSON.stringify(covered) !== JSON.stringify(expected)) {
+      return { reason: 'promotion-failed', refusal: `${where} (${list.digest}) covers ${covered.join(', ')}, not the tested images ${tested.map((t) => `${t.arch} ${t.digest}`).join(', ')}; nothing was promoted` };
+    }
+    const { releaseTag, ...image } = release;
+    tags.push({ ...image, tag: releaseTag, from: await registry.tagDigest(releaseTag), to: list.digest });
+  }
+  return { tags };
+}
+
+/** Moves each tag by digest with compare-and-swap on where the plan found it; a tag already at its target is left. */
+export async function moveTags(moves: readonly PlannedTagMove[], run: Run, logger: Logger): Promise<{ tag: string; error: Error } | null> {
+  for (const [i, m] of moves.entries()) {
+    if (m.from === m.to) continue;
+    const registry = registryFor(m, run);
+    const reference = `${m.repository}:${m.tag}`;
+    try {
+      const current = await registry.tagDigest(m.tag);
+      if (current === m.to) continue; // an earlier attempt moved it
+      if (current !== m.from) throw new RefConflictError(reference, m.from, current);
+      await registry.tagDigestAs(m.to, m.tag);
+      const after = await registry.tagDigest(m.tag);
+      if (after !== m.to) throw new TagNotMovedError(reference, m.to, after);
+      logger.info({ image: reference, from: m.from, to: m.to }, 'release tag moved');
+    } catch (error) {
+      await putBackTags(moves.slice(0, i + 1), run, logger, String(error));
+      return { tag: reference, error: error as Error };
+    }
+  }
+  return null;
+}
+
+/**
+ * Puts each tag that stands where the plan moved it back where the plan found it, newest first. A
+ * tag the promotion created cannot be removed (the registry API deletes manifests, which would take
+ * every tag of the list with it): it is left and said so.
+ */
+export async function putBackTags(moves: readonly PlannedTagMove[], run: Run, logger: Logger, why: string): Promise<void> {
+  const undone: string[] = [];
+  for (const m of [...moves].reverse()) {
+    if (m.from === m.to) continue;
+    const registry = registryFor(m, run);
+    const reference = `${m.repository}:${m.tag}`;
+    try {
+      if ((await registry.tagDigest(m.tag)) !== m.to) continue;
+      if (m.from === null) {
+        logger.error({ image: reference, digest: m.to }, 'release tag created by this promotion left in place: a registry cannot remove a tag alone; move or delete it by hand');
+        continue;
+      }
+      await registry.tagDigestAs(m.from, m.tag);
+      undone.push(reference);
+    } catch (error) {
+      logger.error({ err: error, image: reference, to: m.from }, 'PUTTING BACK FAILED: release tag left moved; fix by hand');
+    }
+  }
+  if (undone.length > 0) logger.warn({ why, putBack: undone }, 'release tag moves undone');
+}

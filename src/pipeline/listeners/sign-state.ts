@@ -1,0 +1,45 @@
+/**
+ * Where each commit's signing stands: the signer listener's state, read by the promoter (the
+ * "signed" gate) and by what shows a candidate's gates. Keyed by commit checksum: a commit is signed
+ * once, whichever candidate or release asked first.
+ */
+import type { SignPurpose, SignSubject } from '../../events/relengd/sign.ts';
+import type { StateView } from '../listener.ts';
+
+export const SIGNATURES = 'signature';
+/** Request id -> commit: how a signer's reply finds its commit. */
+export const SIGN_REQUESTS = 'sign-request';
+
+/** Kept of each kind of outcome: enough to say what happened lately, bounded however long a signature takes. */
+const KEPT = 5;
+
+export interface SignatureRecord {
+  subject: SignSubject;
+  /** `requested`: waiting (or asked again); `timed-out`: no more requests, a late reply or signature still counts; `verified`: signed. */
+  state: 'requested' | 'timed-out' | 'verified';
+  /** The purposes asked for (a candidate's commit may be released as it is). */
+  purposes: SignPurpose[];
+  /** The newest request (id, attempt of how many, how often sent, when first). */
+  request: { requestId: string; attempt: number; attempts: number; sent: number; at: string; eventId: string } | null;
+  verified: { keyId: string; signer: string | null; by: 'wait' | 'reply'; at: string; eventId: string } | null;
+  timeouts: Array<{ requestId: string; attempt: number; attempts: number; reason: string; next: 'retry' | 'wait-for-late-reply'; at: string; eventId: string }>;
+  replies: Array<{ requestId: string; status: string; failure: string | null; at: string; eventId: string }>;
+  refusals: Array<{ requestId: string; reason: string; detail: string; at: string; eventId: string }>;
+}
+
+export function readSignature(state: StateView, commit: string): SignatureRecord | undefined {
+  return state.get(SIGNATURES, commit) as SignatureRecord | undefined;
+}
+
+export function isSigned(state: StateView, commit: string): boolean {
+  return readSignature(state, commit)?.state === 'verified';
+}
+
+export function saveSignature(record: SignatureRecord) {
+  return { namespace: SIGNATURES, key: record.subject.commit, value: record };
+}
+
+/** The newest `KEPT` of a list, with `item` added. */
+export function keep<T>(list: readonly T[], item: T): T[] {
+  return [...list, item].slice(-KEPT);
+}

@@ -1,0 +1,229 @@
+import type { SignConfig, StreamConfig } from '../../config/index.ts';
+import type { Envelope } from '../../events/envelope.ts';
+import { emittedEventId } from '../../events/ids.ts';
+import { replySucceeded, type OstreeSignFinished, type OstreeSignRequest } from '../../events/inbound/sign.ts';
+import type { PungiComposeOstree } from '../../events/inbound/pungi.ts';
+import { subjectOf, type ReleaseAwaitingSignature, type SignRefused, type SignRequested, type SignSubject, type SignTimedOut, type SignVerified } from '../../events/relengd/sign.ts';
+import type { SignVerification, SignVerifyJobSpec, SignWaitJobSpec } from '../../jobs/executors/sign-specs.ts';
+import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
+import { keep, readSignature, saveSignature, SIGN_REQUESTS, type SignatureRecord } from './sign-state.ts';
+import { composeRepo, streamById } from './streams.ts';
+
+export const SIGNER = 'signer';
+
+/**
+ * Signing as a request and its reply (a saga), for streams with `sign`. Decides only: each new
+ * commit (a candidate's, or one a promotion wrote on a release ref) gets a request
+ * (`relengd.sign.requested`); each request goes on the wire in the signer's protocol and gets a job
+ * that waits for the signature (and sends the request again, or times out); a timeout asks again
+ * under a new request id while the retry policy allows; a reply from the signer gets a job that
+ * checks the signature, a late one too. Only `relengd.sign.verified`, which the jobs emit after
+ * `ostree` verified the signature against the configured keyring, makes a commit signed.
+ */
+export const signer: Listener = {
+  name: SIGNER,
+  topics: [
+    'relengd.ostree.compose.finished',
+    'relengd.compose.finished',
+    'relengd.release.awaiting-signature',
+    'relengd.sign.requested',
+    'relengd.sign.timed-out',
+    'relengd.sign.verified',
+    'relengd.sign.refused',
+    'coreos.build.request.ostree-sign.finished',
+  ],
+  handle(event: Envelope, context: ListenerContext): Decision {
+    switch (event.topic) {
+      case 'relengd.ostree.compose.finished':
+      case 'relengd.compose.finished':
+        return onCommit(event, context);
+      case 'relengd.release.awaiting-signature':
+        return onReleaseCommits(event, context);
+      case 'relengd.sign.requested':
+        return onRequested(event, context);
+      case 'relengd.sign.timed-out':
+        return onTimedOut(event, context);
+      case 'relengd.sign.verified':
+        return onVerified(event, context);
+      case 'relengd.sign.refused': {
+        const refused = event.data as SignRefused;
+        const record = readSignature(context.state, refused.commit);
+        if (!record) return nothing();
+        const refusal = { requestId: refused.requestId, reason: refused.reason, detail: refused.detail, at: event.time, eventId: event.id };
+        return { ...nothing(), patches: [saveSignature({ ...record, refusals: keep(record.refusals, refusal) })] };
+      }
+      case 'coreos.build.request.ostree-sign.finished':
+        return onReply(event, context);
+      default:
+        return nothing();
+    }
+  },
+};
+
+/** A new commit of a signed stream (relengd's compose, or Pungi's): ask for its signature, once per commit. */
+function onCommit(event: Envelope, { config, state }: ListenerContext): Decision {
+  const done = event.data as { stream: string; ref: string; commit: string | null; version: string | null; composeId: string };
+  const stream = streamById(config, done.stream);
+  if (!stream?.sign || !done.commit || readSignature(state, done.commit)) return nothing();
+  const subject: SignSubject = {
+    commit: done.commit,
+    repo: composeRepo(stream),
+    ref: done.ref,
+    stream: stream.id,
+    group: stream.group,
+    arch: stream.arch,
+    version: done.version ?? done.composeId,
+    composeId: done.composeId,
+    purpose: 'candidate',
+  };
+  return request(event, stream.sign, subject, 1, undefined);
+}
+
+/** A promotion wrote release commits that are not signed: have each signed (one already being signed is not asked again). */
+function onReleaseCommits(event: Envelope, { config, state }: ListenerContext): Decision {
+  const awaiting = event.data as ReleaseAwaitingSignature;
+  const decision = nothing();
+  for (const subject of awaiting.commits) {
+    const sign = streamById(config, subject.stream)?.sign;
+    const record = readSignature(state, subject.commit);
+    if (!sign) continue;
+    if (record && record.state !== 'timed-out') {
+      if (!record.purposes.includes(subject.purpose)) decision.patches.push(saveSignature({ ...record, purposes: [...record.purposes, subject.purpose] }));
+      continue;
+    }
+    // Never asked, or asked until the retry policy gave up: a promotion waiting on it asks again.
+    const next = request(event, sign, subject, (record?.request?.attempt ?? 0) + 1, record);
+    decision.emit.push(...next.emit);
+    decision.patches.push(...next.patches);
+  }
+  return decision;
+}
+
+/** A request under a new id (attempt `attempt`): its own event, which puts it on the wire and gets it a waiting job. */
+function request(event: Envelope, sign: SignConfig, subject: SignSubject, attempt: number, record: SignatureRecord | undefined): Decision {
+  const key = `request:${subject.commit}:${attempt}`;
+  // The request id is the id of the request's own event: unique, and the same however often this event is processed.
+  const requestId = emittedEventId(event.id, SIGNER, key);
+  // A promotion asking again after the policy gave up gets this one attempt more.
+  const data: SignRequested = { ...subject, requestId, protocol: sign.protocol, attempt, attempts: Math.max(attempt, sign.retries + 1), resend: 0, deadline: null };
+  const base: SignatureRecord = record ?? { subject, state: 'requested', purposes: [], request: null, verified: null, timeouts: [], replies: [], refusals: [] };
+  const purposes = base.purposes.includes(subject.purpose) ? base.purposes : [...base.purposes, subject.purpose];
+  return { emit: [{ topic: 'relengd.sign.requested', key, subject: subject.ref, data }], jobs: [], patches: [saveSignature({ ...base, state: 'requested', purposes })] };
+}
+
+/** A request was made or is to be sent again: put it on the wire, and have a job wait for its signature. */
+function onRequested(event: Envelope, { config, state }: ListenerContext): Decision {
+  const requested = event.data as SignRequested;
+  const stream = streamById(config, requested.stream);
+  const record = readSignature(state, requested.commit);
+  // Signed meanwhile (a resend racing the signature), or no longer signed by the configuration: nothing more to ask.
+  if (!stream?.sign || !record || record.state === 'verified') return nothing();
+  const sign = stream.sign;
+  const first = requested.resend === 0 || record.request?.requestId !== requested.requestId;
+  const updated: SignatureRecord = {
+    ...record,
+    state: 'requested',
+    request: {
+      requestId: requested.requestId,
+      attempt: requested.attempt,
+      attempts: requested.attempts,
+      sent: requested.resend + 1,
+      at: first ? event.time : record.request!.at,
+      eventId: first ? event.id : record.request!.eventId,
+    },
+  };
+  const spec: SignWaitJobSpec = {
+    request: requested,
+    verification: verificationOf(sign),
+    timeoutMinutes: sign.timeoutMinutes,
+    ...(sign.resendMinutes === undefined ? {} : { resendMinutes: sign.resendMinutes }),
+  };
+  return {
+    emit: [wireRequest(requested, stream)],
+    jobs: [{ kind: 'sign-wait', key: 'wait', queueKey: `sign-wait:${requested.commit}`, spec }],
+    patches: [saveSignature(updated), { namespace: SIGN_REQUESTS, key: requested.requestId, value: requested.commit }],
+  };
+}
+
+/** The request as the signer reads it: Fedora CoreOS's ostree-sign request, or Pungi's announcement of the commit. */
+function wireRequest(requested: SignRequested, stream: StreamConfig): Emit {
+  const key = `wire:${requested.resend}`;
+  if (requested.protocol === 'request-reply') {
+    const data: OstreeSignRequest = {
+      request_id: requested.requestId,
+      build_id: requested.version,
+      basearch: requested.arch,
+      commit_object: commitObjectUrl(requested.repo, requested.commit),
+      // A commit's checksum is the SHA-256 of its commit object.
+      checksum: `sha256:${requested.commit}`,
+    };
+    return { topic: 'coreos.build.request.ostree-sign', key, subject: requested.ref, data };
+  }
+  const data: PungiComposeOstree = {
+    ref: requested.ref,
+    commitid: requested.commit,
+    arch: requested.arch,
+    variant: stream.triggers.pungi?.variant ?? stream.group,
+    compose_id: requested.composeId,
+    local_repo_path: requested.repo,
+  };
+  return { topic: 'pungi.compose.ostree', key, subject: requested.ref, data };
+}
+
+/** `file:///srv/ostree/26/objects/ab/cdef….commit`: where the commit object the signature covers is. */
+export function commitObjectUrl(repo: string, commit: string): string {
+  const path = repo.replace(/\/+$/, '').split('/').map(encodeURIComponent).join('/');
+  return `file://${path}/objects/${commit.slice(0, 2)}/${commit.slice(2)}.commit`;
+}
+
+function verificationOf(sign: SignConfig): SignVerification {
+  return { keyring: sign.keyring, keyIds: [...sign.keyIds] };
+}
+
+/** An attempt timed out: ask again under a new request id while the policy allows, else stop asking (a late reply still counts). */
+function onTimedOut(event: Envelope, { config, state }: ListenerContext): Decision {
+  const timedOut = event.data as SignTimedOut;
+  const record = readSignature(state, timedOut.commit);
+  if (!record) return nothing();
+  const timeout = { requestId: timedOut.requestId, attempt: timedOut.attempt, attempts: timedOut.attempts, reason: timedOut.reason, next: timedOut.next, at: event.time, eventId: event.id };
+  const updated: SignatureRecord = { ...record, timeouts: keep(record.timeouts, timeout) };
+  // Signed meanwhile, or an older request than the one in play: noted, nothing more.
+  if (record.state === 'verified' || record.request?.requestId !== timedOut.requestId) return { ...nothing(), patches: [saveSignature(updated)] };
+  const sign = streamById(config, timedOut.stream)?.sign;
+  if (timedOut.next === 'retry' && sign) return request(event, sign, record.subject, timedOut.attempt + 1, updated);
+  return { ...nothing(), patches: [saveSignature({ ...updated, state: 'timed-out' })] };
+}
+
+function onVerified(event: Envelope, { state }: ListenerContext): Decision {
+  const verified = event.data as SignVerified;
+  const record = readSignature(state, verified.commit);
+  if (record?.state === 'verified') return nothing(); // the wait and a reply's check both found it
+  const base: SignatureRecord = record ?? { subject: subjectOf(verified), state: 'verified', purposes: [verified.purpose], request: null, verified: null, timeouts: [], replies: [], refusals: [] };
+  return { ...nothing(), patches: [saveSignature({ ...base, state: 'verified', verified: { keyId: verified.keyId, signer: verified.signer, by: verified.by, at: event.time, eventId: event.id } })] };
+}
+
+/**
+ * The signer's reply to one of relengd's requests (matched by `request_id`; a reply naming another
+ * commit is not about this request and is ignored). SUCCESS gets a job that checks the signature,
+ * even after the request timed out; FAILURE is noted with the signer's reason, and the wait goes on.
+ */
+function onReply(event: Envelope, { config, state }: ListenerContext): Decision {
+  const reply = event.data as OstreeSignFinished;
+  const commit = reply.request_id === undefined ? undefined : (state.get(SIGN_REQUESTS, reply.request_id) as string | undefined);
+  const record = commit === undefined ? undefined : readSignature(state, commit);
+  if (!record || reply.checksum !== `sha256:${record.subject.commit}`) return nothing();
+  const requestId = reply.request_id!;
+  const failure = reply['failure-message'] ?? null;
+  const updated: SignatureRecord = { ...record, replies: keep(record.replies, { requestId, status: reply.status, failure, at: event.time, eventId: event.id }) };
+  const decision: Decision = { ...nothing(), patches: [saveSignature(updated)] };
+  const sign = streamById(config, record.subject.stream)?.sign;
+  if (record.state === 'verified' || !sign) return decision;
+  if (replySucceeded(reply)) {
+    const spec: SignVerifyJobSpec = { subject: record.subject, requestId, replyId: event.id, verification: verificationOf(sign) };
+    decision.jobs.push({ kind: 'sign-verify', key: 'verify', queueKey: `sign-verify:${record.subject.commit}`, spec });
+    return decision;
+  }
+  const data: SignRefused = { ...subjectOf(record.subject), requestId, reason: 'signer-failed', detail: failure ?? `the signer replied ${reply.status}`, replyId: event.id };
+  decision.emit.push({ topic: 'relengd.sign.refused', key: 'signer-failed', subject: record.subject.ref, data });
+  return decision;
+}
