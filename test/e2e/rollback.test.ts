@@ -12,6 +12,7 @@ import type { Daemon } from '../../src/cli/daemon.ts';
 import { DEMO_ARCHES, DEMO_GROUP, DEMO_VERSION } from '../../src/cli/demo/scenario.ts';
 import { Store } from '../../src/store/store.ts';
 import { ostree } from '../helpers/executor-context.ts';
+import { withOperatorTokens } from '../helpers/operator-tokens.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -32,14 +33,7 @@ afterEach(async () => {
 });
 
 /** HTTP tokens for `releng` and `ci`; only `releng` may roll back. */
-function withTokens(dir: string) {
-  writeFileSync(join(dir, 'token-releng'), `${RELENG_TOKEN}\n`);
-  writeFileSync(join(dir, 'token-ci'), `${CI_TOKEN}\n`);
-  return (yaml: string): string =>
-    yaml
-      .replace(/^http: \{ host: 127\.0\.0\.1, port: 8089 \}$/m, `http: { host: 127.0.0.1, port: 8089, auth: { tokens: [{ name: releng, file: ${join(dir, 'token-releng')} }, { name: ci, file: ${join(dir, 'token-ci')} }] } }`)
-      .replace('  relengd.release.promote.requested: [releng]\n', '  relengd.release.promote.requested: [releng]\n  relengd.release.rollback.requested: [releng]\n');
-}
+const withTokens = (dir: string) => withOperatorTokens(dir, { releng: RELENG_TOKEN, ci: CI_TOKEN }, 'relengd.release.rollback.requested');
 
 /** The demo's pipeline, with V1 and then V2 composed and promoted by their Greenwave decisions. */
 async function twoReleases(edit?: (dir: string) => (yaml: string) => string) {

@@ -4,11 +4,11 @@
  * what `relengd replay --dry-run` says, and the confirmed replay doing what the CLI's does, recorded
  * with who asked.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/cli/daemon.ts';
 import { DEMO_VERSION } from '../../src/cli/demo/scenario.ts';
+import { withOperatorTokens } from '../helpers/operator-tokens.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -25,14 +25,7 @@ afterEach(async () => {
 });
 
 /** Tokens for `releng` (may replay) and `ci` (may not). */
-function withTokens(dir: string) {
-  writeFileSync(join(dir, 'token-releng'), `${RELENG_TOKEN}\n`);
-  writeFileSync(join(dir, 'token-ci'), `${CI_TOKEN}\n`);
-  return (yaml: string): string =>
-    yaml
-      .replace(/^http: \{ host: 127\.0\.0\.1, port: 8089 \}$/m, `http: { host: 127.0.0.1, port: 8089, auth: { tokens: [{ name: releng, file: ${join(dir, 'token-releng')} }, { name: ci, file: ${join(dir, 'token-ci')} }] } }`)
-      .replace('  relengd.release.promote.requested: [releng]\n', '  relengd.release.promote.requested: [releng]\n  relengd.replay.requested: [releng]\n');
-}
+const withTokens = (dir: string) => withOperatorTokens(dir, { releng: RELENG_TOKEN, ci: CI_TOKEN }, 'relengd.replay.requested');
 
 interface ReplayAnswer {
   dryRun: boolean;
