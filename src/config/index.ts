@@ -1,5 +1,5 @@
 /** Configuration: schema (the reference documentation), parsing with env overrides, templates, OSTree refs. */
-export { ConfigSchema, SIGN_REPLY_TOPIC } from './schema.ts';
+export { ConfigSchema, IMAGE_SIGN_REPLY_TOPIC, SIGN_REPLY_TOPIC } from './schema.ts';
 export type {
   AmqpConfig,
   ApprovalGateConfig,

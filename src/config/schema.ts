@@ -672,6 +672,13 @@ const SignSchema = z.strictObject({
   resendMinutes: positiveInt().optional(),
   /** After a timeout, ask again (a new request id) this many times; then stop asking (a late reply or signature still counts). Default 2. */
   retries: z.int().min(0).default(2),
+  /**
+   * Where the signatures of container images are (absolute path): a lookaside directory in
+   * containers' layout (`<dir>/<repository path>@sha256=<hex>/signature-1`, simple signing), which
+   * the signer writes and relengd verifies with `skopeo standalone-verify` against `keyring` only.
+   * Required when the group releases an image (`oci.releaseTag`): its digests are signed too.
+   */
+  signatures: absolutePath().optional(),
 });
 
 const StreamSchema = z
@@ -796,6 +803,7 @@ export const ConfigSchema = z
     checkSharedSchedules(config.streams, issue);
     checkSignReplies(config.streams, config.publishers, issue);
     checkGroupImages(config.streams, issue);
+    checkSignedImages(config.streams, config.publishers, issue);
 
     // Streams: ids, groups, refs.
     const ids = new Map<string, number>();
@@ -914,6 +922,23 @@ function checkSignReplies(streams: readonly z.output<typeof StreamSchema>[], pub
     }
     if (stream.sign?.resendMinutes !== undefined && stream.sign.resendMinutes >= stream.sign.timeoutMinutes) {
       issue(['streams', i, 'sign', 'resendMinutes'], `must be less than timeoutMinutes (${stream.sign.timeoutMinutes}): a request is sent again while it waits`);
+    }
+  }
+}
+
+/** The topic a signer answers image signing requests on (`coreos.build.request.artifacts-sign`); a gating fact too. */
+export const IMAGE_SIGN_REPLY_TOPIC = 'coreos.build.request.artifacts-sign.finished';
+
+/**
+ * A signed group that releases an image has its digests signed too: the signatures need a place
+ * (`sign.signatures`), and with `request-reply` the signer's replies need allowed publishers.
+ */
+function checkSignedImages(streams: readonly z.output<typeof StreamSchema>[], publishers: Readonly<Record<string, readonly string[]>>, issue: (path: (string | number)[], message: string) => void): void {
+  for (const [i, stream] of streams.entries()) {
+    if (!stream.sign || !stream.artifacts.some((a) => a.oci?.releaseTag !== undefined)) continue;
+    if (stream.sign.signatures === undefined) issue(['streams', i, 'sign', 'signatures'], 'is required: the stream releases an image (oci.releaseTag), whose digests are signed into this lookaside directory');
+    if (stream.sign.protocol === 'request-reply' && !Object.hasOwn(publishers, IMAGE_SIGN_REPLY_TOPIC)) {
+      issue(['streams', i, 'sign', 'protocol'], `the signer's replies about images count only from allowed publishers: set publishers.${IMAGE_SIGN_REPLY_TOPIC} (robosignatory's user_id)`);
     }
   }
 }

@@ -67,6 +67,8 @@ export const ImageRelease = z.object({
   ...ImageRepositorySpec,
   listTag: z.string(),
   releaseTag: z.string(),
+  /** The lookaside directory of its signatures (`sign.signatures`) when the group is signed: the list and every arch's image must carry a good signature before the tag moves. */
+  signatures: z.string().optional(),
 });
 export type ImageRelease = z.infer<typeof ImageRelease>;
 

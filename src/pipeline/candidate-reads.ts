@@ -7,7 +7,8 @@ import { dataOf, hasObjectData, type StoredEvent } from '../store/events.ts';
 import type { Store } from '../store/store.ts';
 import { gateViews, type GateView, type GatingMessage } from './gates.ts';
 import { GATING, type Candidate, type Gating } from './listeners/promoter.ts';
-import { groupSigning } from './listeners/sign-gate.ts';
+import { imageReleasesOf } from './images.ts';
+import { groupSigning, unsignedImages } from './listeners/sign-gate.ts';
 import { readSignature } from './listeners/sign-state.ts';
 import { streamsOfGroup } from './listeners/streams.ts';
 
@@ -28,7 +29,13 @@ export function candidateGates<Ref>(store: Store, config: Config, candidate: Can
     greenwaveMessages: messages('greenwave.decision.update'),
     resultsdbMessages: messages('resultsdb.result.new'),
     approvalEvent: approval ? refOf(approval) : null,
-    signing: groupSigning(streams) ? { signatureOf: (commit) => readSignature(stateView(store), commit), eventRef: (id) => eventRefOf(store, id, refOf) } : undefined,
+    signing: groupSigning(streams)
+      ? {
+          signatureOf: (commit) => readSignature(stateView(store), commit),
+          eventRef: (id) => eventRefOf(store, id, refOf),
+          ...(imageReleasesOf(streams, candidate.version).images ? { unsignedImages: unsignedImages(stateView(store), candidate, streams) } : {}),
+        }
+      : undefined,
   });
 }
 

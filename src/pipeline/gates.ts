@@ -41,7 +41,7 @@ export interface GateInputs<Ref> {
   resultsdbMessages: readonly GatingMessage<Ref>[];
   approvalEvent: Ref | null;
   /** The group's signing (`streams[].sign`): where each commit's signature stands, and how to refer to a stored event. Absent: the group is not signed. */
-  signing?: { signatureOf: (commit: string) => SignatureRecord | undefined; eventRef: (id: string) => Ref | null } | undefined;
+  signing?: { signatureOf: (commit: string) => SignatureRecord | undefined; eventRef: (id: string) => Ref | null; unsignedImages?: readonly string[] | undefined } | undefined;
 }
 
 const PASSING_OUTCOMES = new Set(['PASSED', 'INFO']);
@@ -68,6 +68,8 @@ function signedGates<Ref>(input: GateInputs<Ref>): GateView<Ref>[] {
   if (!signing) return [];
   const candidateCommits = input.arches.map((arch) => ({ arch, commit: candidate.composes[arch]?.commit ?? null }));
   const views = [signedGate('signed', candidateCommits, signing)];
+  // A released container image: its manifest list and every arch's image are signed too (../listeners/sign-gate.ts).
+  if (signing.unsignedImages) views.push({ label: 'images signed', state: signing.unsignedImages.length === 0 ? 'passed' : 'pending', detail: signing.unsignedImages.join('; ') || null, decidedBy: null });
   const release = candidate.releaseSigning;
   if (candidate.phase === 'promoting' && release) {
     const archOf = new Map(release.plan.map((m) => [m.to, m.arch]));

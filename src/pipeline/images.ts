@@ -34,7 +34,8 @@ export function imageReleasesOf(streams: readonly StreamConfig[], version: strin
   const images = first.artifacts.flatMap((a): ImageRelease[] => {
     const artifact = ociArtifact(first, a.name);
     if (!artifact?.oci.releaseTag) return [];
-    return [{ name: artifact.name, ...imageAccess(artifact.oci), listTag: listTagOf(first, artifact, version), releaseTag: artifact.oci.releaseTag }];
+    const signatures = streams.find((s) => s.sign)?.sign?.signatures;
+    return [{ name: artifact.name, ...imageAccess(artifact.oci), listTag: listTagOf(first, artifact, version), releaseTag: artifact.oci.releaseTag, ...(signatures === undefined ? {} : { signatures }) }];
   });
   return images.length > 0 ? { images } : {};
 }

@@ -10,3 +10,5 @@ export type { Descriptor, ImageManifest, IndexManifest, Manifest } from './manif
 export { ociArchitecture } from './platform.ts';
 export { execRun } from './run.ts';
 export type { ExecRunOptions, Run, RunResult } from './run.ts';
+export { signImage, signatureDir, signatureFiles, verifyImageSignatures } from './signature.ts';
+export type { ImageSignatureCheck } from './signature.ts';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { digestReference, isImageDigest, isImageTag, repositoryProblem, tagReference } from '../config/image-reference.ts';
 import { RelengdError } from '../errors.ts';
-import { parseManifest, type Manifest } from './manifest.ts';
+import { manifestDigest, parseManifest, type Manifest } from './manifest.ts';
 import { commandFailed, execRun, type Run } from './run.ts';
 
 export interface RegistryOptions {
@@ -83,6 +83,22 @@ export class Registry {
     if (result.exitCode === 0) return parseManifest(result.stdout);
     if (NOT_FOUND.test(result.stderr)) return null;
     throw commandFailed(argv, result, UNREACHABLE.test(result.stderr));
+  }
+
+  /**
+   * The exact bytes of the manifest `digest` names, or null when the registry has none. Checked
+   * against the digest: what is signed or verified is the manifest the digest names, whatever the
+   * registry says.
+   */
+  async manifestBytes(digest: string): Promise<Buffer | null> {
+    const argv = ['skopeo', 'inspect', '--raw', this.#tls('tls-verify'), ...this.#auth(), this.byDigest(digest)];
+    const result = await this.#run(argv);
+    if (result.exitCode !== 0) {
+      if (NOT_FOUND.test(result.stderr)) return null;
+      throw commandFailed(argv, result, UNREACHABLE.test(result.stderr));
+    }
+    if (manifestDigest(result.stdout) !== digest) throw new InvalidImageReferenceError('manifest', digest, `the registry served a manifest whose digest is ${manifestDigest(result.stdout)}`);
+    return result.stdout;
   }
 
   /** The digest a tag resolves to now, or null when the tag does not exist. */

@@ -3,11 +3,15 @@
  * relengd publishes them (Fedora CoreOS's `coreos.build.request.ostree-sign`, or a
  * `pungi.compose.ostree` announcement), signs the commit in its repository with a throwaway key
  * (`ostree gpg-sign --gpg-homedir`), and answers a request the way robosignatory does (the request
- * echoed with `status: SUCCESS` on `….finished`), as an authenticated publisher.
+ * echoed with `status: SUCCESS` on `….finished`), as an authenticated publisher. Given a lookaside
+ * directory it signs container images too (`coreos.build.request.artifacts-sign`, each image by digest):
+ * `skopeo standalone-sign` for the docker reference the request names, stored as containers do.
  */
 import type { EmbeddedTransport } from '../../bus/embedded/transport.ts';
 import type { DeliverBatch, PublishItem } from '../../bus/transport.ts';
-import type { OstreeSignRequest } from '../../events/inbound/sign.ts';
+import { parseDigestReference } from '../../config/index.ts';
+import type { ArtifactsSignRequest, OstreeSignRequest } from '../../events/inbound/sign.ts';
+import { execRun, Registry, signImage } from '../../registry/index.ts';
 import type { PungiComposeOstree } from '../../events/inbound/pungi.ts';
 import { withPrefix } from '../../events/topics.ts';
 import type { Logger } from '../../log.ts';
@@ -17,6 +21,8 @@ import type { SigningKey } from './throwaway-key.ts';
 export const REQUEST_TOPIC = 'coreos.build.request.ostree-sign';
 export const REPLY_TOPIC = 'coreos.build.request.ostree-sign.finished';
 export const ANNOUNCEMENT_TOPIC = 'pungi.compose.ostree';
+export const IMAGE_REQUEST_TOPIC = 'coreos.build.request.artifacts-sign';
+export const IMAGE_REPLY_TOPIC = 'coreos.build.request.artifacts-sign.finished';
 
 /** What a request asks to have signed. */
 export interface SignTarget {
@@ -49,7 +55,7 @@ export async function signCommit(target: SignTarget, key: SigningKey): Promise<v
 }
 
 /** robosignatory's reply to a request: the request echoed, with the status (and why, on failure), as `publisher` sent it. */
-export function replyDelivery(request: OstreeSignRequest, o: { status: 'SUCCESS' | 'FAILURE'; failure?: string; publisher: string; topicPrefix: string }): Parameters<DeliverBatch>[0][number] {
+export function replyDelivery(request: OstreeSignRequest | ArtifactsSignRequest, o: { status: 'SUCCESS' | 'FAILURE'; failure?: string; publisher: string; topicPrefix: string }): Parameters<DeliverBatch>[0][number] {
   const data = { ...request, status: o.status, ...(o.failure ? { 'failure-message': o.failure } : {}) };
   return {
     transport: 'standin-signer',
@@ -57,7 +63,7 @@ export function replyDelivery(request: OstreeSignRequest, o: { status: 'SUCCESS'
     raw: Buffer.from(JSON.stringify(data)),
     rawIsData: true,
     headers: {},
-    decoded: { topic: withPrefix(REPLY_TOPIC, o.topicPrefix), data, publisher: o.publisher },
+    decoded: { topic: withPrefix('artifacts' in request ? IMAGE_REPLY_TOPIC : REPLY_TOPIC, o.topicPrefix), data, publisher: o.publisher },
   };
 }
 
@@ -69,6 +75,10 @@ export interface StandinSignerOptions {
   publisher: string;
   topicPrefix: string;
   logger: Logger;
+  /** Where image signatures go (the lookaside directory relengd reads, `sign.signatures`); without it image requests are not answered. */
+  signatures?: string | undefined;
+  /** `--tls-verify` when reading an image's manifest (false: a loopback test registry). @default true */
+  registryTlsVerify?: boolean | undefined;
 }
 
 /** Signs and answers each request the embedded transport publishes, in the background; `idle()` waits for that. */
@@ -82,17 +92,19 @@ export class StandinSigner {
 
   /** Takes the requests published on `transport` from now on; returns what stops that. */
   attach(transport: EmbeddedTransport): () => void {
-    const off = [REQUEST_TOPIC, ANNOUNCEMENT_TOPIC].map((topic) => transport.subscribe(`#.${topic}`, (item) => this.take(item)));
+    const off = [REQUEST_TOPIC, ANNOUNCEMENT_TOPIC, IMAGE_REQUEST_TOPIC].map((topic) => transport.subscribe(`#.${topic}`, (item) => this.take(item)));
     return () => off.forEach((stop) => stop());
   }
 
   take(item: PublishItem): void {
     const { topic, data } = item.envelope;
+    if (topic === IMAGE_REQUEST_TOPIC) return this.#track(this.#answerImages(data as ArtifactsSignRequest), (data as ArtifactsSignRequest).build_id);
     const target = signTargetOf(topic, data);
-    if (!target) return;
-    const work = this.#answer(topic, data, target)
-      .catch((error: unknown) => this.#o.logger.error({ err: error, commit: target.commit }, 'stand-in signer failed'))
-      .finally(() => this.#pending.delete(work));
+    if (target) this.#track(this.#answer(topic, data, target), target.commit);
+  }
+
+  #track(answering: Promise<void>, what: string): void {
+    const work = answering.catch((error: unknown) => this.#o.logger.error({ err: error, what }, 'stand-in signer failed')).finally(() => this.#pending.delete(work));
     this.#pending.add(work);
   }
 
@@ -108,4 +120,29 @@ export class StandinSigner {
     if (topic !== REQUEST_TOPIC) return; // robosignatory does not answer Pungi's announcements: the signature in the repository is the answer
     await this.#o.deliver([replyDelivery(data as OstreeSignRequest, { status: 'SUCCESS', publisher: this.#o.publisher, topicPrefix: this.#o.topicPrefix })]);
   }
+
+  /** Signs each image of an artifacts-sign request into the lookaside directory, as robosignatory signs Fedora CoreOS's images, and replies. */
+  async #answerImages(request: ArtifactsSignRequest): Promise<void> {
+    const signatures = this.#o.signatures;
+    if (signatures === undefined) return;
+    const images = request.artifacts.map((a) => ({ image: signedImageOf(a), identity: a['docker-reference'] }));
+    if (images.some((i) => !i.image || !i.identity)) {
+      await this.#o.deliver([replyDelivery(request, { status: 'FAILURE', failure: 'not an image by digest with a docker-reference', publisher: this.#o.publisher, topicPrefix: this.#o.topicPrefix })]);
+      return;
+    }
+    for (const { image, identity } of images) {
+      const registry = new Registry({ repository: image!.repository, tlsVerify: this.#o.registryTlsVerify ?? true });
+      const manifest = await registry.manifestBytes(image!.digest);
+      if (!manifest) throw new Error(`${image!.repository}@${image!.digest} is not in the registry`);
+      await signImage({ manifest, ...image!, identity: identity!, signatures, gpgHome: this.#o.key.gpgHome, fingerprint: this.#o.key.fingerprint, run: execRun() });
+    }
+    await this.#o.deliver([replyDelivery(request, { status: 'SUCCESS', publisher: this.#o.publisher, topicPrefix: this.#o.topicPrefix })]);
+  }
+}
+
+/** The image an artifacts-sign request names (`docker://repo@sha256:…`, its checksum the digest); null for anything else. */
+export function signedImageOf(artifact: { file: string; checksum: string }): { repository: string; digest: string } | null {
+  if (!artifact.file.startsWith('docker://')) return null;
+  const image = parseDigestReference(artifact.file.slice('docker://'.length));
+  return image && image.digest === artifact.checksum ? image : null;
 }

@@ -70,12 +70,12 @@ export const inboundTopics = {
   },
   'coreos.build.request.artifacts-sign': {
     schema: ArtifactsSignRequest,
-    summary: 'A request to sign files (images) with detached signatures, in Fedora CoreOS\'s shape.',
+    summary: "A request to sign files (images) with detached signatures, in Fedora CoreOS's shape: relengd publishes it for each digest of a signed group's container image (file docker://repo@digest, with the docker-reference the signature binds it to).",
     origin: 'inbound',
   },
   'coreos.build.request.artifacts-sign.finished': {
     schema: ArtifactsSignFinished,
-    summary: "The signer's reply to an artifacts-sign request; counts only from configured publishers.",
+    summary: "The signer's reply to an artifacts-sign request: relengd then checks the image's signature itself; counts only from configured publishers.",
     origin: 'inbound',
   },
 } as const satisfies Record<string, TopicSpec>;

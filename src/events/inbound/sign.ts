@@ -33,7 +33,11 @@ const Reply = { status: z.string(), 'failure-message': z.string().optional() };
 export const OstreeSignFinished = OstreeSignRequest.extend(Reply);
 export type OstreeSignFinished = z.infer<typeof OstreeSignFinished>;
 
-const SignedArtifact = z.looseObject({ file: z.string(), checksum: Digest });
+/**
+ * One file to sign. relengd asks for a container image's manifest as `docker://repo@sha256:…` and says
+ * which docker reference the (simple-signing) signature binds it to: the tag it is released as.
+ */
+const SignedArtifact = z.looseObject({ file: z.string(), checksum: Digest, 'docker-reference': z.string().optional() });
 
 /** coreos.build.request.artifacts-sign: sign files (images), each with a detached signature next to it. */
 export const ArtifactsSignRequest = z.looseObject({

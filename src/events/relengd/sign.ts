@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TopicSpec } from '../catalogue.ts';
+import { ImageDigest } from './artifact.ts';
 import { Checksum } from './compose.ts';
 import { SafeValue } from './safe-value.ts';
 
@@ -32,6 +33,26 @@ export const SignSubject = z.looseObject({
   /** The compose the commit came from; a release commit: the version. */
   composeId: SafeValue,
   purpose: SignPurpose,
+  /**
+   * Set when what is signed is a container image's manifest (an arch's image or the group's
+   * manifest list) rather than a commit: then `commit` is the hex of its digest (signing records
+   * are keyed by it), `repo` the image repository, `ref` the identity the signature claims, and
+   * `arch` `multi` for the list.
+   */
+  image: z
+    .looseObject({
+      repository: z.string(),
+      digest: ImageDigest,
+      /** The docker reference the signature binds the manifest to: `repository:releaseTag`. */
+      identity: z.string(),
+      /** The image's name (the `oci` artifact). */
+      name: SafeValue,
+      tlsVerify: z.boolean(),
+      authFile: z.string().optional(),
+      /** The lookaside directory the signature is stored in (`sign.signatures`). */
+      signatures: z.string(),
+    })
+    .optional(),
 });
 export type SignSubject = z.infer<typeof SignSubject>;
 
@@ -150,5 +171,5 @@ export const signTopics = {
 
 /** The subject fields of any signing event (without its own fields). */
 export function subjectOf(s: SignSubject): SignSubject {
-  return { commit: s.commit, repo: s.repo, ref: s.ref, stream: s.stream, group: s.group, arch: s.arch, version: s.version, composeId: s.composeId, purpose: s.purpose };
+  return { commit: s.commit, repo: s.repo, ref: s.ref, stream: s.stream, group: s.group, arch: s.arch, version: s.version, composeId: s.composeId, purpose: s.purpose, ...(s.image ? { image: s.image } : {}) };
 }

@@ -4,16 +4,18 @@
  * digest (never rebuilt); where it stood is recorded in the plan, and a tag that moved since is
  * not moved (compare-and-swap, as for refs; registries have no atomic one, so the window is the
  * read and the copy); after the copy the tag must resolve to exactly that digest.
- *
- * TODO(signing): sign each per-arch digest and the list digest through the signer protocol before
- * the tag moves, and refuse an unsigned one, as refs are (issue 14, part 1).
+ * For a signed group the list and every arch's image must carry a good signature by a configured
+ * key (`skopeo standalone-verify` against the keyring only, for the identity `repository:releaseTag`)
+ * before the tag moves; the signer listener has them signed when the list is pushed.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefConflictError, RelengdError } from '../../errors.ts';
 import { imageDigestOf } from '../../events/relengd/artifact.ts';
 import type { Logger } from '../../log.ts';
-import type { Run } from '../../registry/index.ts';
+import { verifyImageSignatures, type Run } from '../../registry/index.ts';
+import { tagReference } from '../../config/index.ts';
+import type { SignVerification } from './sign-specs.ts';
 import type { JobContext } from '../executor.ts';
 import type { ImageRelease, PromoteJobSpec } from '../specs.ts';
 import { registryFor, registryRun } from './registry-access.ts';
@@ -28,7 +30,7 @@ export interface PlannedTagMove extends Omit<ImageRelease, 'releaseTag'> {
 
 /** A promotion refused before anything moved. */
 export interface TagRefusal {
-  reason: 'promotion-failed';
+  reason: 'promotion-failed' | 'unsigned';
   refusal: string;
 }
 
@@ -99,6 +101,10 @@ export async function planTags(spec: PromoteJobSpec, run: Run, logger: Logger): 
     if (JSON.stringify(covered) !== JSON.stringify(expected)) {
       return { reason: 'promotion-failed', refusal: `${where} (${list.digest}) covers ${covered.join(', ')}, not the tested images ${tested.map((t) => `${t.arch} ${t.digest}`).join(', ')}; nothing was promoted` };
     }
+    if (spec.sign) {
+      const unsigned = await unsignedDigests(release, [{ what: 'the manifest list', digest: list.digest }, ...tested.map((t) => ({ what: `the ${t.arch} image`, digest: t.digest! }))], spec.sign, run);
+      if (unsigned.length > 0) return { reason: 'unsigned', refusal: `${release.repository}:${release.releaseTag} would move to ${list.digest}, but ${unsigned.join('; ')}; nothing was promoted` };
+    }
     const { releaseTag, ...image } = release;
     tags.push({ ...image, tag: releaseTag, from: await registry.tagDigest(releaseTag), to: list.digest });
   }
@@ -151,4 +157,28 @@ export async function putBackTags(moves: readonly PlannedTagMove[], run: Run, lo
     }
   }
   if (undone.length > 0) logger.warn({ why, putBack: undone }, 'release tag moves undone');
+}
+
+/**
+ * Why each of `digests` does not count as signed for `release` (none: all do): a good signature by a
+ * configured key, over exactly the manifest the registry serves for the digest, for the identity
+ * the release tag gives it, found in the lookaside directory.
+ */
+async function unsignedDigests(release: ImageRelease, digests: ReadonlyArray<{ what: string; digest: string }>, sign: SignVerification, run: Run): Promise<string[]> {
+  if (release.signatures === undefined) return [`no signature directory is configured for it (sign.signatures)`];
+  const registry = registryFor(release, run);
+  const identity = tagReference(release.repository, release.releaseTag);
+  const problems: string[] = [];
+  for (const { what, digest } of digests) {
+    const manifest = await registry.manifestBytes(digest);
+    if (!manifest) {
+      problems.push(`${what} ${digest} is not in the registry`);
+      continue;
+    }
+    const checks = await verifyImageSignatures({ manifest, repository: release.repository, digest, identity, signatures: release.signatures, keyring: sign.keyring, keyIds: sign.keyIds, run });
+    if (checks.some((c) => c.status === 'good')) continue;
+    const found = checks.length === 0 ? 'it carries no signature' : `its signatures: ${checks.map((c) => c.detail).join('; ')}`;
+    problems.push(`${what} ${digest} is not signed by ${sign.keyIds.join(', ')} for ${identity} (${found})`);
+  }
+  return problems;
 }

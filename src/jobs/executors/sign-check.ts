@@ -3,7 +3,10 @@
  * `ostree` verifies every signature on the commit against the configured keyring only, and one
  * counts when it is good and made by a configured key. A signer's word never enters into it.
  */
+import { RelengdError } from '../../errors.ts';
+import type { SignSubject } from '../../events/relengd/sign.ts';
 import { madeByOneOf, type CommitSignature, type OstreeRepo } from '../../ostree/index.ts';
+import { Registry, verifyImageSignatures, type Run } from '../../registry/index.ts';
 import type { SignVerification } from './sign-specs.ts';
 
 export interface SignatureCheck {
@@ -37,4 +40,30 @@ export function describeSignatures(check: SignatureCheck, verification: SignVeri
     return `key ${s.keyId}${s.signer ? ` (${s.signer})` : ''}: ${status}`;
   });
   return `no good signature by ${wanted}; the commit carries ${check.found.length === 1 ? 'one signature' : `${check.found.length} signatures`}: ${each.join('; ')}`;
+}
+
+/**
+ * The same check for a signing subject of either kind: a commit (above), or a container image's
+ * manifest (`subject.image`), whose signatures in the lookaside directory `skopeo
+ * standalone-verify` checks against the configured keyring only, for the identity it is released as.
+ */
+export async function checkSubject(subject: SignSubject, verification: SignVerification, deps: { openRepo: (path: string) => OstreeRepo; run: Run }): Promise<SignatureCheck> {
+  if (!subject.image) return checkSignature(deps.openRepo(subject.repo), subject.commit, verification);
+  const image = subject.image;
+  const registry = new Registry({ repository: image.repository, tlsVerify: image.tlsVerify, authFile: image.authFile, run: deps.run });
+  const manifest = await registry.manifestBytes(image.digest);
+  if (!manifest) throw new ImageNotFoundError(image.repository, image.digest);
+  const checks = await verifyImageSignatures({ manifest, repository: image.repository, digest: image.digest, identity: image.identity, signatures: image.signatures, keyring: verification.keyring, keyIds: verification.keyIds, run: deps.run });
+  const found = checks.map(
+    (c): CommitSignature => ({ keyId: (c.fingerprint ?? 'unknown key').slice(-16), primaryKeyId: null, status: c.status === 'bad' ? 'bad' : 'good', signer: c.status === 'bad' ? c.detail : null, madeAt: '' }),
+  );
+  const valid = found.find((s) => s.status === 'good' && madeByOneOf(s, verification.keyIds)) ?? null;
+  return { valid, found };
+}
+
+/** The registry has no manifest by that digest: there is nothing a signature could be over. */
+export class ImageNotFoundError extends RelengdError {
+  constructor(repository: string, digest: string) {
+    super(`${repository}@${digest} is not in the registry`);
+  }
 }

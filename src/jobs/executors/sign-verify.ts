@@ -5,7 +5,8 @@
  */
 import { subjectOf, type SignRefused, type SignVerified } from '../../events/relengd/sign.ts';
 import type { Executor, JobContext, JobOutcome } from '../executor.ts';
-import { checkSignature, describeSignatures } from './sign-check.ts';
+import { checkSubject, describeSignatures } from './sign-check.ts';
+import { registryRun } from './registry-access.ts';
 import { SignVerifyJobSpec } from './sign-specs.ts';
 import { checkFailed, type SignExecutorDeps } from './sign-wait.ts';
 
@@ -15,7 +16,7 @@ export function signVerifyExecutor(deps: SignExecutorDeps): Executor {
     async execute(ctx: JobContext): Promise<JobOutcome> {
       const spec = SignVerifyJobSpec.parse(ctx.job.spec);
       const { subject } = spec;
-      const check = await checkSignature(deps.openRepo(subject.repo), subject.commit, spec.verification);
+      const check = await checkSubject(subject, spec.verification, { openRepo: deps.openRepo, run: registryRun(ctx) });
       if (check.valid) {
         ctx.logger.info({ commit: subject.commit, keyId: check.valid.keyId, replyId: spec.replyId }, 'commit signed, as the signer replied');
         const data: SignVerified = { ...subjectOf(subject), requestId: spec.requestId, keyId: check.valid.keyId, signer: check.valid.signer, by: 'reply', replyId: spec.replyId };

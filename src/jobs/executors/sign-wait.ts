@@ -10,7 +10,8 @@ import type { OstreeRepo } from '../../ostree/index.ts';
 import { subjectOf, type SignRefused, type SignRequested, type SignSubject, type SignTimedOut, type SignVerified } from '../../events/relengd/sign.ts';
 import { sleep } from '../../retry.ts';
 import { JobInterruptedError, type Executor, type JobContext, type JobEmit, type JobOutcome } from '../executor.ts';
-import { checkSignature, describeSignatures } from './sign-check.ts';
+import { checkSubject, describeSignatures } from './sign-check.ts';
+import { registryRun } from './registry-access.ts';
 import { SignWaitJobSpec } from './sign-specs.ts';
 
 /** How often a waiting job looks at the commit: from `initialMs`, doubling, at most `maxMs` apart. */
@@ -65,9 +66,10 @@ export function signWaitExecutor(deps: SignExecutorDeps): Executor {
       const log = ctx.logger.child({ commit: request.commit, requestId: request.requestId, attempt: request.attempt, resend: request.resend });
       if (earlier) log.info({ since: wait.startedAt, deadline: wait.deadline }, 'resuming the wait for a signature begun by an earlier attempt; nothing is sent again');
       else log.info({ deadline: wait.deadline, resendAt: wait.resendAt }, 'waiting for a signature');
-      const repo = deps.openRepo(request.repo);
+      // A commit is checked in its repository, an image's manifest in the registry (./sign-check.ts).
+      const sources = { openRepo: deps.openRepo, run: registryRun(ctx) };
       for (let round = 0; ; round++) {
-        const check = await checkSignature(repo, request.commit, spec.verification);
+        const check = await checkSubject(request, spec.verification, sources);
         if (check.valid) {
           log.info({ keyId: check.valid.keyId }, 'commit signed');
           const data: SignVerified = { ...subjectOf(request), requestId: request.requestId, keyId: check.valid.keyId, signer: check.valid.signer, by: 'wait' };

@@ -12,7 +12,7 @@ import { imageReleasesOf } from '../images.ts';
 import { nothing, type Decision, type Listener, type ListenerContext, type StateView } from '../listener.ts';
 import { STREAM_HEAD, type StreamHead } from './composer.ts';
 import { rolledBackRelease } from './release-history.ts';
-import { signedLabels, signingSpec, unsignedArches, unsignedDetail } from './sign-gate.ts';
+import { signedLabels, signingSpec, unsignedArches, unsignedDetail, unsignedImages } from './sign-gate.ts';
 import { isSigned } from './sign-state.ts';
 import { groupLabel, streamsOfGroup } from './streams.ts';
 
@@ -203,7 +203,8 @@ function onManualRequest(event: Envelope, context: ListenerContext): Decision {
   }
   // An operator skips the gates, never the signature: nothing unsigned is released, forced or not.
   const unsigned = unsignedArches(context.state, streams.map((s) => ({ arch: s.arch, commit: candidate.composes[s.arch]!.commit! })), streams);
-  if (unsigned.length > 0) return { ...nothing(), emit: [refusal(request.group, request.version, 'unsigned', unsignedDetail(context.state, unsigned))] };
+  const unsignedImage = unsignedImages(context.state, candidate, streams);
+  if (unsigned.length > 0 || unsignedImage.length > 0) return { ...nothing(), emit: [refusal(request.group, request.version, 'unsigned', [...(unsigned.length > 0 ? [unsignedDetail(context.state, unsigned)] : []), ...unsignedImage].join('; '))] };
   // Who asked is who the transport authenticated (src/trust.ts lets only allowed identities send this), never the body.
   return promote(event, candidate, streams, { force: request.force ?? false, requestedBy: event.publisher ?? null, key: 'manual' });
 }
@@ -223,6 +224,8 @@ function evaluate(event: Envelope, context: ListenerContext, candidate: Candidat
   // The "signed" gate (./sign-gate.ts): every arch's commit carries a verified signature.
   const commits = streams.map((s) => ({ arch: s.arch, commit: candidate.composes[s.arch]!.commit! }));
   if (unsignedArches(context.state, commits, streams).length > 0) return decision;
+  // A released image's list and every arch's image are signed too.
+  if (unsignedImages(context.state, candidate, streams).length > 0) return decision;
   // Taken off the release refs by an operator: the gates do not bring it back (a late gating message, a replay).
   if (rolledBackRelease(context.state, candidate.group, candidate.version)) return decision;
   const held = [...gateLabels(gates, candidate), ...signedLabels(context.state, commits.map((c) => c.commit), streams)];
@@ -310,7 +313,8 @@ function onSigned(event: Envelope, context: ListenerContext): Decision {
   const keys = new Set<string>();
   const indexed = context.state.get(PROMOTION_SUBJECT, verified.commit) as string | undefined;
   if (indexed) keys.add(indexed);
-  if (verified.purpose === 'release') keys.add(candidateKey(verified.group, verified.version));
+  // A release commit, or an image digest (of a candidate's list, which the index by commit does not know).
+  if (verified.purpose === 'release' || verified.image) keys.add(candidateKey(verified.group, verified.version));
   const decision = nothing();
   for (const key of keys) {
     const [group, ...rest] = key.split('/');

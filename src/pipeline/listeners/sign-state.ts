@@ -43,3 +43,25 @@ export function saveSignature(record: SignatureRecord) {
 export function keep<T>(list: readonly T[], item: T): T[] {
   return [...list, item].slice(-KEPT);
 }
+
+/** A signed group version's manifest list and its arches' images, by digest: what its "signed" gate waits for. */
+export const IMAGE_LISTS = 'image-list';
+
+export interface ImageListRecord {
+  digest: string;
+  manifests: Array<{ arch: string; digest: string }>;
+}
+
+/** The newest list pushed for `group` `version` and image `name` (a rebuilt arch makes a new one). */
+export function readImageList(state: StateView, group: string, version: string, name: string): ImageListRecord | undefined {
+  return state.get(IMAGE_LISTS, `${group}/${version}/${name}`) as ImageListRecord | undefined;
+}
+
+export function saveImageList(group: string, version: string, name: string, record: ImageListRecord) {
+  return { namespace: IMAGE_LISTS, key: `${group}/${version}/${name}`, value: record };
+}
+
+/** Whether the image digest `sha256:<hex>` carries a verified signature (its record is keyed by the hex). */
+export function isImageSigned(state: StateView, digest: string): boolean {
+  return isSigned(state, digest.slice('sha256:'.length));
+}

@@ -1,13 +1,15 @@
-import type { SignConfig, StreamConfig } from '../../config/index.ts';
+import { tagReference, type SignConfig, type StreamConfig } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
 import { emittedEventId } from '../../events/ids.ts';
-import { replySucceeded, type OstreeSignFinished, type OstreeSignRequest } from '../../events/inbound/sign.ts';
+import { replySucceeded, type ArtifactsSignFinished, type ArtifactsSignRequest, type OstreeSignFinished, type OstreeSignRequest } from '../../events/inbound/sign.ts';
+import type { ImageIndexFinished } from '../../events/relengd/image.ts';
 import type { PungiComposeOstree } from '../../events/inbound/pungi.ts';
 import { subjectOf, type ReleaseAwaitingSignature, type SignRefused, type SignRequested, type SignSubject, type SignTimedOut, type SignVerified } from '../../events/relengd/sign.ts';
 import type { SignVerification, SignVerifyJobSpec, SignWaitJobSpec } from '../../jobs/executors/sign-specs.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
-import { keep, readSignature, saveSignature, SIGN_REQUESTS, type SignatureRecord } from './sign-state.ts';
-import { composeRepo, streamById } from './streams.ts';
+import { imageAccess, ociArtifact } from '../images.ts';
+import { keep, readSignature, saveImageList, saveSignature, SIGN_REQUESTS, type ImageListRecord, type SignatureRecord } from './sign-state.ts';
+import { composeRepo, streamById, streamsOfGroup } from './streams.ts';
 
 export const SIGNER = 'signer';
 
@@ -31,6 +33,8 @@ export const signer: Listener = {
     'relengd.sign.verified',
     'relengd.sign.refused',
     'coreos.build.request.ostree-sign.finished',
+    'relengd.image.index.finished',
+    'coreos.build.request.artifacts-sign.finished',
   ],
   handle(event: Envelope, context: ListenerContext): Decision {
     switch (event.topic) {
@@ -53,7 +57,10 @@ export const signer: Listener = {
         return { ...nothing(), patches: [saveSignature({ ...record, refusals: keep(record.refusals, refusal) })] };
       }
       case 'coreos.build.request.ostree-sign.finished':
+      case 'coreos.build.request.artifacts-sign.finished':
         return onReply(event, context);
+      case 'relengd.image.index.finished':
+        return onImageList(event, context);
       default:
         return nothing();
     }
@@ -148,6 +155,16 @@ function onRequested(event: Envelope, { config, state }: ListenerContext): Decis
 /** The request as the signer reads it: Fedora CoreOS's ostree-sign request, or Pungi's announcement of the commit. */
 function wireRequest(requested: SignRequested, stream: StreamConfig): Emit {
   const key = `wire:${requested.resend}`;
+  // An image is asked for as Fedora CoreOS asks for its artifacts: Pungi announces no images.
+  if (requested.image) {
+    const data: ArtifactsSignRequest = {
+      request_id: requested.requestId,
+      build_id: requested.version,
+      basearch: requested.arch,
+      artifacts: [{ file: `docker://${requested.image.repository}@${requested.image.digest}`, checksum: requested.image.digest, 'docker-reference': requested.image.identity }],
+    };
+    return { topic: 'coreos.build.request.artifacts-sign', key, subject: requested.ref, data };
+  }
   if (requested.protocol === 'request-reply') {
     const data: OstreeSignRequest = {
       request_id: requested.requestId,
@@ -208,10 +225,10 @@ function onVerified(event: Envelope, { state }: ListenerContext): Decision {
  * even after the request timed out; FAILURE is noted with the signer's reason, and the wait goes on.
  */
 function onReply(event: Envelope, { config, state }: ListenerContext): Decision {
-  const reply = event.data as OstreeSignFinished;
+  const reply = event.data as OstreeSignFinished | ArtifactsSignFinished;
   const commit = reply.request_id === undefined ? undefined : (state.get(SIGN_REQUESTS, reply.request_id) as string | undefined);
   const record = commit === undefined ? undefined : readSignature(state, commit);
-  if (!record || reply.checksum !== `sha256:${record.subject.commit}`) return nothing();
+  if (!record || !replyNames(reply, record.subject)) return nothing();
   const requestId = reply.request_id!;
   const failure = reply['failure-message'] ?? null;
   const updated: SignatureRecord = { ...record, replies: keep(record.replies, { requestId, status: reply.status, failure, at: event.time, eventId: event.id }) };
@@ -225,5 +242,40 @@ function onReply(event: Envelope, { config, state }: ListenerContext): Decision 
   }
   const data: SignRefused = { ...subjectOf(record.subject), requestId, reason: 'signer-failed', detail: failure ?? `the signer replied ${reply.status}`, replyId: event.id };
   decision.emit.push({ topic: 'relengd.sign.refused', key: 'signer-failed', subject: record.subject.ref, data });
+  return decision;
+}
+
+/** Whether a reply is about the subject: the same commit, or (artifacts-sign) an artifact with the image's digest. */
+function replyNames(reply: OstreeSignFinished | ArtifactsSignFinished, subject: SignSubject): boolean {
+  const checksum = `sha256:${subject.commit}`;
+  if (subject.image) return 'artifacts' in reply && Array.isArray(reply.artifacts) && reply.artifacts.some((a) => a.checksum === checksum);
+  return 'checksum' in reply && reply.checksum === checksum;
+}
+
+/**
+ * A signed group's manifest list was pushed: the list's digest and every arch's image digest are
+ * each signed, for the identity the release tag gives them (`repository:releaseTag`), before the
+ * tag may move to it. Recorded per group version and image for the "signed" gate (./sign-gate.ts).
+ * An image whose digest is asked for already (the same arch image in a new list) is not asked again.
+ */
+function onImageList(event: Envelope, { config, state }: ListenerContext): Decision {
+  const list = event.data as ImageIndexFinished;
+  const streams = streamsOfGroup(config, list.group);
+  const signed = streams.find((s) => s.sign);
+  const sign = signed?.sign;
+  const artifact = signed && ociArtifact(signed, list.name);
+  if (!signed || !sign?.signatures || !artifact?.oci.releaseTag || artifact.oci.repository !== list.repository) return nothing();
+  const image = { ...imageAccess(artifact.oci), identity: tagReference(list.repository, artifact.oci.releaseTag), name: list.name, signatures: sign.signatures };
+  const record: ImageListRecord = { digest: list.digest, manifests: list.manifests.map(({ arch, digest }) => ({ arch, digest })) };
+  const decision: Decision = { ...nothing(), patches: [saveImageList(list.group, list.version, list.name, record)] };
+  for (const { arch, digest } of [{ arch: 'multi', digest: list.digest }, ...record.manifests]) {
+    const commit = digest.slice('sha256:'.length);
+    if (readSignature(state, commit)) continue;
+    const stream = streams.find((s) => s.arch === arch) ?? signed;
+    const subject: SignSubject = { commit, repo: list.repository, ref: image.identity, stream: stream.id, group: list.group, arch, version: list.version, composeId: list.version, purpose: 'candidate', image: { ...image, digest } };
+    const next = request(event, sign, subject, 1, undefined);
+    decision.emit.push(...next.emit);
+    decision.patches.push(...next.patches);
+  }
   return decision;
 }

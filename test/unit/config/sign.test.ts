@@ -40,3 +40,29 @@ describe('streams[].sign', () => {
     expect(problems(yaml)).toContainEqual(expect.stringMatching(/^streams\[1\]\.sign: differs from streams\[0\]/));
   });
 });
+
+describe('streams[].sign of a group that releases a container image', () => {
+  const imageStream = (signFields: string) => () => `    artifacts:
+      - name: bootc
+        kind: oci
+        platform: bootc
+        format: oci
+        output: "{outputDir}/image"
+        command: [rpm-ostree, compose, container-encapsulate, "--repo={repo}", "{commit}", "oci:{outputDir}/image"]
+        oci: { repository: quay.io/fedora/bootc, tag: "{version}-{arch}", releaseTag: stable }
+    sign: { ${signFields} }`;
+  const IMAGE_REPLIES = 'publishers: { coreos.build.request.ostree-sign.finished: [robosignatory], coreos.build.request.artifacts-sign.finished: [robosignatory] }';
+
+  it('takes the lookaside directory the image signatures are in', () => {
+    const config = parseConfig(testConfigYaml('/srv/relengd', { stream: imageStream(`protocol: request-reply, keyring: /k, keyIds: [${KEY}], signatures: /srv/sigstore`), extra: IMAGE_REPLIES }), {});
+    expect(config.streams[0]!.sign?.signatures).toBe('/srv/sigstore');
+  });
+
+  it('refuses one without a signature directory, or whose signer may not answer about images', () => {
+    expect(problems(testConfigYaml('/srv/relengd', { stream: imageStream(`protocol: robosignatory, keyring: /k, keyIds: [${KEY}]`) }))).toContainEqual(expect.stringMatching(/^streams\[0\]\.sign\.signatures: is required/));
+    expect(problems(testConfigYaml('/srv/relengd', { stream: imageStream(`protocol: request-reply, keyring: /k, keyIds: [${KEY}], signatures: /srv/sigstore`), extra: REPLIES }))).toContainEqual(
+      expect.stringMatching(/^streams\[0\]\.sign\.protocol: .*publishers\.coreos\.build\.request\.artifacts-sign\.finished/),
+    );
+    expect(problems(testConfigYaml('/srv/relengd', { stream: imageStream(`protocol: robosignatory, keyring: /k, keyIds: [${KEY}], signatures: sigstore`) }))).toContainEqual(expect.stringContaining('must be an absolute path'));
+  });
+});
