@@ -35,7 +35,7 @@ describe.skipIf(!chromiumPresent)('dashboard in a browser, on the demo', { timeo
     mkdirSync(SCREENSHOTS, { recursive: true });
     demo = await startDemoDaemon();
     browser = await launchChromium();
-  }, 180_000);
+  }, 480_000);
 
   afterAll(async () => {
     await browser?.close();

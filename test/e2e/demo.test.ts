@@ -22,7 +22,7 @@ const fullCommit = (commits: ReadonlyArray<string | null>, short: string) => {
 };
 
 describe('relengd demo', () => {
-  it('runs the two-week story with its daily rebuild and the nightly story to promoted refs on real OSTree repos, and changes nothing when run again', { timeout: 180_000 }, async () => {
+  it('runs the two-week story with its daily rebuild and the nightly story to promoted refs on real OSTree repos, and changes nothing when run again', { timeout: 480_000 }, async () => {
     const dir = tempDir();
     const first = await runCli(['demo', '--dir', dir]);
     expect(first.code, first.stderr).toBe(0);

@@ -43,7 +43,7 @@ describe('relengd status', () => {
     dir = mkdtempSync(join(tmpdir(), 'relengd-status-'));
     const demo = await runCli(['demo', '--dir', dir, '--json']);
     expect(demo.code, demo.stderr).toBe(0);
-  }, 180_000);
+  }, 480_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("answers what the demo left: each stream's last compose, the version live on each release ref, no daemon up", { timeout: 60_000 }, async () => {
