@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { idOfIdLessMessage } from '../../../src/events/ids.ts';
 import { splitTopic } from '../../../src/events/topics.ts';
+import { GATING_TOPICS } from '../../../src/trust.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../helpers/fixtures.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { brokerMissingReason, deleteTopology, plainConnection, readyCount, testNames, titled, type TestNames } from './broker.ts';
@@ -27,12 +28,12 @@ describe.skipIf(missing !== null)(titled('Fedora fixtures over RabbitMQ', missin
 
   it('stores every fixture once with its id, topic and prefix, and acks the second copy as a duplicate', async () => {
     const fixtures = loadFixtures();
-    // Gating facts count only from their configured publishers: Greenwave's and ResultsDB's messages
-    // are published as the broker user the config names for them (RabbitMQ checks user_id).
-    const gating = new Set(['greenwave.decision.update', 'resultsdb.result.new']);
+    // Gating facts (Greenwave's, ResultsDB's, a signer's replies) count only from their configured
+    // publishers: they are published as the broker user the config names for them (RabbitMQ checks user_id).
+    const gating = GATING_TOPICS;
     const messages = fixtures.map(fromFixture).map((m) => (gating.has(splitTopic(m.topic, 'org.fedoraproject.prod').name) ? { ...m, userId: 'guest' } : m));
     const topics = [...new Set(fixtures.map((f) => f.topic))];
-    const extraConfig = 'publishers:\n  greenwave.decision.update: [guest]\n  resultsdb.result.new: [guest]\n';
+    const extraConfig = `publishers:\n${[...gating].map((topic) => `  ${topic}: [guest]\n`).join('')}`;
     consuming = await startConsuming({ names, dir: tempDir(), topics: [], bindings: topics, topicPrefix: 'org.fedoraproject.prod', extraConfig });
     const { connection, channel } = await plainConnection();
     try {

@@ -7,6 +7,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DeliverBatch } from '../../../src/bus/transport.ts';
 import { idOfIdLessMessage } from '../../../src/events/ids.ts';
 import { splitTopic } from '../../../src/events/topics.ts';
+import { GATING_TOPICS } from '../../../src/trust.ts';
 import { fixturesMissingReason, fixturesPresent, loadFixtures } from '../../helpers/fixtures.ts';
 import { kafkaMissingReason, startMockCluster, titled, type MockCluster } from '../../helpers/kafka-mock/cluster.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -52,7 +53,7 @@ describe.skipIf(kafkaMissingReason !== null)(titled('consuming from Kafka'), () 
   describe.skipIf(!fixturesPresent)(titled('Fedora fixtures bridged into Kafka', fixturesPresent ? null : fixturesMissingReason), () => {
     it('stores every fixture once (the second copy is a duplicate); gating facts are refused and dead-lettered: Kafka carries no identity', { timeout: 60_000 }, async () => {
       const fixtures = loadFixtures();
-      const gating = new Set(['greenwave.decision.update', 'resultsdb.result.new']);
+      const gating = GATING_TOPICS;
       const isGating = (topic: string) => gating.has(splitTopic(topic, 'org.fedoraproject.prod').name);
       const messages: BridgedMessage[] = fixtures.map((f) => {
         const ts = f.fedmsg_envelope?.timestamp;
