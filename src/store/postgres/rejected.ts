@@ -1,0 +1,50 @@
+import { DEFAULT_REJECTED_RAW_BYTES, type Rejection, type StoredRejection } from '../rejected.ts';
+import type { PgDatabase } from './database.ts';
+
+/** Messages that could not become events, on PostgreSQL: the SQLite store's RejectedTable, async. */
+export class PgRejectedTable {
+  readonly #db: PgDatabase;
+  readonly #rawBytesKept: number;
+
+  constructor(db: PgDatabase, options: { rawBytesKept?: number | undefined } = {}) {
+    this.#db = db;
+    this.#rawBytesKept = options.rawBytesKept ?? DEFAULT_REJECTED_RAW_BYTES;
+  }
+
+  async insert(r: Rejection): Promise<void> {
+    const kept = r.raw.byteLength > this.#rawBytesKept ? r.raw.subarray(0, this.#rawBytesKept) : r.raw;
+    await this.#db.query(
+      `INSERT INTO rejected (received_at, transport, topic, message_id, publisher, reason, field, detail, headers, raw, raw_size)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [r.receivedAt, r.transport, r.topic, r.messageId, r.publisher, r.reason, r.field, r.detail, JSON.stringify(r.headers), kept, r.raw.byteLength],
+    );
+  }
+
+  async list(limit = 100): Promise<StoredRejection[]> {
+    const { rows } = await this.#db.query<Record<string, unknown>>('SELECT * FROM rejected ORDER BY seq DESC LIMIT $1', [limit]);
+    return rows.map((row) => {
+      const raw = new Uint8Array(row.raw as Buffer);
+      const rawSize = (row.raw_size as number | null) ?? raw.byteLength;
+      return {
+        seq: row.seq as number,
+        receivedAt: row.received_at as string,
+        transport: row.transport as string,
+        topic: row.topic as string | null,
+        messageId: row.message_id as string | null,
+        publisher: row.publisher as string | null,
+        reason: row.reason as string,
+        field: row.field as string | null,
+        detail: row.detail as string,
+        headers: JSON.parse(row.headers as string) as Record<string, string>,
+        raw,
+        rawSize,
+        rawTruncated: rawSize > raw.byteLength,
+      };
+    });
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.#db.query<{ n: number }>('SELECT count(*) AS n FROM rejected');
+    return rows[0]?.n ?? 0;
+  }
+}
