@@ -16,6 +16,7 @@ import { Dispatcher } from '../pipeline/dispatcher.ts';
 import { Intake } from '../pipeline/intake.ts';
 import { createOperatorReplay } from '../pipeline/operator-replay.ts';
 import { allListeners } from '../pipeline/listeners/index.ts';
+import { signingStand } from '../pipeline/listeners/sign-state.ts';
 import { Router } from '../pipeline/router.ts';
 import { allExecutors, type SignPoll } from '../jobs/executors/index.ts';
 import { JobRunner } from '../jobs/runner.ts';
@@ -125,7 +126,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   runner = new JobRunner({
     store,
-    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}`, signPoll: options.signPoll }),
+    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}`, signPoll: options.signPoll, signingStand: (commit) => signingStand(store.state, commit) }),
     concurrency: config.jobs.concurrency,
     workdir: config.jobs.workdir,
     timeoutMs: config.jobs.timeoutMinutes * 60_000,

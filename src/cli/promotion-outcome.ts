@@ -20,8 +20,12 @@ export function refMoveLines(refs: readonly RefMove[]): string[] {
 /** What became of a promotion request: the refs moved, or the refusal with its reason. */
 export type PromotionOutcome = { outcome: 'promoted'; version: string; refs: RefMove[] } | { outcome: 'refused'; reason: string; detail: string } | Pending;
 
-/** What became of a rollback request: the refs moved back, or the refusal with its reason. */
-export type RollbackOutcome = { outcome: 'rolled-back'; fromVersion: string; toVersion: string; refs: RefMove[] } | { outcome: 'refused'; reason: string; detail: string } | Pending;
+/** What became of a rollback request: the refs moved back, or the refusal with its reason; pending, maybe waiting for its rollback commits' signatures. */
+export type RollbackOutcome =
+  | { outcome: 'rolled-back'; fromVersion: string; toVersion: string; refs: RefMove[] }
+  | { outcome: 'refused'; reason: string; detail: string }
+  | Pending
+  | { outcome: 'pending'; awaitingSignature: Array<{ ref: string; commit: string }> };
 
 const POLL_MS = 250;
 
@@ -107,7 +111,11 @@ export function outcomeOf(chain: readonly unknown[]): PromotionOutcome {
 /** The first rollback outcome in a chain of event views. */
 export function rollbackOutcomeOf(chain: readonly unknown[]): RollbackOutcome {
   const found = firstOf(chain, ['relengd.release.rolled-back', 'relengd.release.rollback.refused']);
-  if (!found) return { outcome: 'pending' };
+  if (!found) {
+    // A signed group's rollback wrote its commits and waits for their signatures before any ref moves.
+    const awaiting = firstOf(chain, ['relengd.release.awaiting-signature'])?.data.commits as Array<{ ref: string; commit: string }> | undefined;
+    return awaiting ? { outcome: 'pending', awaitingSignature: awaiting.map((c) => ({ ref: c.ref, commit: c.commit })) } : { outcome: 'pending' };
+  }
   const { topic, data } = found;
   if (topic === 'relengd.release.rolled-back') return { outcome: 'rolled-back', fromVersion: String(data.fromVersion), toVersion: String(data.toVersion), refs: data.refs as RefMove[] };
   return { outcome: 'refused', reason: String(data.reason), detail: String(data.detail) };

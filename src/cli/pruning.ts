@@ -33,7 +33,7 @@ export function startPruning(options: { store: Store; retention: RetentionConfig
       signal: abort.signal,
     })
       .then((pruned) => {
-        const removed = pruned.events + pruned.rejected + pruned.jobDirectories;
+        const removed = pruned.events + pruned.rejected + pruned.jobDirectories + pruned.signatures + pruned.signRequests + pruned.imageLists;
         log[removed > 0 ? 'info' : 'debug']({ ...pruned, durationMs: Math.round(performance.now() - started) }, 'pruned');
       })
       .catch((error: unknown) => log.error({ err: error }, 'pruning failed; trying again at the next interval'))

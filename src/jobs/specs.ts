@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArtifactRequested, ArtifactSummary, ImageDigest } from '../events/relengd/artifact.ts';
 import { Cause, Checksum } from '../events/relengd/compose.ts';
+import { PlannedImageTag } from '../events/relengd/release.ts';
 import { SafeValue } from '../events/relengd/safe-value.ts';
 import { SignVerification } from './executors/sign-specs.ts';
 
@@ -108,6 +109,8 @@ export const PromoteJobSpec = z.object({
   plan: z.array(z.object({ ref: z.string(), from: Checksum.nullable(), to: Checksum })).optional(),
   /** Container images whose release tag moves with the refs (all or none); absent in rows written before images existed. */
   images: z.array(ImageRelease).optional(),
+  /** With `plan`: the release tags as the first run planned them (where each stood then): this run moves exactly those, from there, or refuses. */
+  imagePlan: z.array(PlannedImageTag).optional(),
   ...Publication,
 });
 export type PromoteJobSpec = z.infer<typeof PromoteJobSpec>;
@@ -134,6 +137,12 @@ export const RollbackJobSpec = z.object({
   requestedBy: z.string().nullable(),
   comment: z.string().optional(),
   targets: z.array(RollbackTarget).min(1),
+  /** The group's signing: no ref moves until every rollback commit carries a good signature by `keyIds`. Absent: not signed. */
+  sign: SignVerification.optional(),
+  /** The moves (per target, in order) a first run planned, whose rollback commits are signed since: this run makes exactly those. Absent: plan afresh. */
+  plan: z.array(z.object({ ref: z.string(), from: Checksum.nullable(), to: Checksum })).optional(),
+  /** Release tags moved back with the refs: from the digest relengd last put there to the one the earlier version released. */
+  images: z.array(PlannedImageTag).optional(),
   ...Publication,
 });
 export type RollbackJobSpec = z.infer<typeof RollbackJobSpec>;

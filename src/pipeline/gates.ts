@@ -10,7 +10,7 @@ import type { GateConfig } from '../config/index.ts';
 import { decisionSubject, policiesSatisfied, type GreenwaveDecisionUpdate } from '../events/inbound/greenwave.ts';
 import { resultComposeId, resultItem, resultOutcome, resultTestcase, type ResultsdbResultNew } from '../events/inbound/resultsdb.ts';
 import type { Candidate, Gating } from './listeners/promoter.ts';
-import type { SignatureRecord } from './listeners/sign-state.ts';
+import { gaveUpPhrase, type SignatureRecord } from './listeners/sign-state.ts';
 import { groupLabel } from './listeners/streams.ts';
 
 export type GateState = 'pending' | 'passed' | 'failed';
@@ -97,7 +97,8 @@ function signatureDetail(commit: string | null, record: SignatureRecord | undefi
   const parts: string[] = [];
   const request = record.request;
   const timeout = record.timeouts.at(-1);
-  if (record.state === 'timed-out' && timeout) parts.push(`timed out at ${timeout.at} (attempt ${timeout.attempt} of ${timeout.attempts}): ${timeout.reason}; no more requests, a late reply still counts`);
+  const gaveUp = gaveUpPhrase(record);
+  if (gaveUp) parts.push(gaveUp);
   else if (request) parts.push(`requested at ${request.at} (request ${request.requestId}, attempt ${request.attempt} of ${request.attempts}, sent ${request.sent}×)${timeout ? `; attempt ${timeout.attempt} timed out at ${timeout.at}` : ''}`);
   const reply = record.replies.at(-1);
   if (reply) parts.push(`signer replied ${reply.status}${reply.failure ? ` (${reply.failure})` : ''} at ${reply.at}`);

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { imageDigestOf } from '../events/relengd/artifact.ts';
 import { PROMOTION, type Candidate } from '../pipeline/listeners/promoter.ts';
+import { RELEASES, type ReleaseHistory } from '../pipeline/listeners/release-history.ts';
+import { IMAGE_LISTS, SIGN_REQUESTS, SIGNATURES, type ImageListRecord } from '../pipeline/listeners/sign-state.ts';
 import type { Store } from './store.ts';
 
 export interface RetentionOptions {
@@ -27,6 +30,10 @@ export interface PruneReport {
   eventsKept: number;
   rejected: number;
   jobDirectories: number;
+  /** The signing saga's records: per commit (or image digest), request id -> commit rows, and pushed image lists. */
+  signatures: number;
+  signRequests: number;
+  imageLists: number;
 }
 
 /** Jobs that will still run: their events are needed (a requeued job reads its cause; replay compares outcomes). */
@@ -42,16 +49,18 @@ const DAY_MS = 86_400_000;
  * events not yet dispatched, events whose outbox row is not yet sent, events that caused or share
  * the correlation id of a job that will still run, and events and job directories of the composes
  * an open release candidate needs. Job rows are kept (small, and `relengd jobs` shows history).
+ * The signing saga's records go with the events (see `pruneSigning`).
  *
  * Rows go in small transactions with a turn of the event loop between them. Store order (seq)
  * follows receipt time, so each walk stops at the first row received after the cutoff: a run reads
  * the old rows only, without an index on received_at (which would cost every inbound write).
  */
 export async function pruneStore(store: Store, o: RetentionOptions): Promise<PruneReport> {
-  const report: PruneReport = { events: 0, outbox: 0, eventsKept: 0, rejected: 0, jobDirectories: 0 };
+  const report: PruneReport = { events: 0, outbox: 0, eventsKept: 0, rejected: 0, jobDirectories: 0, signatures: 0, signRequests: 0, imageLists: 0 };
   await pruneEvents(store, o, report);
   await pruneRejected(store, o, report);
   await pruneJobDirectories(store, o, report);
+  await pruneSigning(store, o, report);
   return report;
 }
 
@@ -178,5 +187,117 @@ async function pruneJobDirectories(store: Store, o: RetentionOptions, report: Pr
     // Not a shell: a directory removed by the file-system API, asynchronously (an image tree is large).
     await rm(dir, { recursive: true, force: true });
     report.jobDirectories++;
+  }
+}
+
+
+/**
+ * Removes the signing saga's state that nothing needs any more, with the events (`retention.events`):
+ * a commit's (or image digest's) signing record last changed before the cutoff, unless the commit
+ * belongs to a candidate still open or being promoted, or promoted or refused within the retention
+ * (as the job directories of its composes are kept), is on a release ref now or in the release
+ * history a rollback can go back to, or is being asked for (a wait or a check in flight); the
+ * request id -> commit rows of records no longer kept; and the pushed image lists of versions
+ * neither kept so nor changed within the retention. A verified signature of a commit a release ref
+ * points at is never pruned.
+ */
+async function pruneSigning(store: Store, o: RetentionOptions, report: PruneReport): Promise<void> {
+  const cutoff = cutoffOf(o, o.eventsDays);
+  const batchSize = o.batchSize ?? 500;
+  const oldRows = store.db.prepare('SELECT key, value, updated_at FROM state WHERE namespace = ? AND updated_at < ? AND key > ? ORDER BY key LIMIT ?');
+  // Deleted only as read: a row a listener changed meanwhile is not old any more.
+  const remove = store.db.prepare('DELETE FROM state WHERE namespace = ? AND key = ? AND updated_at = ?');
+  // A wait or a check still to run needs its commit's record; a watch does not (it ends when the record is gone).
+  const signWaits = store.db.prepare(`SELECT 1 FROM jobs WHERE state IN ${UNFINISHED} AND kind IN ('sign-wait', 'sign-verify') AND queue_key IN (?, ?) LIMIT 1`);
+  type Row = { key: string; value: string; updated_at: string };
+  for (const [namespace, counted] of [[IMAGE_LISTS, 'imageLists'], [SIGNATURES, 'signatures']] as const) {
+    let after = '';
+    for (;;) {
+      if (o.signal?.aborted) return;
+      const more = store.transaction(() => {
+        const rows = oldRows.all(namespace, cutoff, after, batchSize) as unknown as Row[];
+        if (rows.length === 0) return false;
+        // Read in the batch's transaction: a candidate opened or a promotion made a moment ago counts.
+        const kept = keptSigning(store, cutoff);
+        for (const row of rows) {
+          const keep =
+            namespace === IMAGE_LISTS
+              ? kept.versions.has(row.key.slice(0, row.key.lastIndexOf('/')))
+              : kept.commits.has(row.key) || parseJson<{ state?: string }>(row.value)?.state === 'requested' || signWaits.get(`sign-wait:${row.key}`, `sign-verify:${row.key}`) !== undefined;
+          if (!keep) report[counted] += Number(remove.run(namespace, row.key, row.updated_at).changes);
+        }
+        after = rows.at(-1)!.key;
+        return rows.length === batchSize;
+      });
+      if (!more) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  // The request ids of records no longer kept: a late reply to one finds nothing, as it would for a request never made.
+  const orphans = store.db.prepare(`SELECT key FROM state WHERE namespace = ? AND json_extract(value, '$') NOT IN (SELECT key FROM state WHERE namespace = ?) LIMIT ?`);
+  const removeRequest = store.db.prepare('DELETE FROM state WHERE namespace = ? AND key = ?');
+  for (;;) {
+    if (o.signal?.aborted) return;
+    const more = store.transaction(() => {
+      const rows = orphans.all(SIGN_REQUESTS, SIGNATURES, batchSize) as Array<{ key: string }>;
+      for (const row of rows) report.signRequests += Number(removeRequest.run(SIGN_REQUESTS, row.key).changes);
+      return rows.length === batchSize;
+    });
+    if (!more) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * What signing state is kept: the commits and image digests (hex) of candidates open, being promoted,
+ * or changed within the retention, of every group's release refs and the promotions its history
+ * keeps, and of the image lists of those versions; and those versions (`group/version`).
+ */
+function keptSigning(store: Store, cutoff: string): { commits: Set<string>; versions: Set<string> } {
+  const commits = new Set<string>();
+  const versions = new Set<string>();
+  const hexOf = (digest: string | null | undefined) => (typeof digest === 'string' && digest.startsWith('sha256:') ? digest.slice('sha256:'.length) : null);
+  const addDigest = (digest: string | null | undefined) => {
+    const hex = hexOf(digest);
+    if (hex) commits.add(hex);
+  };
+  const rowsOf = (namespace: string) => store.db.prepare('SELECT key, value, updated_at FROM state WHERE namespace = ?').all(namespace) as Array<{ key: string; value: string; updated_at: string }>;
+  for (const row of rowsOf(PROMOTION)) {
+    const candidate = parseCandidate(row.value);
+    if (!candidate) continue;
+    if (candidate.phase !== 'open' && candidate.phase !== 'promoting' && row.updated_at < cutoff) continue;
+    versions.add(`${candidate.group}/${candidate.version}`);
+    for (const compose of Object.values(candidate.composes ?? {})) {
+      if (typeof compose?.commit === 'string') commits.add(compose.commit);
+      for (const artifact of compose?.artifacts ?? []) addDigest(imageDigestOf(artifact));
+    }
+    for (const commit of candidate.releaseSigning?.commits ?? []) commits.add(commit);
+  }
+  for (const row of rowsOf(RELEASES)) {
+    const history = parseJson<ReleaseHistory>(row.value);
+    if (!history) continue;
+    // What the release refs point at, and what a rollback can move them back to.
+    for (const release of [...(history.current ? [history.current] : []), ...(history.promotions ?? [])]) {
+      versions.add(`${history.group}/${release.version}`);
+      for (const ref of release.refs ?? []) commits.add(ref.commit);
+    }
+    for (const promotion of history.promotions ?? []) for (const artifact of promotion.artifacts ?? []) addDigest(imageDigestOf(artifact));
+    // A rollback waiting for its commits' signatures.
+    for (const commit of history.rollingBack?.signing?.commits ?? []) commits.add(commit);
+  }
+  for (const row of rowsOf(IMAGE_LISTS)) {
+    if (!versions.has(row.key.slice(0, row.key.lastIndexOf('/'))) && row.updated_at < cutoff) continue;
+    const list = parseJson<ImageListRecord>(row.value);
+    addDigest(list?.digest);
+    for (const manifest of list?.manifests ?? []) addDigest(manifest.digest);
+  }
+  return { commits, versions };
+}
+
+function parseJson<T>(value: string): T | undefined {
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return undefined;
   }
 }

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { EmbeddedTransport } from '../../src/bus/embedded/transport.ts';
 import { startDaemon } from '../../src/cli/daemon.ts';
 import { DEMO_ARCHES, DEMO_GROUP, DEMO_SIGNER, DEMO_VERSION, demoConfigYaml, demoSteps, demoTreefile } from '../../src/cli/demo/scenario.ts';
-import { replyDelivery, signedImageOf, StandinSigner } from '../../src/cli/demo/standin-signer.ts';
+import { ANNOUNCEMENT_TOPIC, IMAGE_REQUEST_TOPIC, REQUEST_TOPIC, replyDelivery, signCommit, signedImageOf, StandinSigner } from '../../src/cli/demo/standin-signer.ts';
 import { stopAgent, throwawayKey, type SigningKey } from '../../src/cli/demo/throwaway-key.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import type { Envelope } from '../../src/events/envelope.ts';
@@ -87,7 +87,14 @@ async function signedImagePipeline(name: string, options: { signImages: boolean 
   const daemon = await startDaemon({ config, logger: silentLogger(), transport, serveHttp: false, signPoll: { initialMs: 20, maxMs: 100 } });
   cleanups.push(() => daemon.stop());
   const signer = new StandinSigner({ key, deliver: (batch) => transport.inject(batch), publisher: DEMO_SIGNER, topicPrefix: PREFIX, logger: silentLogger(), registryTlsVerify: false, ...(options.signImages ? { signatures } : {}) });
-  const detach = signer.attach(transport);
+  // The signer answers each request as it comes, except those of the topics a test holds back (and answers by hand).
+  const held = new Set<string>();
+  const offs = [REQUEST_TOPIC, ANNOUNCEMENT_TOPIC, IMAGE_REQUEST_TOPIC].map((topic) =>
+    transport.subscribe(`#.${topic}`, (item) => {
+      if (!held.has(topic)) signer.take(item);
+    }),
+  );
+  const detach = () => offs.forEach((off) => off());
   cleanups.push(async () => {
     detach();
     await signer.idle();
@@ -103,7 +110,7 @@ async function signedImagePipeline(name: string, options: { signImages: boolean 
   const stored = (topic: string) => daemon.store.events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
   const imageRequests = () => published.filter((e) => e.topic === 'coreos.build.request.artifacts-sign').map((e) => e.data as ArtifactsSignRequest);
   const os = new Registry({ repository, tlsVerify: false });
-  return { daemon, config, key, other, repository, signatures, send, feed, stored, imageRequests, os, transport, repo: openRepo(join(dir, 'repo')) };
+  return { daemon, config, key, other, repository, signatures, send, feed, stored, imageRequests, os, transport, held, repo: openRepo(join(dir, 'repo')) };
 }
 
 describe.skipIf(skip)(`a signed container-image stream${suffix}`, () => {
@@ -168,5 +175,35 @@ describe.skipIf(skip)(`a signed container-image stream${suffix}`, () => {
     await sign(listRequest, p.key);
     await vi.waitFor(() => expect(p.stored('relengd.release.promoted')).toHaveLength(1), WAIT);
     expect(await p.os.tagDigest('stable')).toBe(list.digest);
+  });
+
+  it('refuses a promotion resumed after signing when its release tag was moved during the wait, and moves nothing', { timeout: 240_000 }, async () => {
+    const p = await signedImagePipeline('fedora/raced', { signImages: true });
+    await p.feed(0);
+    await vi.waitFor(() => expect(p.stored('relengd.image.index.finished')).toHaveLength(1), WAIT);
+    const list = p.stored('relengd.image.index.finished')[0]! as { digest: string; manifests: Array<{ digest: string }> };
+    await vi.waitFor(() => expect(new Set(p.stored('relengd.sign.verified').filter((v) => v.image).map((v) => v.commit)).size).toBe(3), WAIT);
+    await vi.waitFor(() => expect(new Set(p.stored('relengd.sign.verified').filter((v) => !v.image && v.purpose === 'candidate').map((v) => v.commit)).size).toBe(2), WAIT);
+
+    // From now on the release commits wait for a signature the test gives: the promotion plans its moves and waits.
+    p.held.add(REQUEST_TOPIC);
+    await p.feed(2);
+    await vi.waitFor(() => expect(p.stored('relengd.release.awaiting-signature')).toHaveLength(1), WAIT);
+    const awaiting = p.stored('relengd.release.awaiting-signature')[0] as { plan: Array<{ ref: string; from: string | null }>; commits: Array<{ repo: string; commit: string }>; images: unknown[] };
+    expect(awaiting.images).toEqual([expect.objectContaining({ name: 'bootc', repository: p.repository, tag: 'stable', from: null, to: list.digest })]);
+
+    // Meanwhile someone else points stable at one arch's image.
+    const elsewhere = list.manifests[0]!.digest;
+    await p.os.tagDigestAs(elsewhere, 'stable');
+    for (const c of awaiting.commits) await signCommit({ repo: c.repo, commit: c.commit }, p.key);
+
+    // The resumed promotion moves the tag from where its first run found it, or not at all: refused, nothing moved.
+    await vi.waitFor(() => expect(p.stored('relengd.release.promotion.refused')).toHaveLength(1), WAIT);
+    expect(p.stored('relengd.release.promotion.refused')[0]).toMatchObject({ reason: 'ref-moved', detail: expect.stringContaining(`${p.repository}:stable is at ${elsewhere}, not at (no tag)`) });
+    const resumed = p.daemon.store.jobs.list({ kind: 'promote' }).find((j) => (j.spec as { plan?: unknown }).plan);
+    expect(resumed?.spec).toMatchObject({ imagePlan: awaiting.images });
+    expect(p.stored('relengd.release.promoted')).toEqual([]);
+    expect(await p.os.tagDigest('stable')).toBe(elsewhere);
+    for (const move of awaiting.plan) expect(await p.repo.revParse(move.ref)).toBe(move.from);
   });
 });

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/cli/daemon.ts';
-import { DEMO_ARCHES, DEMO_VERSION } from '../../src/cli/demo/scenario.ts';
+import { DEMO_ARCHES, DEMO_GROUP, DEMO_VERSION } from '../../src/cli/demo/scenario.ts';
 import { Registry } from '../../src/registry/index.ts';
 import { node } from '../helpers/executor-context.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
+import { runCli } from '../helpers/process.ts';
 import { STANDIN_OCI, registryToolsMissingReason, startRegistry, type RunningRegistry } from '../helpers/registry.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -124,5 +125,58 @@ describe.skipIf(skip)(`a container-image stream on a loopback registry${suffix}`
     const [promoted] = p.events('relengd.release.promoted');
     expect(promoted).toMatchObject({ version: DEMO_VERSION, images: [] });
     expect(await new Registry({ repository, tlsVerify: false }).tagDigest('stable')).toBeNull();
+  });
+
+  /** V1, then the day's second push V2 (a new kernel: new commits, new images, a new list), each promoted by Greenwave with its tag. */
+  async function twoImageReleases(name: string) {
+    const repository = registry.repository(name);
+    const dir = tempDir();
+    const p = await startPipeline(dir, withImage(repository));
+    daemon = p.daemon;
+    await p.feed(0);
+    await p.feed(2);
+    await p.feed(0, (s) => ({
+      ...s,
+      prepare: { file: s.prepare!.file, content: { packages: [...(s.prepare!.content as { packages: string[] }).packages, 'kernel-4.11.9-300.fc26'] } },
+      message: { ...s.message, id: 'second-push', time: '2017-07-05T18:00:00+00:00' },
+    }));
+    await p.feed(2, (s) => {
+      const data = s.message.data as Record<string, unknown>;
+      return { ...s, message: { ...s.message, id: 'gw-second', data: { ...data, subject_identifier: `${DEMO_GROUP}-${V2}`, subject: [{ 'productmd.compose.id': `${DEMO_GROUP}-${V2}` }] } } };
+    });
+    const promoted = p.events('relengd.release.promoted') as Array<{ version: string; refs: Array<{ ref: string; to: string }>; images: Array<{ to: string }> }>;
+    expect(promoted.map((e) => e.version)).toEqual([DEMO_VERSION, V2]);
+    const [v1List, v2List] = promoted.map((e) => e.images[0]!.to);
+    expect(v2List).not.toBe(v1List);
+    const os = new Registry({ repository, tlsVerify: false });
+    expect(await os.tagDigest('stable')).toBe(v2List);
+    const releaseCommits = () => Promise.all(promoted[1]!.refs.map((r) => p.repo.revParse(r.ref)));
+    return { dir, p, os, repository, v1List: v1List!, v2List: v2List!, v2Commits: promoted[1]!.refs.map((r) => r.to), releaseCommits, config: join(dir, 'relengd.yaml') };
+  }
+  const V2 = '26.20170705.1';
+
+  it('rolls the release tag back with the refs: stable goes back, by digest, to the manifest list the earlier version released', { timeout: 300_000 }, async () => {
+    const { p, os, repository, v1List, v2List, releaseCommits, config } = await twoImageReleases('fedora/rollback');
+    const asked = await runCli(['--config', config, 'rollback', '--group', DEMO_GROUP, '--wait']);
+    expect(asked.code, asked.stderr + asked.stdout).toBe(0);
+    const [rolledBack] = p.events('relengd.release.rolled-back') as Array<{ toVersion: string; refs: Array<{ ref: string; to: string }>; images: unknown }>;
+    expect(rolledBack).toMatchObject({ toVersion: DEMO_VERSION, images: [{ name: 'bootc', repository, tag: 'stable', from: v2List, to: v1List }] });
+    expect(await os.tagDigest('stable')).toBe(v1List);
+    expect(await releaseCommits()).toEqual(rolledBack!.refs.map((r) => r.to));
+  });
+
+  it('refuses the rollback (ref-moved) when the release tag is not where relengd put it, and moves nothing', { timeout: 300_000 }, async () => {
+    const { p, os, v1List, v2Commits, releaseCommits, config } = await twoImageReleases('fedora/rollback-moved');
+    // Someone else points stable at another image (one arch's) behind relengd's back.
+    const [elsewhere] = p.events('relengd.artifact.build.finished').filter((a) => a.kind === 'oci').map((a) => a.digest as string);
+    await os.tagDigestAs(elsewhere!, 'stable');
+    const asked = await runCli(['--config', config, 'rollback', '--group', DEMO_GROUP, '--wait']);
+    expect(asked.code).toBe(1);
+    expect(asked.stdout).toContain('refused (ref-moved):');
+    expect(p.events('relengd.release.rollback.refused')).toMatchObject([{ reason: 'ref-moved', detail: expect.stringContaining(`:stable is at ${elsewhere}`) }]);
+    expect(p.events('relengd.release.rolled-back')).toEqual([]);
+    expect(await os.tagDigest('stable')).toBe(elsewhere);
+    expect(await os.tagDigest('stable')).not.toBe(v1List);
+    expect(await releaseCommits()).toEqual(v2Commits);
   });
 });

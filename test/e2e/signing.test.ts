@@ -20,6 +20,9 @@ import { silentLogger } from '../../src/log.ts';
 import { madeByOneOf, openRepo } from '../../src/ostree/index.ts';
 import { candidateGates } from '../../src/pipeline/candidate-reads.ts';
 import { PROMOTION, type Candidate } from '../../src/pipeline/listeners/promoter.ts';
+import { RELEASES, type ReleaseHistory } from '../../src/pipeline/listeners/release-history.ts';
+import { rollbackOutcomeOf } from '../../src/cli/promotion-outcome.ts';
+import { eventView } from '../../src/store/events.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const PREFIX = 'org.fedoraproject.prod';
@@ -51,8 +54,8 @@ async function signedPipeline(options: { retries: number }) {
 
   const send = (message: { topic: string; data: unknown; id?: string; publisher?: string }, source: 'live' | 'operator' = 'live') =>
     transport.inject([{ transport: 'test', source, raw: Buffer.from(JSON.stringify(message.data)), headers: {}, decoded: message }]);
-  const feed = async (index: number) => {
-    const step = steps[index]!;
+  const feed = async (index: number, alter: (step: (typeof steps)[number]) => (typeof steps)[number] = (x) => x) => {
+    const step = alter(steps[index]!);
     if (step.prepare) writeFileSync(step.prepare.file, JSON.stringify(step.prepare.content));
     return send(step.message);
   };
@@ -148,5 +151,76 @@ describe('signed releases', () => {
     expect(p.stored('relengd.sign.verified').filter((v) => v.purpose === 'candidate').map((v) => v.by)).toEqual(['wait', 'wait']);
     // One request per commit was ever sent for the candidates: nothing timed out, nothing was asked twice.
     expect(p.requests().filter((r) => r.request_id === first.request_id || r.request_id === second.request_id)).toHaveLength(2);
+  });
+
+  it('rolls a signed group back in two steps: the rollback commits are written and signed before any ref moves, then every release ref points at a verified-signed commit', { timeout: 300_000 }, async () => {
+    const p = await signedPipeline({ retries: 0 });
+    const V2 = '26.20170705.1';
+    const releaseRef = (arch: string) => `fedora/26/${arch}/atomic-host`;
+    const refs = async () => Object.fromEntries(await Promise.all(DEMO_ARCHES.map(async (arch) => [arch, await p.repo.revParse(releaseRef(arch))])));
+    // The signer answers at once while the two versions are released.
+    const signer = new StandinSigner({ key: p.key, deliver: (batch) => p.transport.inject(batch), publisher: DEMO_SIGNER, topicPrefix: PREFIX, logger: silentLogger() });
+    const detach = signer.attach(p.transport);
+    await p.feed(0);
+    await vi.waitFor(() => expect(p.stored('relengd.compose.finished')).toHaveLength(2), WAIT);
+    await p.feed(2);
+    await vi.waitFor(() => expect(p.stored('relengd.release.promoted')).toHaveLength(1), WAIT);
+    const v1 = await refs();
+    // The day's second push, with a new kernel, and Greenwave passing it.
+    await p.feed(0, (step) => ({
+      ...step,
+      prepare: { file: step.prepare!.file, content: { packages: [...(step.prepare!.content as { packages: string[] }).packages, 'kernel-4.11.9-300.fc26'] } },
+      message: { ...step.message, id: 'second-push', time: '2017-07-05T18:00:00+00:00' },
+    }));
+    await vi.waitFor(() => expect(p.stored('relengd.compose.finished')).toHaveLength(4), WAIT);
+    await p.feed(2, (step) => {
+      const data = step.message.data as Record<string, unknown>;
+      return { ...step, message: { ...step.message, id: 'gw-second', data: { ...data, subject_identifier: `${DEMO_GROUP}-${V2}`, subject: [{ 'productmd.compose.id': `${DEMO_GROUP}-${V2}` }] } } };
+    });
+    await vi.waitFor(() => expect(p.stored('relengd.release.promoted').map((e) => e.version)).toEqual([DEMO_VERSION, V2]), WAIT);
+    detach();
+    await signer.idle();
+    const v2 = await refs();
+
+    // The rollback: its commits are written and their signatures asked for; no ref moves while they wait.
+    const [asked] = await p.send({ topic: `${PREFIX}.relengd.release.rollback.requested`, data: { group: DEMO_GROUP, comment: 'kernel panics' }, publisher: 'local:releng' }, 'operator');
+    expect(asked).toMatchObject({ kind: 'committed' });
+    await vi.waitFor(() => expect(p.stored('relengd.release.awaiting-signature')).toHaveLength(3), WAIT);
+    const awaiting = p.stored('relengd.release.awaiting-signature')[2] as { version: string; jobId: string; plan: Array<{ ref: string; from: string; to: string }>; commits: Array<{ ref: string; commit: string; purpose: string }> };
+    expect(awaiting).toMatchObject({ version: DEMO_VERSION, commits: [{ purpose: 'rollback' }, { purpose: 'rollback' }] });
+    const rollbackCommits = awaiting.plan.map((m) => m.to);
+    expect(awaiting.commits.map((c) => c.commit).sort()).toEqual([...rollbackCommits].sort());
+    await vi.waitFor(() => expect(p.requests().filter((r) => rollbackCommits.includes(r.checksum.slice('sha256:'.length)))).toHaveLength(2), WAIT);
+    // (Not daemon.idle(): the jobs waiting for the signatures keep it busy.)
+    await vi.waitFor(() => expect(p.daemon.store.jobs.get(awaiting.jobId)?.state).toBe('succeeded'), WAIT);
+    expect(await refs()).toEqual(v2);
+    expect(p.stored('relengd.release.rolled-back')).toEqual([]);
+    const history = () => p.daemon.store.state.get(RELEASES, DEMO_GROUP) as ReleaseHistory;
+    expect(history().rollingBack).toMatchObject({ toVersion: DEMO_VERSION, signing: { jobId: awaiting.jobId, commits: awaiting.commits.map((c) => c.commit) } });
+    expect(p.daemon.store.jobs.get(awaiting.jobId)).toMatchObject({ kind: 'rollback', state: 'succeeded', result: { awaitingSignature: expect.any(Array) } });
+    // What `relengd rollback --wait` reads of the command's chain: no outcome yet, waiting for the signatures.
+    const chain = () => p.daemon.store.events.query({ correlationId: asked!.kind === 'committed' ? asked!.id : '', order: 'asc' }).map(eventView);
+    expect(rollbackOutcomeOf(chain())).toEqual({ outcome: 'pending', awaitingSignature: awaiting.commits.map((c) => ({ ref: c.ref, commit: c.commit })) });
+
+    // The signer signs them: the rollback resumes with its plan and moves every ref.
+    for (const request of p.requests().filter((r) => rollbackCommits.includes(r.checksum.slice('sha256:'.length)))) {
+      await signCommit(p.targetOf(request), p.key);
+      await p.reply(request, DEMO_SIGNER);
+    }
+    await vi.waitFor(() => expect(p.stored('relengd.release.rolled-back')).toHaveLength(1), WAIT);
+    expect(p.stored('relengd.release.rolled-back')[0]).toMatchObject({ fromVersion: V2, toVersion: DEMO_VERSION, requestedBy: 'local:releng', comment: 'kernel panics' });
+    // (The waiting job and the reply's check may each report it.)
+    expect([...new Set(p.stored('relengd.sign.verified').filter((v) => v.purpose === 'rollback').map((v) => v.commit as string))].sort()).toEqual([...rollbackCommits].sort());
+    const now = await refs();
+    for (const arch of DEMO_ARCHES) {
+      const commit = now[arch]!;
+      expect(rollbackCommits).toContain(commit);
+      expect(await p.repo.parentOf(commit)).toBe(v2[arch]);
+      expect(await p.repo.sameTree(commit, v1[arch]!)).toBe(true);
+      const signatures = await p.repo.gpgSignatures(commit, p.key.keyring);
+      expect(signatures.some((s) => s.status === 'good' && madeByOneOf(s, [p.key.fingerprint]))).toBe(true);
+    }
+    await vi.waitFor(() => expect(history().rollingBack).toBeNull(), WAIT);
+    expect(history().current?.version).toBe(DEMO_VERSION);
   });
 });

@@ -69,7 +69,9 @@ function renderOutcome(opts: RollbackOptions, outcome: RollbackOutcome): string 
       return [`rolled back ${opts.group} from ${outcome.fromVersion} to ${outcome.toVersion} (${outcome.fromVersion} is not promoted again automatically):`, ...refMoveLines(outcome.refs)].join('\n');
     case 'refused':
       return `refused (${outcome.reason}): ${outcome.detail}`;
-    case 'pending':
-      return `no outcome after ${opts.timeout} minute(s); the request stands: follow it with relengd releases --group ${opts.group}`;
+    case 'pending': {
+      const waiting = 'awaitingSignature' in outcome ? `; the rollback commits wait for their signatures (no ref moved yet):\n${outcome.awaitingSignature.map((c) => `  ${c.ref}  ${c.commit.slice(0, 12)}`).join('\n')}` : '';
+      return `no outcome after ${opts.timeout} minute(s); the request stands: follow it with relengd releases --group ${opts.group}${waiting}`;
+    }
   }
 }

@@ -49,6 +49,29 @@ export const PromotionRefused = z.looseObject({
 });
 export type PromotionRefused = z.infer<typeof PromotionRefused>;
 
+/** One release tag as a promotion or rollback moved it, by digest (`from` null: created, or it did not move). */
+export const ImageTagMove = z.looseObject({ name: z.string(), repository: z.string(), tag: z.string(), from: ImageDigest.nullable(), to: ImageDigest });
+export type ImageTagMove = z.infer<typeof ImageTagMove>;
+
+/**
+ * One release tag's planned move, with the registry access it needs: what a promotion planned
+ * before it waited for signatures (resumed, it moves exactly that), what a rollback moves back.
+ */
+export const PlannedImageTag = z.looseObject({
+  name: SafeValue,
+  repository: z.string(),
+  tlsVerify: z.boolean(),
+  authFile: z.string().optional(),
+  listTag: z.string(),
+  /** The lookaside directory of the image's signatures, for a signed group. */
+  signatures: z.string().optional(),
+  tag: z.string(),
+  /** Where the tag stood when planned (null: it did not exist): it moves only from there (compare-and-swap). */
+  from: ImageDigest.nullable(),
+  to: ImageDigest,
+});
+export type PlannedImageTag = z.infer<typeof PlannedImageTag>;
+
 /** relengd.release.promoted: the group's release refs moved, all arches at once. */
 export const ReleasePromoted = z.looseObject({
   group: z.string(),
@@ -62,9 +85,7 @@ export const ReleasePromoted = z.looseObject({
   refs: z.array(z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum })).min(1),
   artifacts: z.array(ArtifactSummary.extend({ arch: z.string() })),
   /** Container images: each release tag moved to its tested manifest list, by digest, with the refs. Absent: none configured. */
-  images: z
-    .array(z.looseObject({ name: z.string(), repository: z.string(), tag: z.string(), from: ImageDigest.nullable(), to: ImageDigest }))
-    .optional(),
+  images: z.array(ImageTagMove).optional(),
 });
 export type ReleasePromoted = z.infer<typeof ReleasePromoted>;
 

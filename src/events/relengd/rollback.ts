@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TopicSpec } from '../catalogue.ts';
 import { Checksum } from './compose.ts';
+import { ImageTagMove } from './release.ts';
 import { SafeValue } from './safe-value.ts';
 
 /**
@@ -38,6 +39,8 @@ export const ReleaseRolledBack = z.looseObject({
   requestedBy: z.string().nullable(),
   comment: z.string().optional(),
   jobId: z.string(),
+  /** Container images: each release tag moved back to the manifest list the earlier version released, by digest. Absent: none. */
+  images: z.array(ImageTagMove).optional(),
 });
 export type ReleaseRolledBack = z.infer<typeof ReleaseRolledBack>;
 
@@ -52,8 +55,10 @@ export const RollbackRefusalReason = z.enum([
   /** An arch of the group has no release of the target version, or left the configuration. */
   'arch-missing',
   'rollback-running',
-  /** A release ref is not where relengd last moved it. */
+  /** A release ref (or release tag) is not where relengd last moved it. */
   'ref-moved',
+  /** A rollback commit to move a ref to has no good signature by the group's key (`streams[].sign`). */
+  'unsigned',
   'rollback-failed',
 ]);
 export type RollbackRefusalReason = z.infer<typeof RollbackRefusalReason>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { TopicSpec } from '../catalogue.ts';
 import { ImageDigest } from './artifact.ts';
 import { Checksum } from './compose.ts';
+import { PlannedImageTag } from './release.ts';
 import { SafeValue } from './safe-value.ts';
 
 /**
@@ -11,8 +12,8 @@ import { SafeValue } from './safe-value.ts';
  * wire are Fedora's topics (src/events/inbound/sign.ts, `pungi.compose.ostree`).
  */
 
-/** What a signature is for: a release candidate's commit (its "signed" gate), or a commit a promotion wrote on a release ref. */
-export const SignPurpose = z.enum(['candidate', 'release']);
+/** What a signature is for: a release candidate's commit (its "signed" gate), a commit a promotion wrote on a release ref, or one a rollback wrote there. */
+export const SignPurpose = z.enum(['candidate', 'release', 'rollback']);
 export type SignPurpose = z.infer<typeof SignPurpose>;
 
 export const SignProtocol = z.enum(['request-reply', 'robosignatory']);
@@ -85,8 +86,11 @@ export const SignVerified = SignSubject.extend({
   keyId: z.string(),
   /** Its user id, as the keyring names it. */
   signer: z.string().nullable(),
-  /** `wait`: the job waiting for the signature found it; `reply`: the check a signer's reply started did. */
-  by: z.enum(['wait', 'reply']),
+  /**
+   * `wait`: the job waiting for the signature found it; `reply`: the check a signer's reply started
+   * did; `watch`: the job watching the commit after the retry policy gave up found it (late).
+   */
+  by: z.enum(['wait', 'reply', 'watch']),
   /** The reply that started the check. */
   replyId: z.string().optional(),
 });
@@ -96,20 +100,27 @@ export type SignVerified = z.infer<typeof SignVerified>;
  * relengd.sign.refused: what the signer said does not make the commit signed: it replied FAILURE
  * (`signer-failed`), or it replied SUCCESS but the commit carries no good signature by a configured
  * key (`no-valid-signature`: another key, none, or one that does not match the commit), or the
- * check itself failed (`check-failed`: no keyring, no such commit). The wait goes on.
+ * check itself failed (`check-failed`: no keyring, no such commit). A FAILURE to the request in
+ * play ends its attempt (`next`); otherwise the wait goes on.
  */
 export const SignRefused = SignSubject.extend({
   requestId: z.string(),
   reason: z.enum(['signer-failed', 'no-valid-signature', 'check-failed']),
   detail: z.string(),
   replyId: z.string().nullable(),
+  /**
+   * For `signer-failed` to the request in play: the attempt ended at once, and the retry policy asks
+   * again under a new request id (`retry`) or gives up (`wait-for-late-reply`). Absent when the
+   * refusal ended nothing (an older request's, or the attempt already ended).
+   */
+  next: z.enum(['retry', 'wait-for-late-reply']).optional(),
 });
 export type SignRefused = z.infer<typeof SignRefused>;
 
 /**
  * relengd.sign.timed-out: an attempt's deadline passed without a good signature. `next` says what
  * the retry policy does: ask again under a new request id, or stop asking (a late reply, or a
- * signature appearing, still counts).
+ * signature appearing, still counts: a job watches the commit for it at a slow cadence).
  */
 export const SignTimedOut = SignSubject.extend({
   requestId: z.string(),
@@ -127,8 +138,9 @@ export type SignTimedOut = z.infer<typeof SignTimedOut>;
 export const PlannedRefMove = z.looseObject({ ref: z.string(), arch: z.string(), from: Checksum.nullable(), to: Checksum });
 
 /**
- * relengd.release.awaiting-signature: a promotion wrote the commits its release refs will point to,
- * and some are not signed yet: no ref moved. Once all are, the promotion moves the refs as planned.
+ * relengd.release.awaiting-signature: a promotion (or a rollback: its commits' purpose says so) wrote
+ * the commits its release refs will point to, and some are not signed yet: no ref moved. Once all
+ * are, it moves the refs (and release tags) as planned.
  */
 export const ReleaseAwaitingSignature = z.looseObject({
   group: SafeValue,
@@ -138,6 +150,8 @@ export const ReleaseAwaitingSignature = z.looseObject({
   plan: z.array(PlannedRefMove).min(1),
   /** The planned commits without a good signature yet, to be signed. */
   commits: z.array(SignSubject).min(1),
+  /** The release tags planned with the refs: the resumed run moves them from where they stood then, or refuses. */
+  images: z.array(PlannedImageTag).optional(),
 });
 export type ReleaseAwaitingSignature = z.infer<typeof ReleaseAwaitingSignature>;
 
@@ -164,7 +178,7 @@ export const signTopics = {
   },
   'relengd.release.awaiting-signature': {
     schema: ReleaseAwaitingSignature,
-    summary: 'A promotion wrote its release commits and waits for their signatures before it moves any ref.',
+    summary: 'A promotion or rollback wrote its release commits and waits for their signatures before it moves any ref.',
     origin: 'relengd',
   },
 } as const satisfies Record<string, TopicSpec>;

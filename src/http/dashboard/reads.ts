@@ -176,7 +176,8 @@ export interface ReleaseView {
   rollbackTargets: string[];
   /** Versions taken off the release refs, newest first. */
   rolledBack: Array<{ version: string; by: string | null; at: string }>;
-  rollingBack: { jobId: string; toVersion: string } | null;
+  /** The rollback in flight; `awaitingSignatures`: its rollback commits wait for their signatures (no ref moved yet). */
+  rollingBack: { jobId: string; toVersion: string; awaitingSignatures?: boolean } | null;
   /** The newest rollback outcome: done, or refused with why. */
   lastRollback: { outcome: 'rolled-back' | 'refused'; detail: string; event: EventRef } | null;
 }

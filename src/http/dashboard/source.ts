@@ -191,7 +191,7 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
       current,
       rollbackTargets: versions.filter((v) => v !== current && !Object.hasOwn(history.rolledBack, v)),
       rolledBack,
-      rollingBack: history.rollingBack,
+      rollingBack: history.rollingBack && { jobId: history.rollingBack.jobId, toVersion: history.rollingBack.toVersion, awaitingSignatures: history.rollingBack.signing !== undefined },
       lastRollback,
     };
   }

@@ -59,7 +59,7 @@ function candidateLinks(candidates: readonly CandidateSummary[]): Html {
 /** What the release refs hold, what was rolled back, and the newest rollback's outcome. */
 function releaseCell(r: ReleaseView): Html {
   return html`${r.current ? html`<b>${r.current}</b>` : html`<span class="muted">none</span>`}
-${r.rollingBack ? html`<br>${badge('running')} rolling back to ${r.rollingBack.toVersion} (<a href="${pathOf('jobs', r.rollingBack.jobId)}">job</a>)` : ''}
+${r.rollingBack ? html`<br>${badge('running')} rolling back to ${r.rollingBack.toVersion} (<a href="${pathOf('jobs', r.rollingBack.jobId)}">job</a>)${r.rollingBack.awaitingSignatures ? ': its rollback commits wait for their signatures, no ref moved yet' : ''}` : ''}
 ${r.rolledBack.map((b) => html`<br>${badge('rolled-back')} ${b.version} <span class="muted">by ${b.by ?? 'an unauthenticated sender'} ${when(b.at)}</span>`)}
 ${r.lastRollback ? html`<br><span class="muted">last rollback:</span> ${badge(r.lastRollback.outcome)} ${r.lastRollback.detail} ${eventLink(r.lastRollback.event)}` : ''}`;
 }

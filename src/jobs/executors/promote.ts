@@ -32,7 +32,8 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
 
       let plan = readPlan(ctx.workdir);
       // Container images move with the refs, all or none: their tags are planned first, moved after the refs.
-      const tags = releaseTags(ctx, spec);
+      // Resumed after signing, they move as the first run planned them (from where they stood then), or not at all.
+      const tags = releaseTags(ctx, spec, spec.plan ? spec.imagePlan : undefined);
       if (!plan) {
         const tagRefusal = await tags.plan();
         if (tagRefusal) return refuse(tagRefusal.reason, tagRefusal.refusal);
@@ -44,7 +45,7 @@ export function promoteExecutor(deps: PromoteExecutorDeps): Executor {
       }
       const moves = spec.targets.map((target, i) => ({ ...plan[i]!, target, arch: target.arch, repoPath: target.repo, repo: deps.openRepo(target.repo) }));
       // Signed releases (./sign-release.ts): no ref moves until every commit it moves to carries a good signature.
-      const signing = await releaseSignatures(spec, moves, ctx.job.id);
+      const signing = await releaseSignatures({ ...spec, resumed: spec.plan !== undefined, purpose: 'release', nothingWas: 'promoted', ...(spec.images ? { tagPlan: tags.planned() } : {}) }, moves, ctx.job.id);
       if (signing && 'refusal' in signing) return refuse('unsigned', signing.refusal);
       if (signing) return signing.awaiting;
 

@@ -17,21 +17,28 @@ import { verifyImageSignatures, type Run } from '../../registry/index.ts';
 import { tagReference } from '../../config/index.ts';
 import type { SignVerification } from './sign-specs.ts';
 import type { JobContext } from '../executor.ts';
-import type { ImageRelease, PromoteJobSpec } from '../specs.ts';
+import type { ArtifactSummary } from '../../events/relengd/artifact.ts';
+import type { PlannedImageTag } from '../../events/relengd/release.ts';
+import type { ImageRelease } from '../specs.ts';
 import { registryFor, registryRun } from './registry-access.ts';
 
-/** Where one release tag goes (`from` null: the tag does not exist yet; `from === to`: no move). */
-export interface PlannedTagMove extends Omit<ImageRelease, 'releaseTag'> {
-  tag: string;
-  from: string | null;
-  /** The manifest list over the tested images. */
-  to: string;
+/** Where one release tag goes (`from` null: the tag does not exist yet; `from === to`: no move); `to`: the manifest list over the tested images. */
+export type PlannedTagMove = PlannedImageTag;
+
+/** A promotion (or rollback) refused before anything moved. */
+export interface TagRefusal {
+  reason: 'promotion-failed' | 'unsigned' | 'ref-moved';
+  refusal: string;
 }
 
-/** A promotion refused before anything moved. */
-export interface TagRefusal {
-  reason: 'promotion-failed' | 'unsigned';
-  refusal: string;
+/** What release tags are planned and checked from: a promotion's spec, or a rollback's. */
+export interface TagSource {
+  /** The group's signing: the list and every arch's image must carry a good signature before a tag moves. */
+  sign?: SignVerification | undefined;
+  /** The images to plan afresh (a promotion's first run). */
+  images?: ImageRelease[] | undefined;
+  /** Each arch's artifacts: its image's digest is the one the list must cover (and, signed, is checked). */
+  targets: ReadonlyArray<{ arch: string; artifacts: readonly ArtifactSummary[] }>;
 }
 
 /** The tag did not resolve to the list's digest after the copy (the registry converted it, or someone pushed at once). */
@@ -43,10 +50,12 @@ export class TagNotMovedError extends RelengdError {
 
 const planFile = (workdir: string): string => join(workdir, 'image-plan.json');
 
-/** The release tags of one promotion job: plan once, move after the refs, put back when the promotion fails. */
+/** The release tags of one promotion (or rollback) job: plan once, move after the refs, put back when it fails. */
 export interface ReleaseTags {
-  /** Plans every tag (re-planning when called again); a refusal leaves the registry untouched. */
+  /** Plans every tag (re-planning when called again), or checks the given plan still holds; a refusal leaves the registry untouched. */
   plan(): Promise<TagRefusal | null>;
+  /** The plan as written (empty before `plan`, or with no images). */
+  planned(): PlannedTagMove[];
   /** Moves the planned tags; on a failure puts back those it moved and returns the tag and error. */
   move(): Promise<{ tag: string; error: Error } | null>;
   /** Puts every moved tag back where the plan found it (the refs were rolled back). */
@@ -55,21 +64,28 @@ export interface ReleaseTags {
   released(): Array<{ name: string; repository: string; tag: string; from: string | null; to: string }>;
 }
 
-export function releaseTags(ctx: JobContext, spec: PromoteJobSpec): ReleaseTags {
+/**
+ * `given`: the tags were planned before (a promotion resumed after signing: its first run's plan; a
+ * rollback: back to the digests the earlier release moved them to): `plan` does not plan afresh, it
+ * checks each tag still stands where that plan found it and, for a signed group, that what it moves
+ * to is signed. `nothingWas` ends a refusal's detail (`promoted`, `rolled back`).
+ */
+export function releaseTags(ctx: JobContext, spec: TagSource, given?: readonly PlannedTagMove[], nothingWas = 'promoted'): ReleaseTags {
   const run = registryRun(ctx);
   const file = planFile(ctx.workdir);
   let plan: PlannedTagMove[] | null = null;
   const planned = (): PlannedTagMove[] => (plan ??= existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PlannedTagMove[]) : []);
   return {
     async plan() {
-      const result = await planTags(spec, run, ctx.logger);
+      const result = given ? await checkPlannedTags(given, spec, run, nothingWas) : await planTags(spec, run, ctx.logger);
       if ('refusal' in result) return result;
       plan = result.tags;
       writeFileSync(file, JSON.stringify(plan));
       return null;
     },
+    planned,
     move: () => moveTags(planned(), run, ctx.logger),
-    putBack: () => putBackTags(planned(), run, ctx.logger, 'the promotion failed after the tags moved'),
+    putBack: () => putBackTags(planned(), run, ctx.logger, 'the release failed after the tags moved'),
     released: () => planned().map((m) => ({ name: m.name, repository: m.repository, tag: m.tag, from: m.from === m.to ? null : m.from, to: m.to })),
   };
 }
@@ -79,13 +95,10 @@ export function releaseTags(ctx: JobContext, spec: PromoteJobSpec): ReleaseTags 
  * the manifest list at `listTag` which must cover exactly those, and where the release tag is now.
  * An image that not every arch has is not released (all arches or none): its tag stays.
  */
-export async function planTags(spec: PromoteJobSpec, run: Run, logger: Logger): Promise<{ tags: PlannedTagMove[] } | TagRefusal> {
+export async function planTags(spec: TagSource, run: Run, logger: Logger): Promise<{ tags: PlannedTagMove[] } | TagRefusal> {
   const tags: PlannedTagMove[] = [];
   for (const release of spec.images ?? []) {
-    const tested = spec.targets.map((t) => {
-      const artifact = t.artifacts.find((a) => a.name === release.name);
-      return { arch: t.arch, digest: artifact ? imageDigestOf(artifact) : null };
-    });
+    const tested = testedImages(spec, release.name);
     const missing = tested.filter((t) => t.digest === null).map((t) => t.arch);
     if (missing.length > 0) {
       logger.warn({ image: release.name, missing }, 'image not released: not every arch has it, so its release tag stays');
@@ -109,6 +122,36 @@ export async function planTags(spec: PromoteJobSpec, run: Run, logger: Logger): 
     tags.push({ ...image, tag: releaseTag, from: await registry.tagDigest(releaseTag), to: list.digest });
   }
   return { tags };
+}
+
+/** Each arch's image `name` as the targets' artifacts name it (digest null: the arch has none). */
+function testedImages(spec: TagSource, name: string): Array<{ arch: string; digest: string | null }> {
+  return spec.targets.map((t) => {
+    const artifact = t.artifacts.find((a) => a.name === name);
+    return { arch: t.arch, digest: artifact ? imageDigestOf(artifact) : null };
+  });
+}
+
+/**
+ * A plan made before: every tag that moves must still stand where the plan found it (or already
+ * where it goes), else `ref-moved`; for a signed group the list it moves to and every arch's image
+ * of it must carry a good signature. Nothing is planned afresh: the tag moves exactly as planned.
+ */
+export async function checkPlannedTags(given: readonly PlannedTagMove[], spec: TagSource, run: Run, nothingWas: string): Promise<{ tags: PlannedTagMove[] } | TagRefusal> {
+  for (const m of given) {
+    if (m.from === m.to) continue;
+    const reference = `${m.repository}:${m.tag}`;
+    const current = await registryFor(m, run).tagDigest(m.tag);
+    if (current !== m.from && current !== m.to) {
+      return { reason: 'ref-moved', refusal: `${reference} is at ${current ?? '(no such tag)'}, not at ${m.from ?? '(no tag)'} where relengd planned to move it from: it was moved since; nothing was ${nothingWas}` };
+    }
+    if (spec.sign) {
+      const arches = testedImages(spec, m.name).flatMap((t) => (t.digest === null ? [] : [{ what: `the ${t.arch} image`, digest: t.digest }]));
+      const unsigned = await unsignedDigests({ ...m, releaseTag: m.tag }, [{ what: 'the manifest list', digest: m.to }, ...arches], spec.sign, run);
+      if (unsigned.length > 0) return { reason: 'unsigned', refusal: `${reference} would move to ${m.to}, but ${unsigned.join('; ')}; nothing was ${nothingWas}` };
+    }
+  }
+  return { tags: [...given] };
 }
 
 /** Moves each tag by digest with compare-and-swap on where the plan found it; a tag already at its target is left. */

@@ -3,7 +3,9 @@ import type { RollbackRefusalReason } from '../../events/relengd/rollback.ts';
 import type { OstreeRepo } from '../../ostree/index.ts';
 import type { Executor, JobContext, JobEmit, JobOutcome } from '../executor.ts';
 import { RollbackJobSpec, type RollbackTarget } from '../specs.ts';
-import { moveAll, movedRefs, publishMoves, readPlan, sourceOf, SOURCE_COMMIT_KEY, writePlan, type PlannedMove, type ReleaseExecutorDeps } from './release-refs.ts';
+import { moveAll, movedRefs, publishMoves, putBack, readPlan, sourceOf, SOURCE_COMMIT_KEY, writePlan, type PlannedMove, type ReleaseExecutorDeps } from './release-refs.ts';
+import { releaseTags } from './release-tags.ts';
+import { releaseSignatures } from './sign-release.ts';
 import { streamMetadata, writeJsonAtomically } from './stream-metadata.ts';
 
 /** Commit metadata of a rollback commit: the version it took off the release ref. */
@@ -17,7 +19,11 @@ export const ROLLED_BACK_FROM_KEY = 'relengd.rolled-back-from';
  * still be where relengd last moved it, when the job plans and again when it moves each one
  * (compare-and-swap): a ref moved by anyone else refuses the rollback (`ref-moved`). Summary
  * (signed when configured), static deltas from the rolled-back release and the stream metadata
- * follow, as for a promotion.
+ * follow, as for a promotion. Release tags of container images move back with the refs, all or
+ * none (./release-tags.ts): each from the digest relengd last put there, to the one the earlier
+ * version released. For a signed group the rollback is two-step like a promotion
+ * (./sign-release.ts): the first run writes the rollback commits and moves nothing until they are
+ * signed; the rollback listener then runs it again with that plan, which checks the signatures again.
  */
 export function rollbackExecutor(deps: ReleaseExecutorDeps): Executor {
   return {
@@ -30,25 +36,43 @@ export function rollbackExecutor(deps: ReleaseExecutorDeps): Executor {
       };
 
       let plan = readPlan(ctx.workdir);
+      // The tags were planned by the listener from the release history: checked (still where relengd put them) before anything is written.
+      const tags = releaseTags(ctx, { sign: spec.sign, targets: spec.targets }, spec.images ?? [], 'rolled back');
       if (!plan) {
-        const planned = await planRollback(spec, deps);
+        const tagRefusal = await tags.plan();
+        if (tagRefusal) return refuse(tagRefusal.reason === 'promotion-failed' ? 'rollback-failed' : tagRefusal.reason, tagRefusal.refusal);
+        // A rollback resumed once its rollback commits were signed moves the refs as first planned (to those signed commits).
+        const planned = spec.plan ? { moves: spec.plan } : await planRollback(spec, deps);
         if ('reason' in planned) return refuse(planned.reason, planned.detail);
         plan = planned.moves;
         writePlan(ctx.workdir, plan);
       }
       const moves = spec.targets.map((target, i) => ({ ...plan[i]!, target, arch: target.arch, repoPath: target.repo, repo: deps.openRepo(target.repo) }));
+      // Signed groups: no ref moves until every rollback commit carries a good signature.
+      const release = { group: spec.group, version: spec.toVersion, sign: spec.sign, resumed: spec.plan !== undefined, purpose: 'rollback' as const, nothingWas: 'rolled back' };
+      const signing = await releaseSignatures(release, moves, ctx.job.id);
+      if (signing && 'refusal' in signing) return refuse('unsigned', signing.refusal);
+      if (signing) return signing.awaiting;
 
       const failed = await moveAll(moves, spec.summary, ctx.logger);
       if (failed?.error instanceof RefConflictError) return refuse('ref-moved', `${failed.error.message}; nothing was rolled back`);
       if (failed) return refuse('rollback-failed', `moving ${failed.ref}: ${failed.error.message}; nothing was rolled back`);
+      const tagFailed = await tags.move();
+      if (tagFailed) {
+        await putBack(moves, spec.summary, ctx.logger, String(tagFailed.error));
+        return refuse(tagFailed.error instanceof RefConflictError ? 'ref-moved' : 'rollback-failed', `moving ${tagFailed.tag}: ${tagFailed.error.message}; nothing was rolled back`);
+      }
 
       const writeMetadata = (): void => {
         if (!spec.metadata) return;
-        const metadata = streamMetadata({ stream: spec.group, version: spec.toVersion, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })) });
+        const metadata = streamMetadata({ stream: spec.group, version: spec.toVersion, generatedAt: ctx.now().toISOString(), generator: deps.generator, baseUrl: spec.baseUrl, targets: moves.map((m) => ({ ...m.target, to: m.to })), images: tags.released() });
         writeJsonAtomically(spec.metadata, metadata);
       };
       const publishError = await publishMoves(moves, spec, writeMetadata, ctx.logger);
-      if (publishError) return refuse('rollback-failed', `${publishError.message}; the refs were put back`);
+      if (publishError) {
+        await tags.putBack();
+        return refuse('rollback-failed', `${publishError.message}; the refs were put back`);
+      }
 
       const refs = movedRefs(moves).map((r) => ({ ...r, from: r.from ?? r.to }));
       ctx.logger.info({ group: spec.group, fromVersion: spec.fromVersion, toVersion: spec.toVersion, refs, requestedBy: spec.requestedBy }, 'release rolled back');
@@ -68,6 +92,7 @@ export function rollbackExecutor(deps: ReleaseExecutorDeps): Executor {
               requestedBy: spec.requestedBy,
               ...(spec.comment !== undefined ? { comment: spec.comment } : {}),
               jobId: ctx.job.id,
+              ...(spec.images?.length ? { images: tags.released() } : {}),
             },
           },
         ],

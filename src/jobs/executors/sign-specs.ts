@@ -31,3 +31,27 @@ export const SignVerifyJobSpec = z.object({
   verification: SignVerification,
 });
 export type SignVerifyJobSpec = z.infer<typeof SignVerifyJobSpec>;
+
+/**
+ * Watches a commit whose signing the retry policy gave up on, for a signature that appears late
+ * (robosignatory signs without a reply): checked every `everyMinutes`, until `until`, asking nothing.
+ */
+export const SignWatchJobSpec = z.object({
+  subject: SignSubject,
+  /** The last request (null: none known). */
+  requestId: z.string().nullable(),
+  verification: SignVerification,
+  everyMinutes: z.number().int().positive(),
+  until: z.iso.datetime({ offset: true }),
+});
+export type SignWatchJobSpec = z.infer<typeof SignWatchJobSpec>;
+
+/**
+ * Where a commit's signing stands in the saga's records, as a signing job may ask it between checks
+ * to end a wait nothing is waiting for any more: null when there is no record (pruned).
+ */
+export interface SigningStand {
+  state: 'requested' | 'timed-out' | 'verified';
+  /** The request in play. */
+  requestId: string | null;
+}

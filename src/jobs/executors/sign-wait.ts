@@ -2,7 +2,9 @@
  * Waiting for a signature: the effect half of the signing saga (the decisions are the signer
  * listener's). One job waits for one sending of a request. It never sends anything itself when it
  * starts, so running it again after a crash sends nothing twice; it reads back from its job
- * directory when its wait began, so the deadline stays where it was.
+ * directory when its wait began, so the deadline stays where it was. It ends without a word when
+ * its request is no longer the one in play (the signer refused it and relengd asked again, or gave
+ * up): that attempt is over, and its timeout must not count against the next.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { sleep } from '../../retry.ts';
 import { JobInterruptedError, type Executor, type JobContext, type JobEmit, type JobOutcome } from '../executor.ts';
 import { checkSubject, describeSignatures } from './sign-check.ts';
 import { registryRun } from './registry-access.ts';
-import { SignWaitJobSpec } from './sign-specs.ts';
+import { SignWaitJobSpec, type SigningStand } from './sign-specs.ts';
 
 /** How often a waiting job looks at the commit: from `initialMs`, doubling, at most `maxMs` apart. */
 export interface SignPoll {
@@ -25,6 +27,19 @@ export const DEFAULT_SIGN_POLL: SignPoll = { initialMs: 1000, maxMs: 30_000 };
 export interface SignExecutorDeps {
   openRepo: (path: string) => OstreeRepo;
   signPoll?: SignPoll | undefined;
+  /** Where the saga's records say the commit's signing stands; without it, a wait goes on to its deadline. */
+  signingStand?: ((commit: string) => SigningStand | null) | undefined;
+}
+
+/** The stand, or undefined when it cannot be told (no reader, or the store refused the read: the wait goes on). */
+export function standOf(deps: SignExecutorDeps, commit: string, log: JobContext['logger']): SigningStand | null | undefined {
+  if (!deps.signingStand) return undefined;
+  try {
+    return deps.signingStand(commit);
+  } catch (error) {
+    log.warn({ err: error }, 'could not read where the signing stands; waiting on');
+    return undefined;
+  }
 }
 
 /** What the first attempt of the job decided, kept in its directory for the attempts after a crash. */
@@ -74,6 +89,11 @@ export function signWaitExecutor(deps: SignExecutorDeps): Executor {
           log.info({ keyId: check.valid.keyId }, 'commit signed');
           const data: SignVerified = { ...subjectOf(request), requestId: request.requestId, keyId: check.valid.keyId, signer: check.valid.signer, by: 'wait' };
           return { state: 'succeeded', result: { outcome: 'verified', keyId: check.valid.keyId }, emit: [{ topic: 'relengd.sign.verified', key: 'verified', subject: request.ref, data }] };
+        }
+        const stand = standOf(deps, request.commit, log);
+        if (stand !== undefined && (stand === null || stand.state !== 'requested' || stand.requestId !== request.requestId)) {
+          log.info({ stand }, 'the request is no longer the one in play: this wait ends');
+          return { state: 'succeeded', result: { outcome: 'superseded', stand }, emit: [] };
         }
         const now = ctx.now();
         if (now >= new Date(wait.deadline)) {

@@ -31,8 +31,8 @@ export interface Candidate {
   jobId?: string;
   /** How the promotion in progress was asked for; one resumed once its release commits are signed is asked for alike. */
   how?: PromotionHow;
-  /** The promotion wrote its release commits and waits for their signatures (`relengd.release.awaiting-signature`): no ref moved yet. */
-  releaseSigning?: { jobId: string; plan: ReleaseAwaitingSignature['plan']; commits: string[] };
+  /** The promotion wrote its release commits and waits for their signatures (`relengd.release.awaiting-signature`): no ref moved yet. `images`: the release tags as it planned them. */
+  releaseSigning?: { jobId: string; plan: ReleaseAwaitingSignature['plan']; commits: string[]; images?: ReleaseAwaitingSignature['images'] };
 }
 
 /** How a promotion was asked for: by the gates (`gated`), an operator (`manual`), or resumed after signing (`signed`). */
@@ -269,7 +269,7 @@ export function publicationOf(promoteConfig: PromoteConfig): Pick<PromoteJobSpec
   };
 }
 
-function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: PromotionHow & { plan?: ReleaseAwaitingSignature['plan'] }): Decision {
+function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[], how: PromotionHow & { plan?: ReleaseAwaitingSignature['plan']; imagePlan?: ReleaseAwaitingSignature['images'] }): Decision {
   const promoteConfig = streams[0]!.promote!;
   const promoteJobId = jobId(event.id, 'promoter', how.key);
   const spec: PromoteJobSpec = {
@@ -297,6 +297,8 @@ function promote(event: Envelope, candidate: Candidate, streams: StreamConfig[],
     ...publicationOf(promoteConfig),
     ...signingSpec(streams),
     ...(how.plan ? { plan: how.plan.map(({ ref, from, to }) => ({ ref, from, to })) } : {}),
+    // Resumed: the release tags move exactly as the first run planned them, or the promotion is refused (not planned again).
+    ...(how.plan && how.imagePlan ? { imagePlan: how.imagePlan } : {}),
   };
   const { releaseSigning: _done, ...rest } = candidate;
   const promoting: Candidate = { ...rest, phase: 'promoting', jobId: promoteJobId, how: { force: how.force, requestedBy: how.requestedBy, key: how.key, ...(how.gates ? { gates: how.gates } : {}) } };
@@ -330,9 +332,10 @@ function onSigned(event: Envelope, context: ListenerContext): Decision {
 /** The promotion job wrote release commits that are not signed yet: remember its plan, and resume at once if they are signed by now. */
 function onAwaitingSignature(event: Envelope, context: ListenerContext): Decision {
   const awaiting = event.data as ReleaseAwaitingSignature;
+  if (awaiting.commits.some((c) => c.purpose === 'rollback')) return nothing(); // the rollback listener's
   const candidate = load(context.state, awaiting.group, awaiting.version);
   if (candidate.phase !== 'promoting' || candidate.jobId !== awaiting.jobId) return nothing();
-  const waiting: Candidate = { ...candidate, releaseSigning: { jobId: awaiting.jobId, plan: awaiting.plan, commits: awaiting.commits.map((c) => c.commit) } };
+  const waiting: Candidate = { ...candidate, releaseSigning: { jobId: awaiting.jobId, plan: awaiting.plan, commits: awaiting.commits.map((c) => c.commit), ...(awaiting.images ? { images: awaiting.images } : {}) } };
   const resumed = resumeSigned(event, context, waiting);
   return resumed.jobs.length > 0 ? resumed : { ...nothing(), patches: [save(waiting)] };
 }
@@ -344,7 +347,7 @@ function resumeSigned(event: Envelope, context: ListenerContext, candidate: Cand
   const streams = streamsOfGroup(context.config, candidate.group).filter((s) => s.promote);
   if (streams.length === 0) return nothing();
   const how = candidate.how ?? { force: false, requestedBy: null, key: 'gated' };
-  return promote(event, candidate, streams, { ...how, key: 'signed', plan: signing.plan });
+  return promote(event, candidate, streams, { ...how, key: 'signed', plan: signing.plan, ...(signing.images ? { imagePlan: signing.images } : {}) });
 }
 
 function refusal(group: string, version: string, reason: PromotionRefused['reason'], detail: string) {

@@ -8,7 +8,7 @@ import { imageDigestOf, type ArtifactSummary } from '../../events/relengd/artifa
 import type { PromoteJobSpec } from '../../jobs/specs.ts';
 import { imageReleasesOf } from '../images.ts';
 import type { StateView } from '../listener.ts';
-import { isImageSigned, isSigned, readImageList, readSignature } from './sign-state.ts';
+import { gaveUpPhrase, isImageSigned, isSigned, readImageList, readSignature } from './sign-state.ts';
 
 /** The group's signing: the streams of a group share it (the configuration checks). */
 export function groupSigning(streams: readonly StreamConfig[]): SignConfig | undefined {
@@ -35,7 +35,7 @@ export function unsignedDetail(state: StateView, unsigned: ReadonlyArray<{ arch:
       const where = !record
         ? 'no signature requested yet'
         : record.state === 'timed-out'
-          ? `the signature timed out (${record.timeouts.at(-1)?.reason ?? 'no reason recorded'}); a late reply still counts`
+          ? `the retry policy gave up: ${gaveUpPhrase(record) ?? 'no reason recorded; a late reply still counts'}`
           : `the signature is pending (request ${record.request?.requestId ?? '-'}, attempt ${record.request?.attempt ?? 1} of ${record.request?.attempts ?? 1})`;
       return `${arch} commit ${commit} is not signed: ${where}`;
     })

@@ -1,25 +1,35 @@
-import { tagReference, type SignConfig, type StreamConfig } from '../../config/index.ts';
+import { tagReference, type Config, type SignConfig, type StreamConfig } from '../../config/index.ts';
 import type { Envelope } from '../../events/envelope.ts';
 import { emittedEventId } from '../../events/ids.ts';
 import { replySucceeded, type ArtifactsSignFinished, type ArtifactsSignRequest, type OstreeSignFinished, type OstreeSignRequest } from '../../events/inbound/sign.ts';
 import type { ImageIndexFinished } from '../../events/relengd/image.ts';
 import type { PungiComposeOstree } from '../../events/inbound/pungi.ts';
 import { subjectOf, type ReleaseAwaitingSignature, type SignRefused, type SignRequested, type SignSubject, type SignTimedOut, type SignVerified } from '../../events/relengd/sign.ts';
-import type { SignVerification, SignVerifyJobSpec, SignWaitJobSpec } from '../../jobs/executors/sign-specs.ts';
+import type { SignVerification, SignVerifyJobSpec, SignWaitJobSpec, SignWatchJobSpec } from '../../jobs/executors/sign-specs.ts';
 import { nothing, type Decision, type Emit, type Listener, type ListenerContext } from '../listener.ts';
 import { imageAccess, ociArtifact } from '../images.ts';
-import { keep, readSignature, saveImageList, saveSignature, SIGN_REQUESTS, type ImageListRecord, type SignatureRecord } from './sign-state.ts';
+import { keep, readSignature, saveImageList, saveSignature, SIGN_REQUESTS, type GaveUp, type ImageListRecord, type SignatureRecord } from './sign-state.ts';
 import { composeRepo, streamById, streamsOfGroup } from './streams.ts';
 
 export const SIGNER = 'signer';
+
+/**
+ * How often a commit is checked for a late signature once the retry policy gave up: slow, as
+ * nothing is asked any more (robosignatory signs without a reply; this is how its late work counts).
+ */
+export const WATCH_EVERY_MINUTES = 15;
+
+const DAY_MS = 86_400_000;
 
 /**
  * Signing as a request and its reply (a saga), for streams with `sign`. Decides only: each new
  * commit (a candidate's, or one a promotion wrote on a release ref) gets a request
  * (`relengd.sign.requested`); each request goes on the wire in the signer's protocol and gets a job
  * that waits for the signature (and sends the request again, or times out); a timeout asks again
- * under a new request id while the retry policy allows; a reply from the signer gets a job that
- * checks the signature, a late one too. Only `relengd.sign.verified`, which the jobs emit after
+ * under a new request id while the retry policy allows, and so does the signer's FAILURE reply to
+ * the request in play; once the policy gives up, a job watches the commit for a late signature at a
+ * slow cadence. A reply from the signer gets a job that checks the signature, a late one too. Only
+ * `relengd.sign.verified`, which the jobs emit after
  * `ostree` verified the signature against the configured keyring, makes a commit signed.
  */
 export const signer: Listener = {
@@ -115,7 +125,10 @@ function request(event: Envelope, sign: SignConfig, subject: SignSubject, attemp
   const data: SignRequested = { ...subject, requestId, protocol: sign.protocol, attempt, attempts: Math.max(attempt, sign.retries + 1), resend: 0, deadline: null };
   const base: SignatureRecord = record ?? { subject, state: 'requested', purposes: [], request: null, verified: null, timeouts: [], replies: [], refusals: [] };
   const purposes = base.purposes.includes(subject.purpose) ? base.purposes : [...base.purposes, subject.purpose];
-  return { emit: [{ topic: 'relengd.sign.requested', key, subject: subject.ref, data }], jobs: [], patches: [saveSignature({ ...base, state: 'requested', purposes })] };
+  // The new request is the one in play from now on (before its event is handled): a second FAILURE or
+  // a timeout of the attempt it replaces ends nothing more. Asked again: no longer given up (its watch ends).
+  const inPlay = { requestId, attempt, attempts: data.attempts, sent: 0, at: event.time, eventId: requestId };
+  return { emit: [{ topic: 'relengd.sign.requested', key, subject: subject.ref, data }], jobs: [], patches: [saveSignature({ ...base, state: 'requested', purposes, request: inPlay, gaveUp: undefined })] };
 }
 
 /** A request was made or is to be sent again: put it on the wire, and have a job wait for its signature. */
@@ -125,6 +138,8 @@ function onRequested(event: Envelope, { config, state }: ListenerContext): Decis
   const record = readSignature(state, requested.commit);
   // Signed meanwhile (a resend racing the signature), or no longer signed by the configuration: nothing more to ask.
   if (!stream?.sign || !record || record.state === 'verified') return nothing();
+  // A resend by the wait of an attempt that ended meanwhile (the signer refused it): it is not sent.
+  if (requested.resend > 0 && (record.state !== 'requested' || record.request?.requestId !== requested.requestId)) return nothing();
   const sign = stream.sign;
   const first = requested.resend === 0 || record.request?.requestId !== requested.requestId;
   const updated: SignatureRecord = {
@@ -204,11 +219,31 @@ function onTimedOut(event: Envelope, { config, state }: ListenerContext): Decisi
   if (!record) return nothing();
   const timeout = { requestId: timedOut.requestId, attempt: timedOut.attempt, attempts: timedOut.attempts, reason: timedOut.reason, next: timedOut.next, at: event.time, eventId: event.id };
   const updated: SignatureRecord = { ...record, timeouts: keep(record.timeouts, timeout) };
-  // Signed meanwhile, or an older request than the one in play: noted, nothing more.
-  if (record.state === 'verified' || record.request?.requestId !== timedOut.requestId) return { ...nothing(), patches: [saveSignature(updated)] };
+  // Signed meanwhile, an older request than the one in play, or an attempt that ended already (the signer refused it): noted, nothing more.
+  if (record.state !== 'requested' || record.request?.requestId !== timedOut.requestId) return { ...nothing(), patches: [saveSignature(updated)] };
   const sign = streamById(config, timedOut.stream)?.sign;
   if (timedOut.next === 'retry' && sign) return request(event, sign, record.subject, timedOut.attempt + 1, updated);
-  return { ...nothing(), patches: [saveSignature({ ...updated, state: 'timed-out' })] };
+  if (!sign) return { ...nothing(), patches: [saveSignature({ ...updated, state: 'timed-out' })] };
+  return giveUp(event, config, sign, updated, 'timed-out', timedOut.reason);
+}
+
+/**
+ * The retry policy gives up: no more requests. A late reply still counts, and so does a signature
+ * that appears without one: a job checks the commit every WATCH_EVERY_MINUTES, for as long as the
+ * store keeps the signing's events (`retention.events` days), and ends sooner when the commit is
+ * signed, asked for again, or its record is pruned (nothing needs it signed any more).
+ */
+function giveUp(event: Envelope, config: Config, sign: SignConfig, record: SignatureRecord, why: GaveUp['why'], detail: string): Decision {
+  const request = record.request;
+  const until = new Date(Date.parse(event.time) + config.retention.events * DAY_MS).toISOString();
+  const watch = { everyMinutes: WATCH_EVERY_MINUTES, until };
+  const gaveUp: GaveUp = { requestId: request?.requestId ?? '-', attempt: request?.attempt ?? 1, attempts: request?.attempts ?? 1, why, detail, at: event.time, eventId: event.id, watch };
+  const spec: SignWatchJobSpec = { subject: subjectOf(record.subject), requestId: request?.requestId ?? null, verification: verificationOf(sign), ...watch };
+  return {
+    emit: [],
+    jobs: [{ kind: 'sign-watch', key: 'watch', queueKey: `sign-watch:${record.subject.commit}`, spec }],
+    patches: [saveSignature({ ...record, state: 'timed-out', gaveUp })],
+  };
 }
 
 function onVerified(event: Envelope, { state }: ListenerContext): Decision {
@@ -222,7 +257,10 @@ function onVerified(event: Envelope, { state }: ListenerContext): Decision {
 /**
  * The signer's reply to one of relengd's requests (matched by `request_id`; a reply naming another
  * commit is not about this request and is ignored). SUCCESS gets a job that checks the signature,
- * even after the request timed out; FAILURE is noted with the signer's reason, and the wait goes on.
+ * even after the request timed out. FAILURE is noted with the signer's reason; to the request in
+ * play it ends that attempt at once: a new request while the retry policy allows, else the policy
+ * gives up as after the last timeout. (The ended attempt's wait sees that its request is no longer
+ * in play and ends; a timeout or resend of it that comes anyway is ignored.)
  */
 function onReply(event: Envelope, { config, state }: ListenerContext): Decision {
   const reply = event.data as OstreeSignFinished | ArtifactsSignFinished;
@@ -240,9 +278,18 @@ function onReply(event: Envelope, { config, state }: ListenerContext): Decision 
     decision.jobs.push({ kind: 'sign-verify', key: 'verify', queueKey: `sign-verify:${record.subject.commit}`, spec });
     return decision;
   }
-  const data: SignRefused = { ...subjectOf(record.subject), requestId, reason: 'signer-failed', detail: failure ?? `the signer replied ${reply.status}`, replyId: event.id };
-  decision.emit.push({ topic: 'relengd.sign.refused', key: 'signer-failed', subject: record.subject.ref, data });
-  return decision;
+  const detail = failure ?? `the signer replied ${reply.status}`;
+  const data: SignRefused = { ...subjectOf(record.subject), requestId, reason: 'signer-failed', detail, replyId: event.id };
+  const refused = (next?: SignRefused['next']): Emit => ({ topic: 'relengd.sign.refused', key: 'signer-failed', subject: record.subject.ref, data: { ...data, ...(next ? { next } : {}) } });
+  const current = record.request;
+  // An older request's FAILURE, or one after the policy gave up: noted, nothing ends.
+  if (record.state !== 'requested' || current?.requestId !== requestId) return { ...decision, emit: [refused()] };
+  if (current.attempt < current.attempts) {
+    const next = request(event, sign, record.subject, current.attempt + 1, updated);
+    return { ...next, emit: [refused('retry'), ...next.emit] };
+  }
+  const ended = giveUp(event, config, sign, updated, 'signer-failed', detail);
+  return { ...ended, emit: [refused('wait-for-late-reply'), ...ended.emit] };
 }
 
 /** Whether a reply is about the subject: the same commit, or (artifacts-sign) an artifact with the image's digest. */

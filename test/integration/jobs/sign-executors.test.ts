@@ -14,6 +14,8 @@ import type { JobOutcome } from '../../../src/jobs/executor.ts';
 import { promoteExecutor } from '../../../src/jobs/executors/promote.ts';
 import { signVerifyExecutor } from '../../../src/jobs/executors/sign-verify.ts';
 import { signWaitExecutor } from '../../../src/jobs/executors/sign-wait.ts';
+import { signWatchExecutor } from '../../../src/jobs/executors/sign-watch.ts';
+import type { SigningStand } from '../../../src/jobs/executors/sign-specs.ts';
 import type { PromoteJobSpec } from '../../../src/jobs/specs.ts';
 import { openRepo, type OstreeRepo } from '../../../src/ostree/index.ts';
 import { executorContext, newWorkdir } from '../../helpers/executor-context.ts';
@@ -123,6 +125,75 @@ describe('sign-wait', () => {
       executorContext({ kind: 'sign-wait', workdir: newWorkdir(tmp), now: () => minutes(0), spec: { request: request(commit, { deadline: T0.toISOString() }), verification: { keyring: bothKeyring, keyIds: [good.fingerprint] }, timeoutMinutes: 60 } }),
     );
     expect(outcome.emit[0]).toMatchObject({ topic: 'relengd.sign.timed-out', data: { reason: expect.stringContaining(`key ${other.fingerprint.slice(-16)} (other signer <other@example.org>): good, but not by a configured key`) } });
+  });
+});
+
+describe('sign-wait of an attempt that ended (the signer refused it)', () => {
+  it('ends without a word once its request is no longer the one in play, and waits on while it is', async () => {
+    const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
+    let stand: SigningStand | null = { state: 'requested', requestId: 'req-1' };
+    let reads = 0;
+    const waiter = signWaitExecutor({ openRepo, signPoll: POLL, signingStand: () => (reads++, stand) });
+    const workdir = newWorkdir(tmp);
+    const running = waiter.execute(executorContext({ kind: 'sign-wait', workdir, now: () => T0, spec: { request: request(commit), verification: verification(), timeoutMinutes: 60 } }));
+    await vi.waitFor(() => expect(reads).toBeGreaterThan(2), { timeout: 30_000 });
+    stand = { state: 'requested', requestId: 'req-2' };
+    expect(await running).toEqual({ state: 'succeeded', result: { outcome: 'superseded', stand }, emit: [] });
+
+    // Given up at a FAILURE to the last attempt: the watch takes over, this wait neither times out nor sends again.
+    stand = { state: 'timed-out', requestId: 'req-1' };
+    const later = await waiter.execute(executorContext({ kind: 'sign-wait', workdir: newWorkdir(tmp), now: () => minutes(61), spec: { request: request(commit), verification: verification(), timeoutMinutes: 60, resendMinutes: 5 } }));
+    expect(later.emit).toEqual([]);
+  });
+});
+
+describe('sign-watch (the retry policy gave up)', () => {
+  const watchSpec = (commit: string, over: Record<string, unknown> = {}) => ({ subject: subjectFor(commit), requestId: 'req-2', verification: verification(), everyMinutes: 15, until: minutes(90 * 24 * 60).toISOString(), ...over });
+
+  it('checks the commit every everyMinutes by the clock and ends with the late signature, found by the watch', async () => {
+    const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
+    let reads = 0;
+    const watcher = signWatchExecutor({ openRepo, signPoll: POLL, signingStand: () => (reads++, { state: 'timed-out', requestId: 'req-2' }) });
+    const workdir = newWorkdir(tmp);
+    let now = T0;
+    const running = watcher.execute(executorContext({ kind: 'sign-watch', workdir, now: () => now, spec: watchSpec(commit) }));
+    await vi.waitFor(() => expect(existsSync(join(workdir, 'watch.json'))).toBe(true), { timeout: 30_000 });
+    await repo.gpgSign(commit, [good.fingerprint], good.gpgHome);
+    // Signed, but the next look is 15 minutes (of the clock) after the first: still watching meanwhile.
+    const seen = reads;
+    await vi.waitFor(() => expect(reads).toBeGreaterThan(seen + 3), { timeout: 30_000 });
+    let ended = false;
+    void running.then(() => (ended = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended).toBe(false);
+    now = minutes(15);
+    const outcome = await running;
+    expect(outcome.emit).toEqual([{ topic: 'relengd.sign.verified', key: 'verified', subject: subjectFor(commit).ref, data: { ...subjectFor(commit), requestId: 'req-2', keyId: good.fingerprint.slice(-16), signer: 'good signer <good@example.org>', by: 'watch' } }]);
+  });
+
+  it('after a crash, resumes the watch begun before it (the same end, read back), and ends unsigned at its end', async () => {
+    const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
+    const watcher = signWatchExecutor({ openRepo, signPoll: POLL });
+    const workdir = newWorkdir(tmp);
+    const crash = new AbortController();
+    const first = watcher.execute(executorContext({ kind: 'sign-watch', workdir, now: () => T0, spec: watchSpec(commit, { until: minutes(120).toISOString() }), signal: crash.signal }));
+    await vi.waitFor(() => expect(existsSync(join(workdir, 'watch.json'))).toBe(true), { timeout: 30_000 });
+    crash.abort();
+    await expect(first).rejects.toThrow();
+    expect(JSON.parse(readFileSync(join(workdir, 'watch.json'), 'utf8'))).toEqual({ startedAt: T0.toISOString(), until: minutes(120).toISOString() });
+    // The spec of the re-run says a later end; the watch keeps the one it began with.
+    const again = await watcher.execute(executorContext({ kind: 'sign-watch', workdir, now: () => minutes(121), spec: watchSpec(commit, { until: minutes(999).toISOString() }), recovering: true }));
+    expect(again).toEqual({ state: 'succeeded', result: { outcome: 'unsigned' }, emit: [] });
+  });
+
+  it('ends without checking when nothing waits for the signature any more: asked for again, verified, or its record pruned', async () => {
+    const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
+    await repo.gpgSign(commit, [good.fingerprint], good.gpgHome);
+    for (const stand of [{ state: 'requested', requestId: 'req-3' } as const, { state: 'verified', requestId: 'req-2' } as const, null]) {
+      const watcher = signWatchExecutor({ openRepo, signPoll: POLL, signingStand: () => stand });
+      const outcome = await watcher.execute(executorContext({ kind: 'sign-watch', workdir: newWorkdir(tmp), now: () => T0, spec: watchSpec(commit) }));
+      expect(outcome).toEqual({ state: 'succeeded', result: { outcome: 'ended', stand }, emit: [] });
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emittedEventId } from '../../../src/events/ids.ts';
 import type { SignRequested, SignSubject } from '../../../src/events/relengd/sign.ts';
-import { readSignature, SIGNATURES } from '../../../src/pipeline/listeners/sign-state.ts';
+import { gaveUpPhrase, readSignature, SIGNATURES, type SignatureRecord } from '../../../src/pipeline/listeners/sign-state.ts';
 import { commitObjectUrl, signer } from '../../../src/pipeline/listeners/signer.ts';
 import { artifactsAndPromotion, testConfig } from '../../helpers/config.ts';
 import { listenerHarness } from '../../helpers/listener-harness.ts';
@@ -120,12 +120,48 @@ describe('signer', () => {
     expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'requested', verified: null, replies: [{ requestId: request.requestId, status: 'SUCCESS' }] });
   });
 
-  it('notes a FAILURE reply with the signer\'s reason and goes on waiting', () => {
+  it("ends the attempt at a FAILURE reply to the request in play: asks again at once under a new request id", () => {
     const h = setup();
     const { request } = requested(h);
     const decision = h.send('coreos.build.request.ostree-sign.finished', reply(request, 'FAILURE', { 'failure-message': 'sigul is down' }), { id: 'reply-1' });
+    const key = `request:${COMMIT}:2`;
     expect(decision.jobs).toEqual([]);
-    expect(decision.emit).toEqual([{ topic: 'relengd.sign.refused', key: 'signer-failed', subject: subject.ref, data: { ...subject, requestId: request.requestId, reason: 'signer-failed', detail: 'sigul is down', replyId: 'reply-1' } }]);
+    expect(decision.emit).toEqual([
+      { topic: 'relengd.sign.refused', key: 'signer-failed', subject: subject.ref, data: { ...subject, requestId: request.requestId, reason: 'signer-failed', detail: 'sigul is down', replyId: 'reply-1', next: 'retry' } },
+      { topic: 'relengd.sign.requested', key, subject: subject.ref, data: { ...subject, requestId: emittedEventId('reply-1', 'signer', key), protocol: 'request-reply', attempt: 2, attempts: 2, resend: 0, deadline: null } },
+    ]);
+    const second = decision.emit[1]!.data as SignRequested;
+    // The same FAILURE again, before the new request went out: that attempt is over already, nothing more is asked.
+    expect(h.send('coreos.build.request.ostree-sign.finished', reply(request, 'FAILURE', { 'failure-message': 'sigul is down' }), { id: 'reply-dup' }).emit.map((e) => [e.topic, (e.data as { next?: string }).next])).toEqual([['relengd.sign.refused', undefined]]);
+    expect(h.send('relengd.sign.requested', second).jobs).toMatchObject([{ kind: 'sign-wait', queueKey: `sign-wait:${COMMIT}`, spec: { request: { requestId: second.requestId, attempt: 2 } } }]);
+    expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'requested', request: { requestId: second.requestId, attempt: 2 }, replies: [{ requestId: request.requestId, status: 'FAILURE', failure: 'sigul is down' }, { eventId: 'reply-dup' }] });
+
+    // The ended attempt's wait, should it still time out or send again, changes nothing: the new attempt goes on.
+    const stale = h.send('relengd.sign.timed-out', { ...subject, requestId: request.requestId, attempt: 1, attempts: 2, waitedSince: '2026-11-26T10:00:00.000Z', deadline: '2026-11-26T11:00:00.000Z', reason: 'no signature', next: 'retry' });
+    expect(stale).toMatchObject({ emit: [], jobs: [] });
+    expect(h.send('relengd.sign.requested', { ...request, resend: 1, deadline: '2026-11-26T11:00:00.000Z' })).toMatchObject({ emit: [], jobs: [], patches: [] });
+    expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'requested', request: { requestId: second.requestId, attempt: 2, sent: 1 } });
+    // A FAILURE to the older request ends nothing more.
+    const old = h.send('coreos.build.request.ostree-sign.finished', reply(request, 'FAILURE', { 'failure-message': 'again' }), { id: 'reply-2' });
+    expect(old.emit).toEqual([{ topic: 'relengd.sign.refused', key: 'signer-failed', subject: subject.ref, data: { ...subject, requestId: request.requestId, reason: 'signer-failed', detail: 'again', replyId: 'reply-2' } }]);
+    expect(old.jobs).toEqual([]);
+    expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'requested', request: { requestId: second.requestId } });
+  });
+
+  it('gives up at a FAILURE reply to the last attempt as at its timeout: the commit is watched, and a later SUCCESS still counts', () => {
+    const h = setup('request-reply', 'timeoutMinutes: 60, retries: 0');
+    const { request } = requested(h);
+    const decision = h.send('coreos.build.request.ostree-sign.finished', reply(request, 'FAILURE', { 'failure-message': 'key unavailable' }), { id: 'reply-1', time: '2026-11-26T10:30:00.000Z' });
+    expect(decision.emit).toEqual([{ topic: 'relengd.sign.refused', key: 'signer-failed', subject: subject.ref, data: { ...subject, requestId: request.requestId, reason: 'signer-failed', detail: 'key unavailable', replyId: 'reply-1', next: 'wait-for-late-reply' } }]);
+    const until = '2027-02-24T10:30:00.000Z'; // retention.events: 90 days
+    expect(decision.jobs).toEqual([
+      { kind: 'sign-watch', key: 'watch', queueKey: `sign-watch:${COMMIT}`, spec: { subject, requestId: request.requestId, verification: { keyring: '/etc/relengd/keys', keyIds: [KEY] }, everyMinutes: 15, until } },
+    ]);
+    expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'timed-out', gaveUp: { requestId: request.requestId, attempt: 1, attempts: 1, why: 'signer-failed', detail: 'key unavailable', watch: { everyMinutes: 15, until } } });
+    // Its wait's timeout comes after: noted, no second watch.
+    const late = h.send('relengd.sign.timed-out', { ...subject, requestId: request.requestId, attempt: 1, attempts: 1, waitedSince: '2026-11-26T10:00:00.000Z', deadline: '2026-11-26T11:00:00.000Z', reason: 'no signature', next: 'wait-for-late-reply' });
+    expect(late).toMatchObject({ emit: [], jobs: [] });
+    expect(h.send('coreos.build.request.ostree-sign.finished', reply(request, 'SUCCESS'), { id: 'reply-2' }).jobs).toMatchObject([{ kind: 'sign-verify', spec: { requestId: request.requestId, replyId: 'reply-2' } }]);
   });
 
   it('ignores a reply to a request it did not make, or one naming another commit', () => {
@@ -148,10 +184,28 @@ describe('signer', () => {
     h.send('relengd.sign.requested', second);
     const last = h.send('relengd.sign.timed-out', { ...timedOut, requestId: second.requestId, attempt: 2, next: 'wait-for-late-reply' });
     expect(last.emit).toEqual([]);
-    expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'timed-out', timeouts: [{ attempt: 1, next: 'retry' }, { attempt: 2, next: 'wait-for-late-reply' }] });
+    expect(h.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'timed-out', timeouts: [{ attempt: 1, next: 'retry' }, { attempt: 2, next: 'wait-for-late-reply' }], gaveUp: { why: 'timed-out', requestId: second.requestId } });
+    // Nothing is asked any more; a job watches the commit for a signature that comes late without a reply.
+    expect(last.jobs).toMatchObject([{ kind: 'sign-watch', queueKey: `sign-watch:${COMMIT}`, spec: { requestId: second.requestId, everyMinutes: 15 } }]);
+
+    expect(gaveUpPhrase(h.get(SIGNATURES, COMMIT) as SignatureRecord)).toBe(
+      'timed out at 2026-11-26T10:00:00.000Z (attempt 2 of 2): no signature; no more requests, a late reply still counts, and the commit is checked for a late signature every 15 minutes until 2027-02-24T10:00:00.000Z',
+    );
 
     // A late reply, to either request, is still checked.
     expect(h.send('coreos.build.request.ostree-sign.finished', reply(request, 'SUCCESS'), { id: 'late' }).jobs).toMatchObject([{ kind: 'sign-verify', spec: { requestId: request.requestId, replyId: 'late' } }]);
+  });
+
+  it('asks again for a commit it gave up on when a promotion needs it: no longer given up, so its watch ends', () => {
+    const h = setup('robosignatory', 'timeoutMinutes: 60, retries: 0');
+    const { request } = requested(h);
+    const last = h.send('relengd.sign.timed-out', { ...subject, requestId: request.requestId, attempt: 1, attempts: 1, waitedSince: '2026-11-26T10:00:00.000Z', deadline: '2026-11-26T11:00:00.000Z', reason: 'no signature', next: 'wait-for-late-reply' });
+    expect(last.jobs).toMatchObject([{ kind: 'sign-watch' }]);
+    const again = h.send('relengd.release.awaiting-signature', { group: 'f26-atomic-host', version: '26.20261126.0', jobId: 'promote-1', plan: [{ ref: 'fedora/26/x86_64/atomic-host', arch: 'x86_64', from: null, to: COMMIT }], commits: [{ ...subject, purpose: 'release' }] });
+    expect(again.emit).toMatchObject([{ topic: 'relengd.sign.requested', data: { attempt: 2, attempts: 2 } }]);
+    const record = h.get(SIGNATURES, COMMIT) as SignatureRecord;
+    expect(record.state).toBe('requested');
+    expect(record.gaveUp).toBeUndefined();
   });
 
   it('has the release commits a promotion wrote signed, and does not ask again for one being signed', () => {
