@@ -20,12 +20,22 @@ export interface SplitTopic {
 
 /** Strips the longest known or configured prefix. */
 export function splitTopic(topic: string, configuredPrefix?: string): SplitTopic {
-  const prefixes = configuredPrefix ? [configuredPrefix, ...KNOWN_PREFIXES] : [...KNOWN_PREFIXES];
-  prefixes.sort((a, b) => b.length - a.length);
-  for (const prefix of prefixes) {
-    if (prefix && topic.startsWith(`${prefix}.`)) return { prefix, name: topic.slice(prefix.length + 1) };
+  for (const prefix of prefixesLongestFirst(configuredPrefix)) {
+    if (prefix && topic.charCodeAt(prefix.length) === DOT && topic.startsWith(prefix)) return { prefix, name: topic.slice(prefix.length + 1) };
   }
   return { prefix: '', name: topic };
+}
+
+const DOT = 0x2e;
+
+/** The prefixes to try, longest first; the last configured prefix's list is kept (called for every message). */
+let lastPrefixes: { configured: string | undefined; sorted: readonly string[] } | undefined;
+function prefixesLongestFirst(configuredPrefix: string | undefined): readonly string[] {
+  if (lastPrefixes === undefined || lastPrefixes.configured !== configuredPrefix) {
+    const prefixes = configuredPrefix ? [configuredPrefix, ...KNOWN_PREFIXES] : [...KNOWN_PREFIXES];
+    lastPrefixes = { configured: configuredPrefix, sorted: prefixes.sort((a, b) => b.length - a.length) };
+  }
+  return lastPrefixes.sorted;
 }
 
 /** The full routing key for a bare topic name. */

@@ -119,6 +119,7 @@ export class Dispatcher {
   #run(events: readonly StoredEvent[], observer: DispatchObserver | undefined, replay = false): DispatchStats {
     const { store } = this.#o;
     const stats: DispatchStats = { dispatched: 0, emitted: 0, jobs: 0, failed: 0 };
+    const state = new BatchState(store);
     store.transaction(() => {
       for (const event of events) {
         if (event.unreadable) {
@@ -130,7 +131,7 @@ export class Dispatcher {
         }
         try {
           const applyState = !(replay && event.dispatchState === 'done');
-          const done = store.savepoint(() => this.#dispatchOne(event, applyState, observer));
+          const done = store.savepoint(() => this.#dispatchOne(event, state, applyState, observer));
           stats.dispatched++;
           stats.emitted += done.emitted;
           stats.jobs += done.jobs;
@@ -140,6 +141,8 @@ export class Dispatcher {
           // Listeners are pure: the same event and state fail the same way again, so park it at once
           // (replay it after a fix) rather than retry.
           stats.failed++;
+          // Its savepoint undid what it wrote: what was read since may be stale.
+          state.forget();
           const message = error instanceof Error ? error.message : String(error);
           store.events.markDispatchFailed(event, message, 1);
           this.#log.error({ ...eventFields(event.envelope), err: error }, 'listener failed; event parked as failed');
@@ -149,19 +152,19 @@ export class Dispatcher {
     return stats;
   }
 
-  #dispatchOne(event: StoredEvent, applyState: boolean, observer: DispatchObserver | undefined): { emitted: number; jobs: number } {
+  #dispatchOne(event: StoredEvent, state: BatchState, applyState: boolean, observer: DispatchObserver | undefined): { emitted: number; jobs: number } {
     const { store, router, config, clock } = this.#o;
     const env = event.envelope;
     const now = clock.now().toISOString();
     let emitted = 0;
     let jobs = 0;
     const listeners = env.known ? router.match(env.topic) : [];
-    const context: ListenerContext = { config, state: stateView(store) };
+    const context: ListenerContext = { config, state };
     for (const listener of listeners) {
       const decision = listener.handle(env, context);
       emitted += this.#applyEmits(env, listener, decision, now, observer);
       jobs += this.#applyJobs(env, listener, decision, now, observer);
-      if (applyState) for (const patch of decision.patches) store.state.put(patch.namespace, patch.key, patch.value, now, listener.name);
+      if (applyState) for (const patch of decision.patches) state.put(patch.namespace, patch.key, patch.value, now, listener.name);
     }
     // A replayed event keeps its dispatch record: replay of a fully processed history writes nothing.
     if (applyState) store.events.markDispatched(event.seq, now);
@@ -198,8 +201,39 @@ export class Dispatcher {
   }
 }
 
-function stateView(store: Store): StateView {
-  return { get: (ns, key) => store.state.get(ns, key), list: (ns) => store.state.list(ns) };
+/**
+ * Listener state as one batch's listeners read it: each value is read and parsed once, until it is
+ * written or an event's savepoint is undone (a replay of a day of Bodhi pushes reads the day's
+ * version counter once, not once per push). Listeners are pure and never change what they read.
+ */
+class BatchState implements StateView {
+  readonly #store: Store;
+  readonly #read = new Map<string, unknown>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  get(namespace: string, key: string): unknown {
+    const id = `${namespace}\u0000${key}`;
+    if (this.#read.has(id)) return this.#read.get(id);
+    const value = this.#store.state.get(namespace, key);
+    this.#read.set(id, value);
+    return value;
+  }
+
+  list(namespace: string): Array<{ key: string; value: unknown }> {
+    return this.#store.state.list(namespace);
+  }
+
+  put(namespace: string, key: string, value: unknown, at: string, by: string): void {
+    this.#store.state.put(namespace, key, value, at, by);
+    this.#read.delete(`${namespace}\u0000${key}`);
+  }
+
+  forget(): void {
+    this.#read.clear();
+  }
 }
 
 function addStats(into: DispatchStats, add: DispatchStats): void {

@@ -1,11 +1,13 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, makeEnvelope, type EnvelopeInput } from '../events/envelope.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, makeEnvelope, type Envelope, type EnvelopeInput } from '../events/envelope.ts';
 import { MessageRejectedError, RejectReason } from '../errors.ts';
 import { eventFields, type Logger } from '../log.ts';
 import { isDerivedId } from '../events/ids.ts';
 import { splitTopic } from '../events/topics.ts';
-import { isStoreError } from '../store/database.ts';
+import { eventRow, type EventInsertRow } from '../store/events.ts';
+import type { InboxWrite } from '../store/inbox.ts';
+import type { Rejection } from '../store/rejected.ts';
 import type { Store } from '../store/store.ts';
 import { authorize, mayCarryDerivedId, type DeliverySource } from '../trust.ts';
 
@@ -66,104 +68,112 @@ export class Intake {
     this.#log = options.logger.child({ component: 'intake' });
   }
 
+  get #debug(): boolean {
+    return this.#log.isLevelEnabled('debug');
+  }
+
   /** relengd's own topics that arrived from outside and were dropped, by transport (a metric). */
   droppedOwnTopics(): ReadonlyMap<string, number> {
     return this.#dropped;
   }
 
+  /** Stores a batch in one transaction; outcomes are final when it returns (a transport acks after, never before). */
   accept(deliveries: readonly Delivery[]): Outcome[] {
-    const { store, clock } = this.#o;
-    const receivedAt = clock.now().toISOString();
-    let outcomes: Outcome[];
+    const batch = this.#decide(deliveries);
+    let stored: boolean[];
     try {
-      // Optimistic: the whole batch in one transaction, no savepoint per message (two statements
-      // each, measured at about a quarter of the intake's CPU). A message that fails unexpectedly
-      // is rare: then the batch is done again with each message in a savepoint of its own.
-      outcomes = this.#transaction(deliveries, receivedAt, false);
-    } catch (first) {
-      try {
-        if (isStoreError(first)) throw first;
-        outcomes = this.#transaction(deliveries, receivedAt, true);
-      } catch (error) {
-        this.#log.error({ err: error, count: deliveries.length }, 'store write failed; deliveries to be retried');
-        return deliveries.map(() => ({ kind: 'retry-later', error }));
+      stored = this.#o.store.writeInbox(batch.writes);
+    } catch (error) {
+      return this.#writeFailed(deliveries, error);
+    }
+    return this.#outcomes(deliveries, batch, stored);
+  }
+
+  /** Nothing of the batch was stored (the store failed): every delivery is to be retried. */
+  #writeFailed(deliveries: readonly Delivery[], error: unknown): Outcome[] {
+    this.#log.error({ err: error, count: deliveries.length }, 'store write failed; deliveries to be retried');
+    return deliveries.map(() => ({ kind: 'retry-later', error }));
+  }
+
+  /** Each delivery's outcome once the batch's writes are stored (`stored[k]`: whether write k stored a row). */
+  #outcomes(deliveries: readonly Delivery[], batch: DecidedBatch, stored: readonly boolean[]): Outcome[] {
+    const outcomes = batch.decided.map((d, i): Outcome => {
+      if (d.kind === 'event') {
+        const isNew = stored[d.write]!;
+        // Per message at debug, its fields built only then: at bus rates an info line each costs more than validating it.
+        if (this.#debug) this.#log.debug({ ...eventFields(d.envelope), transport: deliveries[i]!.transport, known: d.envelope.known }, isNew ? 'accepted' : 'duplicate dropped');
+        // Known already (a redelivery, a producer retrying): nothing was stored.
+        return isNew ? { kind: 'committed', id: d.envelope.id } : { kind: 'duplicate', id: d.envelope.id };
       }
-    }
-    for (const [i, outcome] of outcomes.entries()) {
-      if (outcome.kind !== 'dropped') continue;
-      const transport = deliveries[i]!.transport;
-      this.#dropped.set(transport, (this.#dropped.get(transport) ?? 0) + 1);
-    }
+      if (d.outcome.kind === 'dropped') {
+        const transport = deliveries[i]!.transport;
+        this.#dropped.set(transport, (this.#dropped.get(transport) ?? 0) + 1);
+      }
+      return d.outcome;
+    });
     if (outcomes.some((o) => o.kind === 'committed')) this.#o.onCommitted?.();
     return outcomes;
   }
 
-  #transaction(deliveries: readonly Delivery[], receivedAt: string, alone: boolean): Outcome[] {
-    return this.#o.store.transaction(() => deliveries.map((d) => (alone ? this.#acceptAlone(d, receivedAt) : this.#acceptOne(d, receivedAt))));
-  }
-
   /**
-   * One delivery in a savepoint of the batch's transaction: whatever this message does wrong is
-   * undone and rejected alone, and its neighbours commit. Only a failing store fails the batch.
+   * What to store for each delivery, decided before any transaction: an event, a rejection, or
+   * nothing (dropped). Whatever one message does wrong (a value that cannot be serialised
+   * included) rejects that message alone; the transaction that follows only runs SQL.
    */
-  #acceptAlone(delivery: Delivery, receivedAt: string): Outcome {
-    try {
-      return this.#o.store.savepoint(() => this.#acceptOne(delivery, receivedAt));
-    } catch (error) {
-      if (isStoreError(error)) throw error;
-      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      const rejection = new MessageRejectedError(RejectReason.unprocessable, `the message could not be processed (${detail})`);
-      this.#log.error({ err: error, transport: delivery.transport }, 'message could not be processed; rejected alone');
+  #decide(deliveries: readonly Delivery[]): DecidedBatch {
+    const receivedAt = this.#o.clock.now().toISOString();
+    const writes: InboxWrite[] = [];
+    const decided = deliveries.map((delivery): Decided => {
+      let rejection: MessageRejectedError;
       try {
-        this.#o.store.savepoint(() => this.#recordRejection(delivery, rejection, receivedAt));
-      } catch (recordError) {
-        if (isStoreError(recordError)) throw recordError;
+        const accepted = this.#acceptOne(delivery, receivedAt);
+        if ('outcome' in accepted) return accepted;
+        writes.push({ table: 'events', row: accepted.row });
+        return { kind: 'event', envelope: accepted.envelope, write: writes.length - 1 };
+      } catch (error) {
+        rejection = error instanceof MessageRejectedError ? error : this.#unprocessable(delivery, error);
       }
-      return { kind: 'rejected', error: rejection };
-    }
+      writes.push({ table: 'rejected', row: this.#o.store.rejected.row(this.#rejection(delivery, rejection, receivedAt)) });
+      return { kind: 'other', outcome: { kind: 'rejected', error: rejection } };
+    });
+    return { decided, writes };
   }
 
-  #acceptOne(delivery: Delivery, receivedAt: string): Outcome {
-    const { store, config } = this.#o;
+  #unprocessable(delivery: Delivery, error: unknown): MessageRejectedError {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.#log.error({ err: error, transport: delivery.transport }, 'message could not be processed; rejected alone');
+    return new MessageRejectedError(RejectReason.unprocessable, `the message could not be processed (${detail})`);
+  }
+
+  /** An event's row, or what else becomes of the delivery. @throws MessageRejectedError, or anything a broken message makes fail */
+  #acceptOne(delivery: Delivery, receivedAt: string): { envelope: Envelope; row: EventInsertRow } | { kind: 'other'; outcome: Outcome } {
+    const { config } = this.#o;
     const max = this.#o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    try {
-      if (delivery.raw.byteLength > max) {
-        throw new MessageRejectedError(RejectReason.tooLarge, `message of ${delivery.raw.byteLength} bytes exceeds the limit of ${max}`);
-      }
-      if (delivery.decoded instanceof MessageRejectedError) throw delivery.decoded;
-      const input = delivery.decoded;
-      // Authorise before anything else, the duplicate check included: an unauthorised sender learns nothing.
-      const { name } = splitTopic(input.topic, config.topicPrefix);
-      const verdict = authorize(name, { identity: input.publisher, source: delivery.source ?? 'live' }, config.publishers);
-      if (!verdict.allowed && verdict.drop) {
-        this.#log.debug({ transport: delivery.transport, topic: input.topic, msgId: input.id }, 'own topic from outside dropped');
-        return { kind: 'dropped', id: input.id ?? null, why: verdict.why };
-      }
-      if (!verdict.allowed) throw new MessageRejectedError(RejectReason.unauthorized, verdict.why, 'publisher');
-      if (input.id && isDerivedId(input.id) && !mayCarryDerivedId(delivery.source ?? 'live')) {
-        throw new MessageRejectedError(RejectReason.reservedId, `id ${input.id} is of the form relengd derives for its own events; an inbound message may not use it`, 'id');
-      }
-      const envelope = makeEnvelope(input, { prefix: config.topicPrefix, receivedAt });
-      // Known already (a redelivery, a producer retrying): nothing to store.
-      if (store.events.has(envelope.id)) {
-        this.#log.debug({ ...eventFields(envelope), transport: delivery.transport }, 'duplicate dropped');
-        return { kind: 'duplicate', id: envelope.id };
-      }
-      // New for sure: the id was checked above in this same write transaction.
-      store.events.insert(envelope, { origin: 'inbound', transport: delivery.transport, receivedAt, raw: delivery.raw, rawIsData: delivery.rawIsData === true });
-      // Per message at debug: at bus rates an info line each costs more than validating it.
-      this.#log.debug({ ...eventFields(envelope), transport: delivery.transport, known: envelope.known }, 'accepted');
-      return { kind: 'committed', id: envelope.id };
-    } catch (error) {
-      if (!(error instanceof MessageRejectedError)) throw error;
-      this.#recordRejection(delivery, error, receivedAt);
-      return { kind: 'rejected', error };
+    if (delivery.raw.byteLength > max) {
+      throw new MessageRejectedError(RejectReason.tooLarge, `message of ${delivery.raw.byteLength} bytes exceeds the limit of ${max}`);
     }
+    if (delivery.decoded instanceof MessageRejectedError) throw delivery.decoded;
+    const input = delivery.decoded;
+    // Authorise before anything else, the duplicate check included: an unauthorised sender learns nothing.
+    const { name } = splitTopic(input.topic, config.topicPrefix);
+    const verdict = authorize(name, { identity: input.publisher, source: delivery.source ?? 'live' }, config.publishers);
+    if (!verdict.allowed && verdict.drop) {
+      if (this.#debug) this.#log.debug({ transport: delivery.transport, topic: input.topic, msgId: input.id }, 'own topic from outside dropped');
+      return { kind: 'other', outcome: { kind: 'dropped', id: input.id ?? null, why: verdict.why } };
+    }
+    if (!verdict.allowed) throw new MessageRejectedError(RejectReason.unauthorized, verdict.why, 'publisher');
+    if (input.id && isDerivedId(input.id) && !mayCarryDerivedId(delivery.source ?? 'live')) {
+      throw new MessageRejectedError(RejectReason.reservedId, `id ${input.id} is of the form relengd derives for its own events; an inbound message may not use it`, 'id');
+    }
+    const envelope = makeEnvelope(input, { prefix: config.topicPrefix, receivedAt });
+    // The insert is the duplicate check (ON CONFLICT (id) DO NOTHING, in the batch's transaction).
+    return { envelope, row: eventRow(envelope, { origin: 'inbound', transport: delivery.transport, receivedAt, raw: delivery.raw, rawIsData: delivery.rawIsData === true }) };
   }
 
-  #recordRejection(delivery: Delivery, error: MessageRejectedError, receivedAt: string): void {
+  #rejection(delivery: Delivery, error: MessageRejectedError, receivedAt: string): Rejection {
     const input = delivery.decoded instanceof MessageRejectedError ? undefined : delivery.decoded;
-    this.#o.store.rejected.insert({
+    this.#log.warn({ transport: delivery.transport, topic: input?.topic, msgId: input?.id, reason: error.reason, field: error.field, detail: error.message }, 'rejected');
+    return {
       receivedAt,
       transport: delivery.transport,
       // An undecodable message still names its id and topic on the wire, for whoever reads the rejection.
@@ -175,7 +185,13 @@ export class Intake {
       detail: error.message,
       headers: delivery.headers,
       raw: delivery.raw,
-    });
-    this.#log.warn({ transport: delivery.transport, topic: input?.topic, msgId: input?.id, reason: error.reason, field: error.field, detail: error.message }, 'rejected');
+    };
   }
+}
+
+type Decided = { kind: 'event'; envelope: Envelope; write: number } | { kind: 'other'; outcome: Outcome };
+
+interface DecidedBatch {
+  decided: Decided[];
+  writes: InboxWrite[];
 }

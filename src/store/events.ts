@@ -82,6 +82,49 @@ interface EventRow {
 const COLUMNS = `seq, id, topic, prefix, type, source, subject, time, received_at, correlation_id, causation_id,
   publisher, origin, transport, known, headers, data, dispatch_state, dispatch_attempts, dispatch_error`;
 
+export interface EventRowMeta {
+  origin: EventOrigin;
+  transport: string;
+  receivedAt: string;
+  raw?: Uint8Array | null;
+  rawIsData?: boolean;
+}
+
+/** The values of an event's row, in the insert's column order: plain values, so another thread can write them. */
+export type EventInsertRow = [string, string, string, string, string, string | null, string, string, string, string | null, string | null, string, string, number, string, string | Uint8Array, Uint8Array | null, number];
+
+/**
+ * An event's row. Serialising happens here, before any transaction: a value that cannot be
+ * serialised fails this message alone.
+ */
+export function eventRow(envelope: Envelope, meta: EventRowMeta): EventInsertRow {
+  // A body whose bytes are the data is kept once, as the data text (byte for byte): half the writes.
+  const raw = meta.raw ?? null;
+  const rawIsData = meta.rawIsData === true && raw !== null;
+  return [
+    envelope.id,
+    envelope.topic,
+    envelope.prefix,
+    envelope.type,
+    envelope.source,
+    envelope.subject ?? null,
+    envelope.time,
+    meta.receivedAt,
+    envelope.correlationid,
+    envelope.causationid ?? null,
+    envelope.publisher ?? null,
+    meta.origin,
+    meta.transport,
+    envelope.known ? 1 : 0,
+    JSON.stringify(envelope.headers),
+    // The body's UTF-8 bytes become the data text through the insert's CAST (SQLite's text is
+    // UTF-8): byte for byte, without decoding them into a string to have it encoded again.
+    rawIsData ? raw : JSON.stringify(envelope.data),
+    rawIsData ? null : raw,
+    rawIsData ? 1 : 0,
+  ];
+}
+
 /** The events table: the inbox (one row per message id) and everything relengd emitted. */
 export class EventsTable {
   readonly #db: DatabaseSync;
@@ -97,7 +140,7 @@ export class EventsTable {
     this.#db = db;
     this.#insert = db.prepare(`INSERT INTO events (id, topic, prefix, type, source, subject, time, received_at,
         correlation_id, causation_id, publisher, origin, transport, known, headers, data, raw, raw_is_data)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?) ON CONFLICT (id) DO NOTHING`);
     this.#pending = db.prepare(`SELECT ${COLUMNS} FROM events WHERE dispatch_state = 'pending' ORDER BY seq LIMIT ?`);
     this.#markDone = db.prepare(`UPDATE events SET dispatch_state = 'done', dispatched_at = ?, dispatch_error = NULL,
       dispatch_attempts = dispatch_attempts + 1 WHERE seq = ?`);
@@ -108,31 +151,14 @@ export class EventsTable {
     this.#count = db.prepare('SELECT count(*) AS n FROM events');
   }
 
-  /** Inserts an event unless its id is known. Returns true when it was new. */
-  insert(envelope: Envelope, meta: { origin: EventOrigin; transport: string; receivedAt: string; raw?: Uint8Array | null; rawIsData?: boolean }): boolean {
-    // A body whose bytes are the data is kept once, as the data text (byte for byte): half the writes.
-    const rawIsData = meta.rawIsData === true && meta.raw != null;
-    const result = this.#insert.run(
-      envelope.id,
-      envelope.topic,
-      envelope.prefix,
-      envelope.type,
-      envelope.source,
-      envelope.subject ?? null,
-      envelope.time,
-      meta.receivedAt,
-      envelope.correlationid,
-      envelope.causationid ?? null,
-      envelope.publisher ?? null,
-      meta.origin,
-      meta.transport,
-      envelope.known ? 1 : 0,
-      JSON.stringify(envelope.headers),
-      rawIsData ? Buffer.from(meta.raw!).toString('utf8') : JSON.stringify(envelope.data),
-      rawIsData ? null : (meta.raw ?? null),
-      rawIsData ? 1 : 0,
-    );
-    return result.changes === 1;
+  /** Inserts an event unless its id is known (the inbox's duplicate check). Returns true when it was new. */
+  insert(envelope: Envelope, meta: EventRowMeta): boolean {
+    return this.insertRow(eventRow(envelope, meta));
+  }
+
+  /** Inserts a row made by {@link eventRow} (on this thread or another) unless its id is known. Returns true when it was new. */
+  insertRow(row: EventInsertRow): boolean {
+    return this.#insert.run(...row).changes === 1;
   }
 
   has(id: string): boolean {

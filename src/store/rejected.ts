@@ -13,6 +13,8 @@ export interface Rejection {
   raw: Uint8Array;
 }
 
+export type RejectedRow = [string, string, string | null, string | null, string | null, string, string | null, string, string, Uint8Array, number];
+
 export interface StoredRejection extends Rejection {
   seq: number;
   /** Size of the body as received, in bytes; `raw` holds its first bytes only when `rawTruncated`. */
@@ -41,8 +43,17 @@ export class RejectedTable {
   }
 
   insert(r: Rejection): void {
+    this.insertRow(this.row(r));
+  }
+
+  /** A rejection's row (its body cut to the bytes kept), in the insert's column order: plain values, so another thread can write them. */
+  row(r: Rejection): RejectedRow {
     const kept = r.raw.byteLength > this.#rawBytesKept ? r.raw.subarray(0, this.#rawBytesKept) : r.raw;
-    this.#insert.run(r.receivedAt, r.transport, r.topic, r.messageId, r.publisher, r.reason, r.field, r.detail, JSON.stringify(r.headers), kept, r.raw.byteLength);
+    return [r.receivedAt, r.transport, r.topic, r.messageId, r.publisher, r.reason, r.field, r.detail, JSON.stringify(r.headers), kept, r.raw.byteLength];
+  }
+
+  insertRow(row: RejectedRow): void {
+    this.#insert.run(...row);
   }
 
   list(limit = 100): StoredRejection[] {

@@ -4,6 +4,7 @@ import { RelengdError } from '../errors.ts';
 import { inRolledBackTransaction, inSavepoint, inTransaction, openDatabase, type Synchronous } from './database.ts';
 import { DaemonsTable } from './daemons.ts';
 import { EventsTable } from './events.ts';
+import { applyInboxWrites, type InboxWrite } from './inbox.ts';
 import { JobsTable } from './jobs.ts';
 import { OutboxTable } from './outbox.ts';
 import { RejectedTable } from './rejected.ts';
@@ -70,6 +71,11 @@ export class Store {
    */
   dryRun<T>(fn: () => Synchronous<T>): T {
     return inRolledBackTransaction(this.db, fn);
+  }
+
+  /** Stores inbox writes (./inbox.ts) in one transaction; for each, whether it stored a row. */
+  writeInbox(writes: readonly InboxWrite[]): boolean[] {
+    return this.transaction(() => applyInboxWrites(this, writes));
   }
 
   /** Within a transaction, undoes only what `fn` wrote when it throws. */

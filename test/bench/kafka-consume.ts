@@ -14,6 +14,7 @@ import { Kafka, logLevel as kafkaLogLevel, type Message } from 'kafkajs';
 import { startMockCluster } from '../helpers/kafka-mock/cluster.ts';
 import { measured, runConsumerProcess, type Measured } from './consumer-process.ts';
 import { benchMessages } from './messages.ts';
+import { drainNote, ratioNote } from './targets.ts';
 import type { Benchmark, BenchRow } from './types.ts';
 
 /** relengd's log level (to /dev/null, but written). */
@@ -46,7 +47,7 @@ export const kafkaConsume: Benchmark = {
       return {
         rows,
         notes: [
-          `drain, ${PARTITIONS} partitions: relengd / raw = ${(rates.relengd! / rates.raw!).toFixed(2)}; relengd stored ${count} records in ${batches} transactions (${(count / batches).toFixed(0)} per commit)`,
+          `drain, ${PARTITIONS} partitions: ${ratioNote(rates.relengd!, rates.raw!)}; ${drainNote(rates.relengd!, rates.raw!)}; relengd stored ${count} records in ${batches} transactions (${(count / batches).toFixed(0)} per commit)`,
           `${count} records of ${records[0]!.value!.length} bytes (Fedora Messaging bridged into Kafka) on librdkafka's mock cluster, relengd log level ${logLevel} (to /dev/null)`,
         ],
       };

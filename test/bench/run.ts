@@ -3,6 +3,7 @@
  *   BENCH_MESSAGES  messages per case (default 50000; e.g. 5000 for a quick run)
  *   BENCH_ONLY      comma-separated benchmark names to run (default: all): amqp-consume, kafka, replay, latency
  *   BENCH_EVENTS    events stored then replayed by the replay benchmark (default 100000)
+ *   BENCH_BACKLOG   messages of the backlog whose drain time the consumer notes estimate (default 1000000)
  *   AMQP_URL        the broker (default amqp://guest:guest@127.0.0.1:5672)
  *   BENCH_PREFETCH, BENCH_LOG_LEVEL: see amqp-consume.ts (BENCH_LOG_LEVEL also kafka-consume.ts)
  *   BENCH_LATENCY_SECONDS, BENCH_LATENCY_LOADS, BENCH_LATENCY_TRIGGERS: see latency.ts

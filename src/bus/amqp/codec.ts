@@ -63,15 +63,26 @@ const UTF8 = /^utf-?8$/i;
  * (`amqp.routing-key`, `amqp.message-id`, `amqp.user-id`, ...) for the rejected table.
  */
 export function decode(msg: WireMessage, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Delivery {
-  const base = { transport: TRANSPORT_NAME, raw: msg.content as Uint8Array, headers: deliveryHeaders(msg) };
   try {
     const { input, body } = decodeInput(msg, maxBytes);
     // A Fedora Messaging or binary-mode body is the data itself: the store keeps those bytes (without a BOM) once.
-    return body ? { ...base, raw: body, decoded: input, rawIsData: true } : { ...base, decoded: input };
+    return body ? delivery(msg, { raw: body, decoded: input, rawIsData: true }) : delivery(msg, { raw: msg.content, decoded: input });
   } catch (error) {
     const rejection = error instanceof MessageRejectedError ? error : new MessageRejectedError(RejectReason.notJson, `undecodable message: ${String(error)}`);
-    return { ...base, decoded: rejection };
+    return delivery(msg, { raw: msg.content, decoded: rejection });
   }
+}
+
+/** A delivery whose `headers` (read only when it is rejected) are made when first read: most messages never need them. */
+function delivery(msg: WireMessage, fields: Pick<Delivery, 'raw' | 'decoded' | 'rawIsData'>): Delivery {
+  let headers: Record<string, string> | undefined;
+  return {
+    transport: TRANSPORT_NAME,
+    ...fields,
+    get headers() {
+      return (headers ??= deliveryHeaders(msg));
+    },
+  };
 }
 
 /** The id a message carries: its CloudEvents id, else `message_id`; none when it has neither. */

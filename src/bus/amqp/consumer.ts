@@ -178,15 +178,17 @@ export class BatchConsumer {
     const outcomes = await this.#deliver(deliveries);
 
     // Last delivery before the broker's limit, and still not stored: record it as poison instead.
-    const lastChance = outcomes.flatMap((o, i) => (o.kind === 'retry-later' && deliveryCount(msgs[i]!) >= this.#o.deliveryLimit ? [i] : []));
+    const lastChance: number[] = [];
+    for (const [i, o] of outcomes.entries()) if (o.kind === 'retry-later' && deliveryCount(msgs[i]!) >= this.#o.deliveryLimit) lastChance.push(i);
     if (lastChance.length > 0) {
       const poisoned = lastChance.map((i) => ({ ...deliveries[i]!, decoded: poisonError(msgs[i]!, outcomes[i]!, this.#o.deliveryLimit) }));
       const again = await this.#deliver(poisoned);
       lastChance.forEach((i, k) => (outcomes[i] = again[k]!));
     }
 
-    const verbs = await Promise.all(msgs.map((msg, i) => this.#verbFor(msg, outcomes[i]!)));
-    await this.#settle(channel, msgs, verbs);
+    // Only a rejection waits (for its dead-letter copy): no promise for each stored message.
+    const verbs = outcomes.map((o, i) => this.#verbFor(msgs[i]!, o));
+    await this.#settle(channel, msgs, verbs.some((v) => typeof v !== 'string') ? await Promise.all(verbs) : (verbs as Verb[]));
   }
 
   /** `deliver`, with a throw or a wrong-length answer turned into retry-later for the whole batch. */
@@ -201,8 +203,8 @@ export class BatchConsumer {
     }
   }
 
-  /** The one mapping of outcome to broker verb. */
-  async #verbFor(msg: ConsumeMessage, outcome: Outcome): Promise<Verb> {
+  /** The one mapping of outcome to broker verb (for a rejection, once its dead-letter copy was confirmed or not). */
+  #verbFor(msg: ConsumeMessage, outcome: Outcome): Verb | Promise<Verb> {
     switch (outcome.kind) {
       case 'committed':
         this.stats.committed++;
@@ -214,21 +216,24 @@ export class BatchConsumer {
         // Another relengd's own event (a shared broker): not ours, and not worth a dead-letter copy.
         this.stats.dropped++;
         return 'ack';
-      case 'rejected': {
+      case 'rejected':
         this.stats.rejected++;
         if (outcome.error.reason === RejectReason.poison) this.stats.poison++;
-        if (await this.#o.deadLetter(msg, outcome.error)) {
-          this.stats.deadLettered++;
-          return 'ack';
-        }
-        this.stats.deadLetterFailed++;
-        this.#log.warn({ msgId: msg.properties.messageId, routingKey: msg.fields.routingKey, reason: outcome.error.reason }, 'dead-letter copy not confirmed; requeued');
-        return 'requeue';
-      }
+        return this.#deadLettered(msg, outcome.error);
       case 'retry-later':
         this.stats.retryLater++;
         return 'requeue';
     }
+  }
+
+  async #deadLettered(msg: ConsumeMessage, error: MessageRejectedError): Promise<Verb> {
+    if (await this.#o.deadLetter(msg, error)) {
+      this.stats.deadLettered++;
+      return 'ack';
+    }
+    this.stats.deadLetterFailed++;
+    this.#log.warn({ msgId: msg.properties.messageId, routingKey: msg.fields.routingKey, reason: error.reason }, 'dead-letter copy not confirmed; requeued');
+    return 'requeue';
   }
 
   async #settle(channel: Channel, msgs: ConsumeMessage[], verbs: Verb[]): Promise<void> {

@@ -74,19 +74,38 @@ export function allocateCompose(stream: StreamConfig, causeId: string, time: str
   const versioned = composing.length > 0;
   const composes = counter.composes ?? counter.next;
   const c = counter.composeByCause?.[causeId] ?? composes;
-  // The most recent triggers of the day are enough: a replayed older one only re-derives events that exist.
-  const recent = (record: Record<string, number> | undefined): Record<string, number> => Object.fromEntries(Object.entries(record ?? {}).slice(-(MAX_REMEMBERED - 1)));
-  const updated: VersionCounter = {
-    next: versioned ? Math.max(counter.next, n + 1) : counter.next,
-    byCause: versioned ? { ...recent(counter.byCause), [causeId]: n } : counter.byCause,
-    composes: Math.max(composes, c + 1),
-    composeByCause: { ...recent(counter.composeByCause), [causeId]: c },
-  };
   const vars = { release: stream.release, date, group: stream.group };
   const version = versioned ? expandTemplate(stream.ostree.version, { ...vars, n: String(n) }) : null;
+  const composeId = expandTemplate(stream.ostree.composeId, { ...vars, n: String(c) });
+  // The same trigger again (a replay, a second arch): the counter holds it already.
+  const counted = counter.composeByCause?.[causeId] !== undefined && (!versioned || known !== undefined) && counter.composes !== undefined;
+  if (counted) return { version, composeId, patches: [] };
+  const updated: VersionCounter = {
+    next: versioned ? Math.max(counter.next, n + 1) : counter.next,
+    byCause: versioned ? withRecent(counter.byCause, causeId, n) : counter.byCause,
+    composes: Math.max(composes, c + 1),
+    composeByCause: withRecent(counter.composeByCause, causeId, c),
+  };
   const patches: StatePatch[] = [{ namespace: VERSION_COUNTERS, key, value: updated }];
   if (version !== null && known === undefined) patches.push({ namespace: VERSION_USE, key: `${stream.group}/${version}`, value: { counter: key, n, waiting: [...composing] } satisfies VersionUse });
-  return { version, composeId: expandTemplate(stream.ostree.composeId, { ...vars, n: String(c) }), patches };
+  return { version, composeId, patches };
+}
+
+/**
+ * `record` with `cause` set, keeping the most recent triggers of the day only: a replayed older one
+ * only re-derives events that exist. (Called for each trigger: no intermediate arrays.)
+ */
+function withRecent(record: Record<string, number> | undefined, cause: string, n: number): Record<string, number> {
+  const kept: Record<string, number> = {};
+  if (record) {
+    let skip = Object.keys(record).length - (MAX_REMEMBERED - 1);
+    for (const key in record) {
+      if (skip-- > 0) continue;
+      kept[key] = record[key]!;
+    }
+  }
+  kept[cause] = n;
+  return kept;
 }
 
 /**
