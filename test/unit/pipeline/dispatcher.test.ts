@@ -151,3 +151,32 @@ describe('dispatcher', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('listener state within one batch', () => {
+  /** Counts Bodhi messages in state. */
+  const counter = (): Listener => ({
+    name: 'counter',
+    topics: ['bodhi.compose.complete'],
+    handle: (_event, { state }) => {
+      const count = (state.get('count', 'all') as number | undefined) ?? 0;
+      return { ...nothing(), patches: [{ namespace: 'count', key: 'all', value: count + 1 }] };
+    },
+  });
+  const failer = (failOn: string[]): Listener => ({
+    name: 'failer',
+    topics: ['bodhi.compose.complete'],
+    handle: (event, { state }) => {
+      // Reads the count the counter just wrote (not committed yet), then fails: the read must not outlive the undo.
+      if (failOn.includes(event.id) && state.get('count', 'all') !== undefined) throw new Error(`refusing ${event.id}`);
+      return nothing();
+    },
+  });
+
+  it('each event reads what the events before it wrote, and nothing of an event whose listener failed', () => {
+    const { store, dispatcher, send } = setup([counter(), failer(['m2', 'm4'])]);
+    for (const id of ['m1', 'm2', 'm3', 'm4', 'm5']) send(id);
+    // One batch: m2's and m4's counts are undone with their savepoints; the others build on what is stored.
+    expect(dispatcher.dispatchBatch()).toMatchObject({ dispatched: 3, failed: 2 });
+    expect(store.state.get('count', 'all')).toBe(3);
+  });
+});
