@@ -56,7 +56,8 @@ export interface EventQuery {
   order?: 'asc' | 'desc' | undefined;
 }
 
-interface EventRow {
+/** An events row as read, in either backend; `known` is 0/1 in SQLite, a boolean in PostgreSQL. */
+export interface EventRow<Known = number> {
   seq: number;
   id: string;
   topic: string;
@@ -71,7 +72,7 @@ interface EventRow {
   publisher: string | null;
   origin: EventOrigin;
   transport: string;
-  known: number;
+  known: Known;
   headers: string;
   data: string;
   dispatch_state: DispatchState;
@@ -241,8 +242,12 @@ export class EventsTable {
   }
 }
 
-/** A row as an event. One row that cannot be parsed never fails a read: it comes back marked `unreadable`. */
 function toStored(row: EventRow): StoredEvent {
+  return storedEvent(row, row.known === 1);
+}
+
+/** A row as an event (either backend). One row that cannot be parsed never fails a read: it comes back marked `unreadable`. */
+export function storedEvent(row: EventRow<unknown>, known: boolean): StoredEvent {
   let headers: Record<string, string> = {};
   let data: unknown = null;
   let unreadable: string | undefined;
@@ -267,7 +272,7 @@ function toStored(row: EventRow): StoredEvent {
       publisher: row.publisher ?? undefined,
       headers,
       data,
-      known: row.known === 1,
+      known,
     },
     origin: row.origin,
     transport: row.transport,

@@ -150,7 +150,8 @@ export class JobsTable {
   }
 }
 
-function toJob(row: Record<string, unknown>): JobRow {
+/** A jobs row as read (either backend). */
+export function toJob(row: Record<string, unknown>): JobRow {
   return {
     id: row.id as string,
     kind: row.kind as string,

@@ -58,29 +58,31 @@ export class RejectedTable {
 
   list(limit = 100): StoredRejection[] {
     const rows = this.#db.prepare('SELECT * FROM rejected ORDER BY seq DESC LIMIT ?').all(limit) as Array<Record<string, unknown>>;
-    return rows.map((row) => {
-      const raw = row.raw as Uint8Array;
-      // Rows stored before sizes were recorded hold their whole body.
-      const rawSize = (row.raw_size as number | null) ?? raw.byteLength;
-      return {
-        seq: row.seq as number,
-        receivedAt: row.received_at as string,
-        transport: row.transport as string,
-        topic: row.topic as string | null,
-        messageId: row.message_id as string | null,
-        publisher: row.publisher as string | null,
-        reason: row.reason as string,
-        field: row.field as string | null,
-        detail: row.detail as string,
-        headers: JSON.parse(row.headers as string) as Record<string, string>,
-        raw,
-        rawSize,
-        rawTruncated: rawSize > raw.byteLength,
-      };
-    });
+    return rows.map((row) => storedRejection(row, row.raw as Uint8Array));
   }
 
   count(): number {
     return (this.#db.prepare('SELECT count(*) AS n FROM rejected').get() as { n: number }).n;
   }
+}
+
+/** A rejected row as read (either backend), its body bytes given as the backend returns them. */
+export function storedRejection(row: Record<string, unknown>, raw: Uint8Array): StoredRejection {
+  // Rows stored before sizes were recorded hold their whole body.
+  const rawSize = (row.raw_size as number | null) ?? raw.byteLength;
+  return {
+    seq: row.seq as number,
+    receivedAt: row.received_at as string,
+    transport: row.transport as string,
+    topic: row.topic as string | null,
+    messageId: row.message_id as string | null,
+    publisher: row.publisher as string | null,
+    reason: row.reason as string,
+    field: row.field as string | null,
+    detail: row.detail as string,
+    headers: JSON.parse(row.headers as string) as Record<string, string>,
+    raw,
+    rawSize,
+    rawTruncated: rawSize > raw.byteLength,
+  };
 }

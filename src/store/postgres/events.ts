@@ -1,30 +1,10 @@
 import type { Envelope } from '../../events/envelope.ts';
-import type { DispatchState, EventOrigin, EventQuery, StoredEvent } from '../events.ts';
+import { storedEvent, type DispatchState, type EventOrigin, type EventQuery, type EventRow as SharedEventRow, type StoredEvent } from '../events.ts';
 import type { PgDatabase, SqlParam } from './database.ts';
 import { wake, WakeChannel } from './notify.ts';
 
-interface EventRow {
-  seq: number;
-  id: string;
-  topic: string;
-  prefix: string;
-  type: string;
-  source: string;
-  subject: string | null;
-  time: string;
-  received_at: string;
-  correlation_id: string;
-  causation_id: string | null;
-  publisher: string | null;
-  origin: EventOrigin;
-  transport: string;
-  known: boolean;
-  headers: string;
-  data: string;
-  dispatch_state: DispatchState;
-  dispatch_attempts: number;
-  dispatch_error: string | null;
-}
+/** A row as PostgreSQL returns it: `known` is a boolean. */
+type EventRow = SharedEventRow<boolean>;
 
 const COLUMNS = `seq, id, topic, prefix, type, source, subject, time, received_at, correlation_id, causation_id,
   publisher, origin, transport, known, headers, data, dispatch_state, dispatch_attempts, dispatch_error`;
@@ -233,40 +213,6 @@ function utf8Text(bytes: Uint8Array): string | null {
   }
 }
 
-/** A row as an event. One row that cannot be parsed never fails a read: it comes back marked `unreadable`. */
 function toStored(row: EventRow): StoredEvent {
-  let headers: Record<string, string> = {};
-  let data: unknown = null;
-  let unreadable: string | undefined;
-  try {
-    headers = JSON.parse(row.headers) as Record<string, string>;
-    data = JSON.parse(row.data) as unknown;
-  } catch (error) {
-    unreadable = `stored row ${row.seq} cannot be read: ${(error as Error).message}`;
-  }
-  return {
-    seq: row.seq,
-    envelope: {
-      id: row.id,
-      topic: row.topic,
-      prefix: row.prefix,
-      type: row.type,
-      source: row.source,
-      subject: row.subject ?? undefined,
-      time: row.time,
-      correlationid: row.correlation_id,
-      causationid: row.causation_id ?? undefined,
-      publisher: row.publisher ?? undefined,
-      headers,
-      data,
-      known: row.known,
-    },
-    origin: row.origin,
-    transport: row.transport,
-    receivedAt: row.received_at,
-    dispatchState: row.dispatch_state,
-    dispatchAttempts: row.dispatch_attempts,
-    dispatchError: row.dispatch_error,
-    ...(unreadable ? { unreadable } : {}),
-  };
+  return storedEvent(row, row.known);
 }

@@ -1,4 +1,4 @@
-import type { JobRow, JobState, NewJobRow } from '../jobs.ts';
+import { toJob, type JobRow, type JobState, type NewJobRow } from '../jobs.ts';
 import type { PgDatabase, SqlParam } from './database.ts';
 import { wake, WakeChannel } from './notify.ts';
 
@@ -248,27 +248,4 @@ function kindFilter(onlyKinds: readonly string[] | undefined, params: SqlParam[]
   if (onlyKinds.length === 0) return 'AND false';
   params.push(onlyKinds);
   return `AND kind = ANY($${params.length}::text[])`;
-}
-
-
-function toJob(row: Row): JobRow {
-  return {
-    id: row.id as string,
-    kind: row.kind as string,
-    queueKey: row.queue_key as string,
-    state: row.state as JobState,
-    spec: JSON.parse(row.spec as string) as unknown,
-    causeEventId: row.cause_event_id as string,
-    correlationId: row.correlation_id as string,
-    listener: row.listener as string,
-    attempts: row.attempts as number,
-    createdAt: row.created_at as string,
-    startedAt: row.started_at as string | null,
-    finishedAt: row.finished_at as string | null,
-    logPath: row.log_path as string | null,
-    result: row.result === null ? null : (JSON.parse(row.result as string) as unknown),
-    error: row.error as string | null,
-    emitted: JSON.parse((row.emitted as string | undefined) ?? '[]') as string[],
-    retries: (row.retries as number | undefined) ?? 0,
-  };
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_REJECTED_RAW_BYTES, type Rejection, type StoredRejection } from '../rejected.ts';
+import { DEFAULT_REJECTED_RAW_BYTES, storedRejection, type Rejection, type StoredRejection } from '../rejected.ts';
 import type { PgDatabase } from './database.ts';
 
 /** Messages that could not become events, on PostgreSQL: the SQLite store's RejectedTable, async. */
@@ -22,25 +22,7 @@ export class PgRejectedTable {
 
   async list(limit = 100): Promise<StoredRejection[]> {
     const { rows } = await this.#db.query<Record<string, unknown>>('SELECT * FROM rejected ORDER BY seq DESC LIMIT $1', [limit]);
-    return rows.map((row) => {
-      const raw = new Uint8Array(row.raw as Buffer);
-      const rawSize = (row.raw_size as number | null) ?? raw.byteLength;
-      return {
-        seq: row.seq as number,
-        receivedAt: row.received_at as string,
-        transport: row.transport as string,
-        topic: row.topic as string | null,
-        messageId: row.message_id as string | null,
-        publisher: row.publisher as string | null,
-        reason: row.reason as string,
-        field: row.field as string | null,
-        detail: row.detail as string,
-        headers: JSON.parse(row.headers as string) as Record<string, string>,
-        raw,
-        rawSize,
-        rawTruncated: rawSize > raw.byteLength,
-      };
-    });
+    return rows.map((row) => storedRejection(row, new Uint8Array(row.raw as Buffer)));
   }
 
   async count(): Promise<number> {
