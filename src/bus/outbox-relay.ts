@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelay, defaultRetry, type RetryPolicy } from '../retry.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 import type { PublishItem, Transport } from './transport.ts';
 
 export interface OutboxRelayOptions {
-  store: Store;
+  store: StoreApi;
   transport: Transport;
   clock: Clock;
   logger: Logger;
@@ -73,12 +73,12 @@ export class OutboxRelay {
     const { store, transport, clock, batchSize } = this.#o;
     for (;;) {
       if (this.#stopped || !transport.isReady()) return 0;
-      const pending = store.outbox.pending(batchSize);
+      const pending = await store.outbox.pending(batchSize);
       if (pending.length === 0) return 0;
       const items: Array<PublishItem & { eventId: string }> = [];
       const gone: string[] = [];
       for (const row of pending) {
-        const event = store.events.get(row.eventId);
+        const event = await store.events.get(row.eventId);
         if (event) items.push({ eventId: row.eventId, envelope: event.envelope, routingKey: row.routingKey });
         else gone.push(row.eventId);
       }
@@ -86,20 +86,22 @@ export class OutboxRelay {
         // An event removed by hand has nothing left to send: close its row rather than retry it forever.
         this.#log.warn({ eventIds: gone }, 'outbox rows without their event: marked done, nothing published');
         const at = clock.now().toISOString();
-        store.transaction(() => gone.forEach((id) => store.outbox.markSent(id, at)));
+        await store.transaction(async () => {
+          for (const id of gone) await store.outbox.markSent(id, at);
+        });
       }
       const results = await transport.publish(items);
       let failed = 0;
       const at = clock.now().toISOString();
-      store.transaction(() => {
-        results.forEach((result, i) => {
+      await store.transaction(async () => {
+        for (const [i, result] of results.entries()) {
           const item = items[i]!;
-          if (result.ok) store.outbox.markSent(item.eventId, at);
+          if (result.ok) await store.outbox.markSent(item.eventId, at);
           else {
             failed++;
-            store.outbox.markFailed(item.eventId, result.error instanceof Error ? result.error.message : String(result.error));
+            await store.outbox.markFailed(item.eventId, result.error instanceof Error ? result.error.message : String(result.error));
           }
-        });
+        }
       });
       if (failed > 0) return failed;
     }

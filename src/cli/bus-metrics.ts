@@ -19,8 +19,8 @@ export async function transportMetrics(transport: Transport): Promise<Sample[]> 
 }
 
 /** Watched topics (`watch`): quiet for longer than quietHours, and since when. */
-export function silenceMetrics(watch: SilenceWatch): Sample[] {
-  const topics = watch.status();
+export async function silenceMetrics(watch: SilenceWatch): Promise<Sample[]> {
+  const topics = await watch.status();
   return [
     { name: 'relengd_bus_silent', help: 'Per watched topic: 1 when it has had no message for longer than its quietHours.', type: 'gauge', values: topics.map((t) => ({ labels: { topic: t.topic }, value: t.silent ? 1 : 0 })) },
     {

@@ -18,11 +18,13 @@ import { createOperatorReplay } from '../pipeline/operator-replay.ts';
 import { allListeners } from '../pipeline/listeners/index.ts';
 import { signingStand } from '../pipeline/listeners/sign-state.ts';
 import { Router } from '../pipeline/router.ts';
+import { CachedState, readingThrough } from '../pipeline/state-cache.ts';
 import { allExecutors, type SignPoll } from '../jobs/executors/index.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { openRepo } from '../ostree/index.ts';
+import type { ReplicaCoordination, StoreApi } from '../store/api.ts';
 import { eventView } from '../store/events.ts';
-import { Store } from '../store/store.ts';
+import { openStore } from '../store/open.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { startPruning } from './pruning.ts';
 import { catchUpOnStart } from './recovery.ts';
@@ -32,7 +34,7 @@ import { relengdVersion } from './version.ts';
 import { bindFromOutside } from '../trust.ts';
 
 export interface Daemon {
-  store: Store;
+  store: StoreApi;
   transport: Transport;
   http: RunningHttpServer | null;
   dispatcher: Dispatcher;
@@ -103,7 +105,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? systemClock;
   // Before anything opens: a missing token or an unauthenticated public listener is a config error (exit 2), not a half-started daemon.
   const { httpTokens, httpTls } = preflight(config, { serveHttp: options.serveHttp !== false });
-  const store = Store.open(config.store.path, { rejectedRawBytes: config.retention.rejectedRawBytes });
+  const store: StoreApi = await openStore(config);
+  // Registered before any claim: the heartbeat keeps this replica's leases from the first job on.
+  await store.replicas?.start();
   const router = new Router(allListeners);
   // In a dry run nothing leaves: decisions are stored and logged, never published or run.
   const publish = (): void => {
@@ -120,13 +124,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     clock,
     logger,
     onEffects: () => {
-      runner?.kick();
+      void runner?.kick(); // never rejects
       publish();
     },
   });
+  // The signing saga's records, read as the listeners read them (sync), each value fetched once.
+  const standOf = (commit: string) => {
+    const state = new CachedState(store);
+    return readingThrough(state, () => signingStand(state, commit));
+  };
   runner = new JobRunner({
     store,
-    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}`, signPoll: options.signPoll, signingStand: (commit) => signingStand(store.state, commit) }),
+    executors: allExecutors({ openRepo: (path) => openRepo(path), generator: `relengd ${relengdVersion()}`, signPoll: options.signPoll, signingStand: standOf }),
     concurrency: config.jobs.concurrency,
     workdir: config.jobs.workdir,
     timeoutMs: config.jobs.timeoutMinutes * 60_000,
@@ -147,7 +156,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   if (config.dryRun) logger.warn({ component: 'daemon' }, 'dry run: jobs are enqueued and events emitted in the store, but nothing runs and nothing is published');
   else {
-    const { requeued } = jobs.start();
+    const { requeued } = await jobs.start();
     if (requeued.length > 0) logger.info({ component: 'daemon', jobs: requeued }, 'requeued jobs interrupted by the last run');
   }
 
@@ -167,22 +176,28 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger,
     deliver: createBatcher(accept),
     health: () => ({ transport: transport.name }),
-    ready: () => ({ ready: transport.isReady() && store.db.isOpen, detail: { transport: transport.name, connected: transport.isReady() } }),
-    metrics: async () => [...storeMetrics.collect(), ...(await transportMetrics(transport)), ...silenceMetrics(silence), droppedMetric(intake)],
-    chain: (correlationId) => store.events.query({ correlationId, order: 'asc', limit: CHAIN_LIMIT }).map(eventView),
+    ready: () => ({ ready: transport.isReady() && store.isOpen(), detail: { transport: transport.name, connected: transport.isReady() } }),
+    metrics: async () => [...(await storeMetrics.collect()), ...(await transportMetrics(transport)), ...(await silenceMetrics(silence)), droppedMetric(intake)],
+    chain: async (correlationId) => (await store.events.query({ correlationId, order: 'asc', limit: CHAIN_LIMIT })).map(eventView),
     // Read functions only: the server never holds the store. The timeline's lines are the demo's.
     dashboard: createDashboardReads({ store, config, transport, silence, clock, describe: timelineLine }),
     // Between the dispatcher's passes, on this store; its effects wake the runner and the outbox as the dispatcher's do.
-    replay: { operator: createOperatorReplay({ store, dispatcher, config, clock, onEffects: () => { jobs.kick(); publish(); } }), publishers: config.publishers },
+    replay: { operator: createOperatorReplay({ store, dispatcher, config, clock, onEffects: () => { void jobs.kick(); publish(); } }), publishers: config.publishers },
     tokens: httpTokens,
     tls: httpTls,
     limits: config.http,
   });
-  logger.info({ component: 'daemon', transport: transport.name, store: store.path, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
+  logger.info({ component: 'daemon', transport: transport.name, store: store.location, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
-  const heartbeat = startHeartbeat({ store, clock, url: http?.url ?? null, version: relengdVersion(), logger });
-  // Events stored by other processes (relengd replay, publish while paused) are picked up here.
-  const poll = setInterval(() => dispatcher.schedule(), 2000);
+  const heartbeat = await startHeartbeat({ store, clock, url: http?.url ?? null, version: relengdVersion(), logger });
+  // Replicas on one PostgreSQL store: each learns at once of the work the others add (NOTIFY), and
+  // takes over a dead one's jobs and dispatcher turn once its lease lapses (the poll below).
+  const unsubscribe = store.replicas ? await subscribeToReplicas(store.replicas, { dispatch: () => dispatcher.schedule(), runJobs: () => void jobs.kick(), publish }) : async () => {};
+  // Events stored by other processes (relengd replay, publish while paused, another replica) are picked up here.
+  const poll = setInterval(() => {
+    dispatcher.schedule();
+    if (store.replicas && !config.dryRun) void jobs.kick(); // a job requeued from a dead replica
+  }, 2000);
   // After recovery and catch-up: they read the newest stored message, which pruning may delete.
   const pruning = startPruning({ store, retention: config.retention, jobsWorkdir: config.jobs.workdir, clock, logger });
   poll.unref();
@@ -201,10 +216,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (;;) {
         await dispatcher.drain();
         await jobs.idle();
-        const pendingEvents = store.events.query({ dispatchState: 'pending', limit: 1 }).length;
-        const pendingJobs = store.jobs.list({ state: 'queued', limit: 1 }).length + jobs.runningCount();
+        const pendingEvents = (await store.events.query({ dispatchState: 'pending', limit: 1 })).length;
+        const pendingJobs = (await store.jobs.list({ state: 'queued', limit: 1 })).length + jobs.runningCount();
         if (pendingEvents === 0 && pendingJobs === 0) break;
-        jobs.kick();
+        void jobs.kick(); // never rejects
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await outbox.idle();
@@ -212,7 +227,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(poll);
-        heartbeat.stop();
+        await unsubscribe();
+        await heartbeat.stop();
         await pruning.stop();
         await http?.close();
         await jobs.stop();
@@ -222,8 +238,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await dispatcher.drain();
         outbox.stop();
         await outbox.idle();
-        store.close();
+        await store.close();
         logger.info({ component: 'daemon' }, 'relengd stopped');
       })()),
+  };
+}
+
+/** Wakes this replica's loops whenever any replica adds work. @returns a function that stops it. */
+async function subscribeToReplicas(replicas: ReplicaCoordination, wake: { dispatch: () => void; runJobs: () => void; publish: () => void }): Promise<() => Promise<void>> {
+  const stops = [await replicas.onWork('events', wake.dispatch), await replicas.onWork('jobs', wake.runJobs), await replicas.onWork('outbox', wake.publish)];
+  return async () => {
+    for (const stop of stops) await stop();
   };
 }

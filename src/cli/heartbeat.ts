@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { DaemonRecord } from '../store/daemons.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** Three missed beats: a daemon this quiet is taken to be down (killed, or its machine gone). */
@@ -13,24 +13,29 @@ export const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_INTERVAL_MS;
  * Registers the daemon in its store and beats every {@link HEARTBEAT_INTERVAL_MS}, so that the CLI
  * on the same store can tell relengd is up. Stopping removes the registration.
  */
-export function startHeartbeat(o: { store: Store; clock: Clock; url: string | null; version: string; logger: Logger }): { id: string; stop(): void } {
+export async function startHeartbeat(o: { store: StoreApi; clock: Clock; url: string | null; version: string; logger: Logger }): Promise<{ id: string; stop(): Promise<void> }> {
   const now = () => o.clock.now().toISOString();
   const record: DaemonRecord = { id: randomUUID(), host: hostname(), pid: process.pid, url: o.url, version: o.version, startedAt: now(), heartbeatAt: now() };
-  o.store.daemons.register(record);
+  await o.store.daemons.register(record);
+  /** The beat being written: one at a time, and stop waits for it, so no beat lands after the registration is removed. */
+  let beating: Promise<void> | null = null;
   const timer = setInterval(() => {
-    try {
-      o.store.daemons.beat(record.id, now());
-    } catch (error) {
-      // A busy store misses one beat; the next one catches up.
-      o.logger.warn({ component: 'heartbeat', err: error }, 'heartbeat not written');
-    }
+    if (beating) return; // a slow store: this beat is skipped, the next one catches up
+    beating = o.store.daemons
+      .beat(record.id, now())
+      .catch((error: unknown) => {
+        // A busy store misses one beat; the next one catches up.
+        o.logger.warn({ component: 'heartbeat', err: error }, 'heartbeat not written');
+      })
+      .finally(() => (beating = null));
   }, HEARTBEAT_INTERVAL_MS);
   timer.unref();
   return {
     id: record.id,
-    stop: () => {
+    stop: async () => {
       clearInterval(timer);
-      o.store.daemons.remove(record.id);
+      await beating;
+      await o.store.daemons.remove(record.id);
     },
   };
 }
@@ -41,6 +46,6 @@ export function isBeating(d: DaemonRecord, now: Date): boolean {
 }
 
 /** The daemons whose heartbeat is recent, newest first. */
-export function liveDaemons(store: Store, now: Date): DaemonRecord[] {
-  return store.daemons.list().filter((d) => isBeating(d, now));
+export async function liveDaemons(store: StoreApi, now: Date): Promise<DaemonRecord[]> {
+  return (await store.daemons.list()).filter((d) => isBeating(d, now));
 }

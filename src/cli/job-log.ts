@@ -1,7 +1,8 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { RelengdError } from '../errors.ts';
 import { sleep } from '../retry.ts';
-import type { JobRow, JobsTable } from '../store/jobs.ts';
+import type { JobsApi } from '../store/api.ts';
+import type { JobRow } from '../store/jobs.ts';
 
 /** States in which a job's run is over: nothing more is written to its log until someone retries it (or the daemon restarts an interrupted one). */
 const ENDED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -20,13 +21,13 @@ export interface JobLogOptions {
  * @returns the job as it was when printing stopped.
  * @throws RelengdError when the store has no such job, or (without `follow`) the job has no log yet.
  */
-export async function printJobLog(jobs: JobsTable, id: string, options: JobLogOptions): Promise<JobRow> {
-  const read = (): JobRow => {
-    const job = jobs.get(id);
+export async function printJobLog(jobs: JobsApi, id: string, options: JobLogOptions): Promise<JobRow> {
+  const read = async (): Promise<JobRow> => {
+    const job = await jobs.get(id);
     if (!job) throw new RelengdError(`no job ${id} (\`relengd jobs\` lists them)`);
     return job;
   };
-  let job = read();
+  let job = await read();
   if (!options.follow) {
     if (!job.logPath || !existsSync(job.logPath)) throw new RelengdError(`job ${id} has no log: it never started (${job.state})`);
     await copyFrom(job.logPath, 0, options.out);
@@ -35,7 +36,7 @@ export async function printJobLog(jobs: JobsTable, id: string, options: JobLogOp
   let offset = 0;
   for (;;) {
     // The state first: when it says ended, the log is complete, and reading it to its end gets all of it.
-    job = read();
+    job = await read();
     if (job.logPath && existsSync(job.logPath)) offset = await copyFrom(job.logPath, offset, options.out);
     if (ENDED.has(job.state)) return job;
     await sleep(options.pollMs ?? 250);

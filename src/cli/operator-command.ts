@@ -41,16 +41,16 @@ export async function sendOperatorCommand(config: Config, logger: Logger, name: 
     return { ok, via: 'http', id: ok ? String(reply.body.id) : null, reason: ok ? null : String(reply.body.reason), error: ok ? null : String(reply.body.error) };
   }
   const identity = `local:${localUser()}`;
-  const { store, intake } = openPipeline(config, logger);
+  const { store, intake } = await openPipeline(config, logger);
   try {
-    const [outcome] = intake.accept([
+    const [outcome] = await intake.accept([
       { transport: 'cli', source: 'operator', raw: Buffer.from(JSON.stringify(body)), headers: {}, decoded: { topic: name, id, data: body, publisher: identity } },
     ]);
     if (outcome?.kind === 'committed') return { ok: true, via: identity, id: outcome.id, reason: null, error: null };
     if (outcome?.kind === 'rejected') return { ok: false, via: identity, id: null, reason: outcome.error.reason, error: outcome.error.message };
     return { ok: false, via: identity, id: null, reason: outcome?.kind ?? 'none', error: 'the store could not take the command; retry' };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { daemonIsUp, fetchChain } from '../bus/embedded/client.ts';
 import type { Config } from '../config/index.ts';
 import { eventView } from '../store/events.ts';
-import { Store } from '../store/store.ts';
+import { openStore } from '../store/open.ts';
 import { httpTokenFrom } from './context.ts';
 import { HEARTBEAT_STALE_MS, liveDaemons } from './heartbeat.ts';
 import { isHttpRoute, type CommandRoute } from './operator-command.ts';
@@ -47,7 +47,7 @@ export async function waitForOutcome<T extends { outcome: string }>(
   const token = httpTokenFrom(route.tokenFile);
   const overHttp = isHttpRoute(route);
   const baseUrl = route.url ?? `http://${config.http.host}:${config.http.port}`;
-  if (overHttp ? !(await daemonIsUp(baseUrl)) : !localDaemonIsUp(config)) {
+  if (overHttp ? !(await daemonIsUp(baseUrl)) : !(await localDaemonIsUp(config))) {
     const where = overHttp ? `at ${baseUrl}` : `(no daemon heartbeat in ${config.store.path} for ${HEARTBEAT_STALE_MS / 1000} s)`;
     throw new Error(`cannot reach relengd ${where}: the request is recorded (${requestId}), and the daemon ${how.acts} it when it runs (relengd start)`);
   }
@@ -70,22 +70,22 @@ export function waitForRollback(config: Config, route: CommandRoute, requestId: 
   return waitForOutcome(config, route, requestId, timeoutMs, { outcomeOf: rollbackOutcomeOf, acts: 'rolls back' });
 }
 
-function localDaemonIsUp(config: Config): boolean {
-  const store = Store.openExisting(config.store.path);
+async function localDaemonIsUp(config: Config): Promise<boolean> {
+  const store = await openStore(config, { existing: true });
   try {
-    return liveDaemons(store, new Date()).length > 0;
+    return (await liveDaemons(store, new Date())).length > 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function localChain(config: Config, requestId: string): () => unknown[] {
-  return () => {
-    const store = Store.openExisting(config.store.path);
+function localChain(config: Config, requestId: string): () => Promise<unknown[]> {
+  return async () => {
+    const store = await openStore(config, { existing: true });
     try {
-      return store.events.query({ correlationId: requestId, order: 'asc' }).map(eventView);
+      return (await store.events.query({ correlationId: requestId, order: 'asc' })).map(eventView);
     } finally {
-      store.close();
+      await store.close();
     }
   };
 }

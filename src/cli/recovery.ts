@@ -5,11 +5,11 @@ import { withPrefix } from '../events/topics.ts';
 import type { Logger } from '../log.ts';
 import { catchUp, type CatchUpReport } from '../pipeline/catch-up.ts';
 import type { Intake } from '../pipeline/intake.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 
 export interface CatchUpOnStartOptions {
   config: Config;
-  store: Store;
+  store: StoreApi;
   intake: Intake;
   clock: Clock;
   logger: Logger;
@@ -32,7 +32,7 @@ export async function catchUpOnStart(o: CatchUpOnStartOptions): Promise<CatchUpR
   const log = o.logger.child({ component: 'recovery' });
   const now = o.clock.now();
   const floor = new Date(now.getTime() - dg.maxAgeHours * 3_600_000).toISOString();
-  const last = o.store.events.lastInboundTime();
+  const last = await o.store.events.lastInboundTime();
   if (last && last < floor) log.warn({ lastSeen: last, from: floor }, 'last message is older than recovery.datagrepper.maxAgeHours: older ones are not caught up (use relengd replay --from-datagrepper --since)');
   const since = last && last > floor ? last : floor;
   const topics = dg.topics ?? o.topics.filter((t) => !/[*#]/.test(t)).map((t) => withPrefix(t, o.config.topicPrefix));

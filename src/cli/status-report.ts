@@ -7,6 +7,7 @@ import type { RefHead } from '../ostree/index.ts';
 import type { GateView } from '../pipeline/gates.ts';
 import type { LastCompose } from '../pipeline/last-compose.ts';
 import type { ComposeQueue, StreamHead } from '../pipeline/listeners/composer.ts';
+import type { ReplicaStatus } from '../store/api.ts';
 import type { DaemonRecord } from '../store/daemons.ts';
 
 export interface DaemonsStatus {
@@ -76,6 +77,8 @@ export interface Status {
   outboxPending: number;
   rejected: number;
   failedEvents: number;
+  /** The replicas sharing a PostgreSQL store (null on SQLite: one process). */
+  replicas: ReplicaStatus[] | null;
 }
 
 const short = (c: string | null | undefined): string => (c ? c.slice(0, 12) : '-');
@@ -84,6 +87,7 @@ const INDENT = ' '.repeat(4);
 export function renderStatus(s: Status): string {
   return [
     daemonLines(s.daemon),
+    ...(s.replicas ? replicaLines(s.replicas) : []),
     'streams:',
     ...s.streams.flatMap(streamLines),
     ...(s.schedules.length > 0 ? ['schedules:', ...s.schedules.map(scheduleLine)] : []),
@@ -101,6 +105,14 @@ function daemonLines(d: DaemonsStatus): string {
   if (up.length > 0) return ['daemon: up', ...up.map((i) => `  ${describe(i)}`)].join('\n');
   if (d.lastSeen === null) return 'daemon: down (none registered in this store: a daemon registers while it runs, and unregisters when it stops)';
   return [`daemon: down (last seen ${d.lastSeen})`, ...d.instances.map((i) => `  ${describe(i)}`)].join('\n');
+}
+
+function replicaLines(replicas: readonly ReplicaStatus[]): string[] {
+  if (replicas.length === 0) return ['replicas: none registered'];
+  return [
+    'replicas:',
+    ...replicas.map((r) => `  ${r.id} (pid ${r.pid} on ${r.host})${r.stale ? ' STALE: its work is taken over' : ''}${r.dispatching ? ', dispatching' : ''}, ${r.jobLeases} job lease${r.jobLeases === 1 ? '' : 's'}, last heartbeat ${r.heartbeatAt}`),
+  ];
 }
 
 function streamLines(st: StreamStatus): string[] {

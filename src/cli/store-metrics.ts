@@ -8,8 +8,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/index.ts';
 import type { ComposeFinished, PromotionRefused, ReleasePromoted } from '../events/relengd/release.ts';
 import { Histogram, type Labels, type Sample } from '../http/metrics.ts';
-import { ObservabilityReads } from '../store/observability.ts';
-import type { Store } from '../store/store.ts';
+import type { ObservabilityApi, ReplicaStatus, StoreApi } from '../store/api.ts';
 
 /** Seconds, message accepted -> job started: a job waits behind its ref's running compose (hours). */
 export const JOB_START_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200];
@@ -23,10 +22,12 @@ const REFUSED = 'relengd.release.promotion.refused';
 const SUCCESSFUL = new Set(['FINISHED', 'FINISHED_INCOMPLETE']);
 
 export class StoreMetrics {
-  readonly #store: Store;
+  readonly #store: StoreApi;
   readonly #config: Config;
   readonly #clock: Clock;
-  readonly #reads: ObservabilityReads;
+  readonly #reads: ObservabilityApi;
+  /** The scrape in progress: scrapes take turns, so two at once never count the same rows twice. */
+  #collecting: Promise<unknown> = Promise.resolve();
   readonly #eventSeq = new Map<string, number>();
   #rejectedSeq = 0;
   readonly #started = new TimeCursor();
@@ -41,30 +42,37 @@ export class StoreMetrics {
   readonly #lastCompose = new Map<string, number>();
   readonly #lastPromotion = new Map<string, number>();
 
-  constructor(o: { store: Store; config: Config; clock: Clock }) {
+  constructor(o: { store: StoreApi; config: Config; clock: Clock }) {
     this.#store = o.store;
     this.#config = o.config;
     this.#clock = o.clock;
-    this.#reads = new ObservabilityReads(o.store.db);
+    this.#reads = o.store.observability;
   }
 
-  collect(): Sample[] {
-    this.#catchUp();
+  collect(): Promise<Sample[]> {
+    const scrape = this.#collecting.then(() => this.#collect());
+    this.#collecting = scrape.catch(() => undefined);
+    return scrape;
+  }
+
+  async #collect(): Promise<Sample[]> {
+    await this.#catchUp();
     const now = this.#clock.now().getTime();
     const store = this.#store;
-    const oldestPending = this.#reads.oldestPendingOutbox();
+    const oldestPending = await this.#reads.oldestPendingOutbox();
+    const [countsByState, rejectedCount, jobCounts, outboxPending] = await Promise.all([store.events.countsByState(), store.rejected.count(), store.jobs.countByState(), store.outbox.countPending()]);
     const ages = (last: ReadonlyMap<string, number>) => [...last].map(([stream, at]) => ({ labels: { stream }, value: Math.max(0, (now - at) / 1000) }));
     return [
       {
         name: 'relengd_events',
         help: 'Stored events by origin and dispatch state (failed: a listener threw; replay after a fix).',
         type: 'gauge',
-        values: store.events.countsByState().map((r) => ({ labels: { origin: r.origin, state: r.state }, value: r.n })),
+        values: countsByState.map((r) => ({ labels: { origin: r.origin, state: r.state }, value: r.n })),
       },
-      { name: 'relengd_rejected_messages', help: 'Messages kept in the rejected table (invalid, unauthorized, too large).', type: 'gauge', values: [{ value: store.rejected.count() }] },
+      { name: 'relengd_rejected_messages', help: 'Messages kept in the rejected table (invalid, unauthorized, too large).', type: 'gauge', values: [{ value: rejectedCount }] },
       { name: 'relengd_rejected_messages_total', help: 'Messages rejected (and, on AMQP and Kafka, dead-lettered) by transport and reason.', type: 'counter', values: this.#rejected.values() },
-      { name: 'relengd_jobs', help: 'Jobs by state.', type: 'gauge', values: Object.entries(store.jobs.countByState()).map(([state, n]) => ({ labels: { state }, value: n })) },
-      { name: 'relengd_outbox_pending', help: 'Events waiting for the broker to confirm them.', type: 'gauge', values: [{ value: store.outbox.countPending() }] },
+      { name: 'relengd_jobs', help: 'Jobs by state.', type: 'gauge', values: Object.entries(jobCounts).map(([state, n]) => ({ labels: { state }, value: n })) },
+      { name: 'relengd_outbox_pending', help: 'Events waiting for the broker to confirm them.', type: 'gauge', values: [{ value: outboxPending }] },
       {
         name: 'relengd_outbox_oldest_pending_age_seconds',
         help: 'How long the oldest event waiting for the broker has waited (0 when none waits).',
@@ -83,17 +91,18 @@ export class StoreMetrics {
         series: this.#jobStart.series(),
       },
       { name: 'relengd_job_duration_seconds', help: 'How long job runs took, by kind (each run of a retried job counts).', type: 'histogram', series: this.#jobDuration.series() },
+      ...replicaMetrics((await store.replicas?.list()) ?? null, now),
     ];
   }
 
   /** Counts what was stored since the last scrape. */
-  #catchUp(): void {
-    for (const e of this.#newEvents(COMPOSE_FINISHED)) {
+  async #catchUp(): Promise<void> {
+    for (const e of await this.#newEvents(COMPOSE_FINISHED)) {
       const data = e.data as ComposeFinished;
       this.#composes.add({ stream: data.stream, status: data.status });
       if (SUCCESSFUL.has(data.status)) newest(this.#lastCompose, data.stream, Date.parse(e.time));
     }
-    for (const e of this.#newEvents(PROMOTED)) {
+    for (const e of await this.#newEvents(PROMOTED)) {
       const data = e.data as ReleasePromoted;
       this.#promotions.add({ group: data.group });
       for (const ref of data.refs) {
@@ -101,29 +110,40 @@ export class StoreMetrics {
         if (stream) newest(this.#lastPromotion, stream.id, Date.parse(e.time));
       }
     }
-    for (const e of this.#newEvents(REFUSED)) {
+    for (const e of await this.#newEvents(REFUSED)) {
       const data = e.data as PromotionRefused;
       this.#refusals.add({ group: data.group, reason: data.reason });
     }
-    for (const r of this.#reads.rejectedAfter(this.#rejectedSeq)) {
+    for (const r of await this.#reads.rejectedAfter(this.#rejectedSeq)) {
       this.#rejected.add({ transport: r.transport, reason: r.reason });
       this.#rejectedSeq = r.seq;
     }
-    for (const job of this.#started.take(this.#reads.jobsStartedSince(this.#started.at), (j) => j.startedAt, (j) => j.id)) {
-      const accepted = this.#reads.acceptedAtOf(job.causeEventId);
+    for (const job of this.#started.take(await this.#reads.jobsStartedSince(this.#started.at), (j) => j.startedAt, (j) => j.id)) {
+      const accepted = await this.#reads.acceptedAtOf(job.causeEventId);
       if (accepted !== null) this.#jobStart.observe({ kind: job.kind }, Math.max(0, (Date.parse(job.startedAt) - Date.parse(accepted)) / 1000));
     }
-    for (const run of this.#finished.take(this.#reads.jobsFinishedSince(this.#finished.at), (j) => j.finishedAt, (j) => j.id)) {
+    for (const run of this.#finished.take(await this.#reads.jobsFinishedSince(this.#finished.at), (j) => j.finishedAt, (j) => j.id)) {
       this.#jobDuration.observe({ kind: run.kind }, Math.max(0, (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000));
     }
   }
 
-  #newEvents(topic: string) {
-    const events = this.#reads.eventsAfter(topic, this.#eventSeq.get(topic) ?? 0);
+  async #newEvents(topic: string) {
+    const events = await this.#reads.eventsAfter(topic, this.#eventSeq.get(topic) ?? 0);
     const last = events.at(-1);
     if (last) this.#eventSeq.set(topic, last.seq);
     return events;
   }
+}
+
+/** The replicas sharing a PostgreSQL store, as any of them sees them (none on SQLite). */
+function replicaMetrics(replicas: readonly ReplicaStatus[] | null, now: number): Sample[] {
+  if (replicas === null) return [];
+  const labels = (r: ReplicaStatus): Labels => ({ replica: r.id, host: r.host });
+  return [
+    { name: 'relengd_replica_heartbeat_age_seconds', help: "Seconds since each replica's last heartbeat (past the lease, the others take its work over).", type: 'gauge', values: replicas.map((r) => ({ labels: labels(r), value: Math.max(0, (now - Date.parse(r.heartbeatAt)) / 1000) })) },
+    { name: 'relengd_replica_job_leases', help: 'Running jobs each replica holds a lease on.', type: 'gauge', values: replicas.map((r) => ({ labels: labels(r), value: r.jobLeases })) },
+    { name: 'relengd_replica_dispatching', help: "1 for the replica whose turn it is to dispatch events to the listeners.", type: 'gauge', values: replicas.map((r) => ({ labels: labels(r), value: r.dispatching ? 1 : 0 })) },
+  ];
 }
 
 function newest(map: Map<string, number>, key: string, at: number): void {

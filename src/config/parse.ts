@@ -15,6 +15,7 @@ export { expandTemplate } from './template.ts';
 export const ENV_OVERRIDES = [
   { env: 'AMQP_URL', path: ['bus', 'amqp', 'url'], number: false },
   { env: 'RELENGD_STORE', path: ['store', 'path'], number: false },
+  { env: 'RELENGD_STORE_URL', path: ['store', 'url'], number: false },
   { env: 'RELENGD_HTTP_PORT', path: ['http', 'port'], number: true },
   { env: 'RELENGD_TRANSPORT', path: ['bus', 'transport'], number: false },
   { env: 'RELENGD_LOG_LEVEL', path: ['log', 'level'], number: false },
@@ -59,7 +60,7 @@ export function configSummary(config: Config): ConfigSummary {
   return {
     transport: config.bus.transport,
     topicPrefix: config.topicPrefix,
-    store: config.store.path,
+    store: config.store.url ?? config.store.path,
     http: { host: config.http.host, port: config.http.port },
     streams: config.streams.map((s) => s.id),
     groups: [...new Set(config.streams.map((s) => s.group))],

@@ -241,10 +241,56 @@ const BusSchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // store, http, jobs, retention, log
 
-const StoreSchema = z.strictObject({
-  /** SQLite database file. Default `/var/lib/relengd/relengd.db`. Env: `RELENGD_STORE`. */
-  path: text().default('/var/lib/relengd/relengd.db'),
-});
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A PostgreSQL connection URL naming its database, without a password (that has its own keys). */
+function postgresUrl() {
+  return text().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not a URL (expected postgres://user@host:5432/database)' });
+      return;
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') ctx.addIssue({ code: 'custom', message: `expected a postgres:// or postgresql:// URL, got ${url.protocol}//` });
+    else if (url.pathname.length <= 1) ctx.addIssue({ code: 'custom', message: 'the URL names no database (postgres://user@host:5432/<database>)' });
+    else if (url.password !== '') ctx.addIssue({ code: 'custom', message: 'the URL holds a password: give store.passwordFile or store.passwordEnv instead (never the password itself)' });
+  });
+}
+
+const StoreSchema = z
+  .strictObject({
+    /** SQLite database file: one machine. Default `/var/lib/relengd/relengd.db`. Env: `RELENGD_STORE`. */
+    path: text().default('/var/lib/relengd/relengd.db'),
+    /**
+     * PostgreSQL instead of SQLite, shared by several relengd replicas: `postgres://user@host:5432/db`.
+     * When set, `path` is not used. Env: `RELENGD_STORE_URL`.
+     */
+    url: postgresUrl().optional(),
+    /** File holding the PostgreSQL password (absolute path; a trailing newline is dropped). Only with `url`. */
+    passwordFile: absolutePath().optional(),
+    /** Environment variable holding the PostgreSQL password. Only with `url`. Without either, libpq's PGPASSWORD and ~/.pgpass apply. */
+    passwordEnv: str().regex(ENV_NAME, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)').optional(),
+    /**
+     * PostgreSQL only: how long a replica's claim on a job or outbox row lasts without a heartbeat
+     * (renewed every third of it). A replica that dies loses its jobs to another after at most this.
+     * Default 30.
+     */
+    leaseSeconds: z.int().min(3).max(3600).default(30),
+    /** PostgreSQL only: this replica's name in `status` and `/metrics`. Default `<host>-<pid>`. */
+    replicaId: text().regex(PUBLISHER_NAME, 'must match [A-Za-z0-9][A-Za-z0-9._@-]*').optional(),
+  })
+  .superRefine((store, ctx) => {
+    if (store.passwordFile !== undefined && store.passwordEnv !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give at most one of passwordFile or passwordEnv', path: ['passwordEnv'] });
+    }
+    if (store.url === undefined) {
+      for (const key of ['passwordFile', 'passwordEnv', 'replicaId'] as const) {
+        if (store[key] !== undefined) ctx.addIssue({ code: 'custom', message: `store.${key} applies to a PostgreSQL store only: set store.url too`, path: [key] });
+      }
+    }
+  });
 
 /**
  * Where one HTTP publisher's bearer token is read when the daemon starts: `{name, file}` or

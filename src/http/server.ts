@@ -29,7 +29,7 @@ export interface HttpServerOptions {
   /** Prometheus metrics, read at scrape time. */
   metrics?: () => Sample[] | Promise<Sample[]>;
   /** The stored events of one chain (`GET /events?correlation=ID`), oldest first: how a client follows what it asked for. */
-  chain?: (correlationId: string) => unknown[];
+  chain?: (correlationId: string) => Promise<unknown[]>;
   /** The dashboard's read functions: with them, `GET /` and the pages under it (src/http/dashboard/). */
   dashboard?: DashboardReads | undefined;
   /** With it, `POST /replay`: an operator's replay, dry run first (src/http/replay-route.ts). */
@@ -144,7 +144,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpServerOp
   if (path === '/events' && req.method === 'GET' && o.chain) {
     const query = ChainQuery.safeParse(Object.fromEntries(new URL(req.url ?? '/', 'http://relengd').searchParams));
     if (!query.success) return sendJson(res, 400, { error: `GET /events?correlation=ID: ${query.error.issues.map((i) => i.message).join('; ')}` });
-    return sendJson(res, 200, { correlation: query.data.correlation, events: o.chain(query.data.correlation) });
+    return sendJson(res, 200, { correlation: query.data.correlation, events: await o.chain(query.data.correlation) });
   }
   if (path === '/events') {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a CloudEvent to /events, or GET /events?correlation=ID' });

@@ -1,7 +1,7 @@
 import { RelengdError } from '../errors.ts';
 import type { JobCancelled, JobControlRefused, JobRetried } from '../events/relengd/jobs.ts';
+import type { StoreApi } from '../store/api.ts';
 import { JOB_CONTROL, type JobControlRequest, type JobRow } from '../store/jobs.ts';
-import type { Store } from '../store/store.ts';
 import type { JobEmit } from './executor.ts';
 
 /**
@@ -49,9 +49,8 @@ export class JobCancelledError extends RelengdError {
 }
 
 /** Accepted requests not applied yet, oldest first. */
-export function pendingControlRequests(store: Store): Array<{ key: string; request: JobControlRequest }> {
-  return store.state
-    .list(JOB_CONTROL)
+export async function pendingControlRequests(store: StoreApi): Promise<Array<{ key: string; request: JobControlRequest }>> {
+  return (await store.state.list(JOB_CONTROL))
     .map(({ key, value }) => ({ key, request: value as JobControlRequest }))
     .sort((a, b) => a.request.at.localeCompare(b.request.at) || a.key.localeCompare(b.key));
 }

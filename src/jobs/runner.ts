@@ -4,17 +4,19 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { isRetriable, retry, sleep, type RetryPolicy } from '../retry.ts';
+import { RelengdError } from '../errors.ts';
+import { LeaseLostError } from '../store/failures.ts';
 import { emittedEventId } from '../events/ids.ts';
+import type { StoreApi } from '../store/api.ts';
 import { storeEmitted } from '../store/emit.ts';
 import { JOB_CONTROL, type JobControlRequest, type JobRow } from '../store/jobs.ts';
-import type { Store } from '../store/store.ts';
 import { cancelReason, controlOutcome, decideControl, JobCancelledError, pendingControlRequests, runKey } from './control.ts';
 import { JobInterruptedError, type Executor, type JobContext, type JobEmit, type JobOutcome } from './executor.ts';
 import { awaitPreviousAttempt } from './previous-attempt.ts';
 import { DEFAULT_KILL_GRACE_MS, LOG_MARKER } from './process.ts';
 
 export interface JobRunnerOptions {
-  store: Store;
+  store: StoreApi;
   /** One per job kind. */
   executors: readonly Executor[];
   /** Jobs run at once (`jobs.concurrency`); jobs sharing a queue key run one at a time regardless. */
@@ -55,7 +57,7 @@ type RecordFallback = 'failure-events' | 'nothing';
 /**
  * Runs queued jobs with their executors, at most `concurrency` at once (jobs that only wait, such as
  * for a signature, aside: `Executor.waits`) and one at a time per queue key (oldest first, as
- * `JobsTable.claimNext` picks them). A job's final state and the events its
+ * `JobsApi.claimNext` picks them). A job's final state and the events its
  * executor emitted commit in one transaction, so a result is never half-recorded.
  *
  * A result the store refuses is recorded again with backoff until it is: meanwhile the job still
@@ -90,10 +92,14 @@ export class JobRunner {
   readonly #cancels = new Map<string, AbortController>();
   /** Running jobs being cancelled: the request is kept in the store until the cancel is recorded (a crash meanwhile applies it again at the next start). */
   readonly #stopping = new Map<string, { key: string; request: JobControlRequest }>();
-  #phase: 'new' | 'started' | 'stopped' = 'new';
+  #phase: 'new' | 'starting' | 'started' | 'stopped' = 'new';
   #poll: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
   #stopped: Promise<void> | undefined;
+  /** The claim loop in progress: one at a time, so the slot count it reads is not stale while a claim awaits the store. */
+  #filling: Promise<void> | undefined;
+  /** Asked to fill again while a fill ran: it runs once more before it resolves. */
+  #fillAgain = false;
 
   constructor(options: JobRunnerOptions) {
     if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) throw new RangeError(`JobRunner: concurrency must be a positive integer, got ${options.concurrency}`);
@@ -109,21 +115,32 @@ export class JobRunner {
   /**
    * Requeues the jobs a previous process left `running` (crash) or `interrupted` (shutdown), then
    * starts claiming. Calling it again does nothing.
-   * @returns the ids of the requeued jobs.
+   * @returns the ids of the requeued jobs, once the jobs that can run at once are claimed.
    */
-  start(): { requeued: string[] } {
+  async start(): Promise<{ requeued: string[] }> {
     if (this.#phase !== 'new') return { requeued: [] };
-    const requeued = this.#recover();
+    this.#phase = 'starting';
+    let requeued: string[];
+    try {
+      requeued = await this.#recover();
+    } catch (error) {
+      if (this.#phase === 'starting') this.#phase = 'new';
+      throw error;
+    }
+    if (this.#phase !== 'starting') return { requeued }; // stopped meanwhile
     this.#phase = 'started';
-    this.#poll = setInterval(() => this.#fill(), this.#o.pollMs).unref();
+    this.#poll = setInterval(() => void this.#fill(), this.#o.pollMs).unref();
     this.#log.info({ concurrency: this.#o.concurrency, kinds: [...this.#executors.keys()], requeued: requeued.length }, 'job runner started');
-    this.#fill();
+    await this.#fill();
     return { requeued };
   }
 
-  /** Claims what can run now (the dispatcher enqueued jobs). Does nothing before `start()` or after `stop()`. */
-  kick(): void {
-    this.#fill();
+  /**
+   * Claims what can run now (the dispatcher enqueued jobs). Does nothing before `start()` or after `stop()`.
+   * @returns when those jobs are claimed (launched, not finished); never rejects, so a caller need not wait.
+   */
+  kick(): Promise<void> {
+    return this.#fill();
   }
 
   /** Jobs this runner is running now. */
@@ -136,9 +153,9 @@ export class JobRunner {
    * held by another process, or there is none. Before `start()` and after `stop()`, resolves as soon
    * as nothing runs (no job will be claimed then).
    */
-  idle(): Promise<void> {
-    this.#fill();
-    if (this.#running.size === 0) return Promise.resolve();
+  async idle(): Promise<void> {
+    await this.#fill();
+    if (this.#running.size === 0) return;
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -157,6 +174,8 @@ export class JobRunner {
     this.#phase = 'stopped';
     clearInterval(this.#poll);
     this.#shutdown.abort(new JobInterruptedError());
+    // A claim in progress ends first: the job it claims is recorded interrupted, or launched before this waits for it.
+    await this.#filling;
     const waiting = this.#running.size;
     const timer = new AbortController();
     const inTime = await Promise.race([Promise.allSettled(this.#running.values()).then(() => true), sleep(graceMs, timer.signal).then(() => false)]);
@@ -165,7 +184,7 @@ export class JobRunner {
       const now = this.#o.clock.now().toISOString();
       for (const id of this.#running.keys()) {
         try {
-          this.#o.store.jobs.finish(id, { state: 'interrupted', error: 'still running at shutdown; re-run at the next start' }, now);
+          await this.#o.store.jobs.finish(id, { state: 'interrupted', error: 'still running at shutdown; re-run at the next start' }, now);
           this.#log.warn({ jobId: id, graceMs }, 'job did not end within the grace period; recorded interrupted');
         } catch (error) {
           // Left `running` in the store: the next start requeues it all the same.
@@ -177,14 +196,14 @@ export class JobRunner {
     this.#resolveIdle();
   }
 
-  #recover(): string[] {
+  async #recover(): Promise<string[]> {
     const { store } = this.#o;
-    const requeued = store.transaction(() => {
+    const requeued = await store.transaction(async () => {
       const ids: JobRow[] = [];
       for (const state of ['running', 'interrupted'] as const) {
-        for (let batch = store.jobs.list({ state, limit: 500 }); batch.length > 0; batch = store.jobs.list({ state, limit: 500 })) {
+        for (let batch = await store.jobs.list({ state, limit: 500 }); batch.length > 0; batch = await store.jobs.list({ state, limit: 500 })) {
           for (const job of batch) {
-            store.jobs.requeue(job.id);
+            await store.jobs.requeue(job.id);
             ids.push(job);
           }
         }
@@ -195,32 +214,70 @@ export class JobRunner {
     return requeued.map((j) => j.id);
   }
 
-  /** Applies operators' retries and cancels, then claims and launches jobs while there is room. */
-  #fill(): void {
+  /**
+   * Applies operators' retries and cancels, then claims and launches jobs while there is room. One
+   * fill runs at a time; a call during one makes it run once more. Never rejects.
+   * @returns when the fill (and any asked for meanwhile) is done.
+   */
+  #fill(): Promise<void> {
+    if (this.#filling) {
+      this.#fillAgain = true;
+      return this.#filling;
+    }
+    const filling = (async () => {
+      do {
+        this.#fillAgain = false;
+        try {
+          await this.#fillOnce();
+        } catch (error) {
+          // #fillOnce handles the store's refusals itself: this is a bug, logged rather than left to a caller that does not wait.
+          this.#log.error({ err: error }, 'filling the job slots failed; trying again at the next poll');
+        }
+      } while (this.#fillAgain);
+    })().finally(() => (this.#filling = undefined));
+    this.#filling = filling;
+    return filling;
+  }
+
+  async #fillOnce(): Promise<void> {
     if (this.#phase === 'started') {
-      this.#applyControl();
-      for (;;) {
+      await this.#applyControl();
+      while (this.#phase === 'started') {
         // Jobs that only wait (Executor.waits) take no slot: with every slot taken, only they are claimed.
         const full = this.#running.size - this.#waiting.size >= this.#o.concurrency;
         if (full && this.#waitingKinds.length === 0) break;
         let job: JobRow | undefined;
         try {
-          job = this.#claim(full ? this.#waitingKinds : undefined);
+          job = await this.#claim(full ? this.#waitingKinds : undefined);
         } catch (error) {
           // Store busy beyond its timeout (another process writing): the next poll tries again.
           this.#log.error({ err: error }, 'claiming a job failed; trying again at the next poll');
           break;
         }
         if (!job) break;
+        if (this.#phase !== 'started') {
+          await this.#unclaim(job);
+          break;
+        }
         this.#launch(job);
       }
     }
     if (this.#running.size === 0) this.#resolveIdle();
   }
 
-  #claim(onlyKinds?: readonly string[]): JobRow | undefined {
+  #claim(onlyKinds?: readonly string[]): Promise<JobRow | undefined> {
     const { store, clock } = this.#o;
     return store.transaction(() => store.jobs.claimNext(clock.now().toISOString(), (job) => join(this.#jobDir(job.id), JOB_LOG), onlyKinds));
+  }
+
+  /** A job claimed as the runner stopped: recorded interrupted without running, as a job stopped at once would be. */
+  async #unclaim(job: JobRow): Promise<void> {
+    try {
+      await this.#o.store.jobs.finish(job.id, { state: 'interrupted', error: 'interrupted by shutdown; re-run at the next start' }, this.#o.clock.now().toISOString());
+    } catch (error) {
+      // Left `running` in the store: the next start requeues it all the same.
+      this.#log.error({ ...jobFields(job), err: error }, 'a job claimed as the runner stopped could not be recorded interrupted; the next start re-runs it');
+    }
   }
 
   #launch(job: JobRow): void {
@@ -234,16 +291,16 @@ export class JobRunner {
         this.#running.delete(job.id);
         this.#cancels.delete(job.id);
         this.#stopping.delete(job.id);
-        this.#fill();
+        void this.#fill();
       });
     this.#running.set(job.id, done);
   }
 
   /** Applies the pending retry and cancel requests, oldest first; one that fails is tried again at the next poll. */
-  #applyControl(): void {
-    let requests: ReturnType<typeof pendingControlRequests>;
+  async #applyControl(): Promise<void> {
+    let requests: Awaited<ReturnType<typeof pendingControlRequests>>;
     try {
-      requests = pendingControlRequests(this.#o.store);
+      requests = await pendingControlRequests(this.#o.store);
     } catch (error) {
       this.#log.error({ err: error }, 'reading retry and cancel requests failed; trying again at the next poll');
       return;
@@ -252,7 +309,7 @@ export class JobRunner {
     for (const { key, request } of requests) {
       if (this.#stopping.has(request.jobId)) continue; // being cancelled: decided once its attempt ends
       try {
-        if (this.#applyRequest(key, request)) applied++;
+        if (await this.#applyRequest(key, request)) applied++;
       } catch (error) {
         this.#log.error({ err: error, jobId: request.jobId, action: request.action, commandId: request.commandId }, 'applying a job request failed; trying again at the next poll');
       }
@@ -261,33 +318,35 @@ export class JobRunner {
   }
 
   /** @returns true when the request was recorded (its outcome event stored), false while a running job is being stopped. */
-  #applyRequest(key: string, request: JobControlRequest): boolean {
+  async #applyRequest(key: string, request: JobControlRequest): Promise<boolean> {
     const { store, clock } = this.#o;
     const fields = { jobId: request.jobId, action: request.action, requestedBy: request.requestedBy, commandId: request.commandId };
-    const decision = store.transaction(() => {
-      const decided = decideControl(request, store.jobs.get(request.jobId), this.#cancels.has(request.jobId));
+    const decision = await store.transaction(async () => {
+      const decided = decideControl(request, await store.jobs.get(request.jobId), this.#cancels.has(request.jobId));
       const now = clock.now().toISOString();
       switch (decided.action) {
         case 'stop':
           break;
         case 'refuse':
-          this.#recordControl(key, request, controlOutcome(request, { refused: decided.job, reason: decided.reason }), now);
+          await this.#recordControl(key, request, controlOutcome(request, { refused: decided.job, reason: decided.reason }), now);
           break;
         case 'retry':
-          store.jobs.retry(decided.job.id);
-          this.#recordControl(key, request, controlOutcome(request, { retried: decided.job }), now);
+          await store.jobs.retry(decided.job.id);
+          await this.#recordControl(key, request, controlOutcome(request, { retried: decided.job }), now);
           break;
         case 'cancel': {
           const reason = cancelReason(request);
           const was = decided.job.state === 'interrupted' ? 'interrupted' : 'queued';
-          this.#writeOutcome(decided.job, { state: 'cancelled', error: reason, emit: this.#failureEvents(decided.job, reason, this.#log) }, now);
-          this.#recordControl(key, request, controlOutcome(request, { cancelled: decided.job, was }), now);
+          await this.#writeOutcome(decided.job, { state: 'cancelled', error: reason, emit: this.#failureEvents(decided.job, reason, this.#log) }, now);
+          await this.#recordControl(key, request, controlOutcome(request, { cancelled: decided.job, was }), now);
           break;
         }
       }
       return decided;
     });
     if (decision.action === 'stop') {
+      // Its attempt ended while the store was read: the request is decided again at the next fill.
+      if (!this.#cancels.has(request.jobId)) return false;
       this.#stopping.set(request.jobId, { key, request });
       this.#cancels.get(request.jobId)?.abort(new JobCancelledError(cancelReason(request)));
       this.#log.warn(fields, 'cancelling a running job: its command gets SIGTERM, then SIGKILL');
@@ -299,10 +358,10 @@ export class JobRunner {
   }
 
   /** Marks a request done and stores the event saying what came of it (inside the caller's transaction). */
-  #recordControl(key: string, request: JobControlRequest, outcome: JobEmit, now: string): void {
+  async #recordControl(key: string, request: JobControlRequest, outcome: JobEmit, now: string): Promise<void> {
     const { store, topicPrefix } = this.#o;
-    store.state.put(JOB_CONTROL, key, null, now, 'job-runner');
-    storeEmitted(store, outcome, { causeId: request.commandId, correlationId: request.correlationId, emitter: 'job-runner', topicPrefix, now });
+    await store.state.put(JOB_CONTROL, key, null, now, 'job-runner');
+    await storeEmitted(store, outcome, { causeId: request.commandId, correlationId: request.correlationId, emitter: 'job-runner', topicPrefix, now });
   }
 
   async #attempt(job: JobRow, cancelled: AbortSignal): Promise<void> {
@@ -391,22 +450,33 @@ export class JobRunner {
    * @returns undefined when the runner stopped before the store took it: the job stays `running`
    * there, and the next start requeues it (crash recovery).
    */
-  async #record(job: JobRow, outcome: FinalOutcome, log: Logger, fallback: RecordFallback = 'failure-events', also?: () => void): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
+  async #record(job: JobRow, outcome: FinalOutcome, log: Logger, fallback: RecordFallback = 'failure-events', also?: () => Promise<void>): Promise<{ state: FinalState; error: string | undefined; emitted: number } | undefined> {
     const { store, clock } = this.#o;
-    const write = (o: FinalOutcome): number =>
-      store.transaction(() => {
-        const emitted = this.#writeOutcome(job, o, clock.now().toISOString(), log);
-        also?.();
-        return emitted;
-      });
+    const write = (o: FinalOutcome): Promise<number> =>
+      store
+        .transaction(async () => {
+          const emitted = await this.#writeOutcome(job, o, clock.now().toISOString(), log);
+          await also?.();
+          return emitted;
+        })
+        .catch((error: unknown) => {
+          // No retry brings a lapsed lease back: the job is another replica's run now.
+          throw error instanceof LeaseLostError ? new JobTakenOverError(job.id, error) : error;
+        });
     const hooks = {
       signal: this.#shutdown.signal,
       onRetry: (error: unknown, attempt: number, delayMs: number) =>
         log.error({ err: error, attempt, retryInMs: delayMs, state: outcome.state }, 'recording the job result failed; trying again (the job holds its queue key meanwhile)'),
     };
     try {
-      return { state: outcome.state, error: outcome.error, emitted: await retry(async () => write(outcome), this.#o.recordRetry, hooks) };
+      return { state: outcome.state, error: outcome.error, emitted: await retry(() => write(outcome), this.#o.recordRetry, hooks) };
     } catch (error) {
+      if (error instanceof JobTakenOverError) {
+        // Executors read back what an earlier run did (a compose is not composed twice), so the
+        // other replica's run ends where this one did; its outcome is the one recorded.
+        log.warn({ err: error }, 'this replica lost its lease on the job and another replica runs it now; this outcome is dropped');
+        return undefined;
+      }
       if (isRetriable(error)) {
         log.error({ err: error }, 'could not record the job before the runner stopped; it stays running in the store and is re-run at the next start');
         return undefined;
@@ -432,15 +502,15 @@ export class JobRunner {
    * Writes a job's final state and stores its events (inside the caller's transaction), under keys
    * of this run (see `runKey`). @returns how many events were new.
    */
-  #writeOutcome(job: JobRow, outcome: FinalOutcome, now: string, log: Logger = this.#log): number {
+  async #writeOutcome(job: JobRow, outcome: FinalOutcome, now: string, log: Logger = this.#log): Promise<number> {
     const { store, topicPrefix } = this.#o;
     const emitter = `job.${job.kind}`;
     const emits = outcome.emit.map((emit) => ({ ...emit, key: runKey(job, emit.key) }));
     const ids = emits.map((emit) => emittedEventId(job.id, emitter, emit.key));
-    store.jobs.finish(job.id, { state: outcome.state, result: outcome.result, error: outcome.error ?? null, emitted: ids }, now);
+    await store.jobs.finish(job.id, { state: outcome.state, result: outcome.result, error: outcome.error ?? null, emitted: ids }, now);
     let emitted = 0;
     for (const emit of emits) {
-      const stored = storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter, topicPrefix, now });
+      const stored = await storeEmitted(store, emit, { causeId: job.id, correlationId: job.correlationId, emitter, topicPrefix, now });
       if (stored) (emitted++, log.debug({ msgId: stored.id, topic: stored.topic }, 'emitted'));
     }
     return emitted;
@@ -483,4 +553,11 @@ function checkOutcome(outcome: JobOutcome): JobOutcome {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A replica's lease on a running job lapsed and another replica claimed it: this run's outcome is not recorded. */
+export class JobTakenOverError extends RelengdError {
+  constructor(jobId: string, cause: LeaseLostError) {
+    super(`job ${jobId} was taken over by another replica (${cause.message})`, { retriable: false, cause });
+  }
 }

@@ -1,4 +1,4 @@
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 import type { DispatchObserver, Dispatcher } from './dispatcher.ts';
 import { addCounts, importDeliveries, type ImportCounts } from './import.ts';
 import type { Delivery, Intake } from './intake.ts';
@@ -11,7 +11,7 @@ export type BatchSource = (each: (batch: readonly Delivery[]) => Promise<void>) 
 
 export interface CatchUpOptions {
   intake: Intake;
-  store: Store;
+  store: StoreApi;
   /** Dispatch what was stored, and its cascade, after each batch. Without: whoever owns the intake dispatches (the daemon). */
   dispatcher?: Dispatcher | undefined;
   dryRun?: boolean | undefined;
@@ -33,23 +33,27 @@ export interface CatchUpReport extends ImportCounts {
  * what batch N would do must be visible when batch N+1 is decided (duplicates, listener state) and
  * none of it may be committed, so it must be one transaction; and that transaction must not stay
  * open while the source reads the network (it would hold the store's write lock all that time).
+ * Inside it, only the store is awaited: the intake's and the dispatcher's writes join the dry run's
+ * transaction (async context), and other work on the store waits until it is rolled back.
  */
 export async function catchUp(source: BatchSource, o: CatchUpOptions): Promise<CatchUpReport> {
   const report: CatchUpReport = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0, emitted: 0, enqueued: 0, dryRun: o.dryRun === true };
   const observer: DispatchObserver = { emitted: () => void report.emitted++, enqueued: () => void report.enqueued++ };
-  const take = (batch: readonly Delivery[]): void => {
-    Object.assign(report, addCounts(report, importDeliveries(o.intake, batch)));
+  const take = async (batch: readonly Delivery[]): Promise<void> => {
+    Object.assign(report, addCounts(report, await importDeliveries(o.intake, batch)));
     if (!o.dispatcher) return;
-    while (o.dispatcher.dispatchBatch(observer).dispatched > 0) {
+    while ((await o.dispatcher.dispatchBatch(observer)).dispatched > 0) {
       // what the batch stored, and what that emitted
     }
   };
   if (!o.dryRun) {
-    await source(async (batch) => take(batch));
+    await source(take);
     return report;
   }
   const held: Array<readonly Delivery[]> = [];
   await source(async (batch) => void held.push(batch));
-  o.store.dryRun(() => held.forEach(take));
+  await o.store.dryRun(async () => {
+    for (const batch of held) await take(batch);
+  });
   return report;
 }

@@ -14,10 +14,10 @@ export interface ImportCounts {
 }
 
 /** Feeds archived messages through the inbox in batches: only message ids not seen before are stored. */
-export function importDeliveries(intake: Intake, deliveries: readonly Delivery[], batchSize = 500): ImportCounts {
+export async function importDeliveries(intake: Intake, deliveries: readonly Delivery[], batchSize = 500): Promise<ImportCounts> {
   const counts: ImportCounts = { committed: 0, duplicate: 0, rejected: 0, dropped: 0, failed: 0 };
   for (let i = 0; i < deliveries.length; i += batchSize) {
-    for (const outcome of intake.accept(deliveries.slice(i, i + batchSize))) {
+    for (const outcome of await intake.accept(deliveries.slice(i, i + batchSize))) {
       switch (outcome.kind) {
         case 'committed':
           counts.committed++;

@@ -8,7 +8,7 @@ import { splitTopic } from '../events/topics.ts';
 import { eventRow, type EventInsertRow } from '../store/events.ts';
 import type { InboxWrite } from '../store/inbox.ts';
 import type { Rejection } from '../store/rejected.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 import { authorize, mayCarryDerivedId, type DeliverySource } from '../trust.ts';
 
 /** A message as a transport received it: decoded into envelope fields, or already rejected by the codec. */
@@ -44,7 +44,7 @@ export type Outcome =
   | { readonly kind: 'retry-later'; readonly error: unknown };
 
 export interface IntakeOptions {
-  store: Store;
+  store: StoreApi;
   config: Config;
   clock: Clock;
   logger: Logger;
@@ -56,7 +56,7 @@ export interface IntakeOptions {
 /**
  * The inbox writer: validates deliveries, checks publishers, and stores a batch of them in one
  * transaction (group commit). Outcomes are final only after that commit, so a transport acks after
- * `accept` returns and never before.
+ * `accept` resolves and never before.
  */
 export class Intake {
   readonly #o: IntakeOptions;
@@ -77,12 +77,12 @@ export class Intake {
     return this.#dropped;
   }
 
-  /** Stores a batch in one transaction; outcomes are final when it returns (a transport acks after, never before). */
-  accept(deliveries: readonly Delivery[]): Outcome[] {
+  /** Stores a batch in one transaction; outcomes are final when it resolves (a transport acks after, never before). */
+  async accept(deliveries: readonly Delivery[]): Promise<Outcome[]> {
     const batch = this.#decide(deliveries);
     let stored: boolean[];
     try {
-      stored = this.#o.store.writeInbox(batch.writes);
+      stored = await this.#o.store.writeInbox(batch.writes);
     } catch (error) {
       return this.#writeFailed(deliveries, error);
     }

@@ -7,7 +7,7 @@
 import type { StreamConfig } from '../config/index.ts';
 import type { ComposeStatus } from '../events/relengd/release.ts';
 import { dataOf, type StoredEvent } from '../store/events.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 
 /** Why a compose did not finish whole. */
 export interface ComposeReason {
@@ -35,10 +35,10 @@ export interface LastCompose {
 }
 
 /** `scanLimit`: how many of the stream's newest events of each topic are looked at. */
-export function lastCompose(store: Store, stream: StreamConfig, scanLimit: number): LastCompose | null {
-  const ofStream = (topic: string): StoredEvent[] => store.events.query({ topic, subject: stream.ostree.ref, limit: scanLimit }).filter((e) => dataOf(e).stream === stream.id);
-  const finished = ofStream('relengd.compose.finished')[0];
-  const failures = ofStream('relengd.ostree.compose.failed');
+export async function lastCompose(store: StoreApi, stream: StreamConfig, scanLimit: number): Promise<LastCompose | null> {
+  const ofStream = async (topic: string): Promise<StoredEvent[]> => (await store.events.query({ topic, subject: stream.ostree.ref, limit: scanLimit })).filter((e) => dataOf(e).stream === stream.id);
+  const finished = (await ofStream('relengd.compose.finished'))[0];
+  const failures = await ofStream('relengd.ostree.compose.failed');
   const failure = failures[0];
   if (failure && (!finished || failure.seq > finished.seq)) {
     const d = dataOf(failure);
@@ -58,14 +58,14 @@ export function lastCompose(store: Store, stream: StreamConfig, scanLimit: numbe
   // Built artifacts are listed in compose.finished; each other one's newest failure says why.
   const built = new Set((Array.isArray(d.artifacts) ? d.artifacts : []).map((a) => (a as { name?: unknown }).name));
   const named = new Set<string>();
-  for (const e of ofStream('relengd.artifact.build.failed').filter(before)) {
+  for (const e of (await ofStream('relengd.artifact.build.failed')).filter(before)) {
     const name = String(dataOf(e).name);
     if (built.has(name) || named.has(name)) continue;
     named.add(name);
     reasons.push({ kind: 'artifact', name, error: String(dataOf(e).error), log: stringOrNull(dataOf(e).log), eventId: e.envelope.id });
   }
   if (reasons.length === 0 && stream.triggers.pungi) {
-    const said = store.events.query({ topic: 'pungi.compose.status.change', limit: scanLimit }).find((e) => dataOf(e).compose_id === compose.composeId);
+    const said = (await store.events.query({ topic: 'pungi.compose.status.change', limit: scanLimit })).find((e) => dataOf(e).compose_id === compose.composeId);
     if (said) reasons.push({ kind: 'pungi', name: null, error: `Pungi ended compose ${compose.composeId} as ${String(dataOf(said).status)}`, log: stringOrNull(dataOf(said).location), eventId: said.envelope.id });
   }
   return { ...compose, reasons };

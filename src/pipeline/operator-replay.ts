@@ -13,7 +13,7 @@ import { emittedEventId } from '../events/ids.ts';
 import type { ReplayPerformed, ReplaySelectionRecord } from '../events/relengd/replay.ts';
 import { splitTopic } from '../events/topics.ts';
 import { storeEmitted } from '../store/emit.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { replayStored, type ReplayReport, type ReplaySelection } from './replay.ts';
 
@@ -47,7 +47,7 @@ export interface OperatorReplay {
 }
 
 export interface OperatorReplayOptions {
-  store: Store;
+  store: StoreApi;
   dispatcher: Dispatcher;
   config: Config;
   clock: Clock;
@@ -66,19 +66,25 @@ export function createOperatorReplay(o: OperatorReplayOptions): OperatorReplay {
   const { store, dispatcher, config } = o;
 
   /**
-   * Runs `fn` (synchronous) once the dispatcher has drained what was pending: it then dispatches
-   * exactly the replay's cascade. Nothing can interleave with `fn` itself: the store is synchronous.
+   * Runs `fn` once the dispatcher has drained what was pending: it then dispatches exactly the
+   * replay's cascade. The check and `fn` run in one transaction: nothing can interleave with them,
+   * as the dispatcher's and the intake's store calls wait until it ends (what the synchronous store
+   * guaranteed by blocking). So what `fn` writes commits together, or not at all.
    */
-  const betweenDrains = async <T>(fn: () => T): Promise<T> => {
-    for (let pass = 0; pass < SETTLE_PASSES; pass++) {
+  const betweenDrains = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (let pass = 0; ; pass++) {
       await dispatcher.drain();
-      if (store.events.query({ dispatchState: 'pending', limit: 1 }).length === 0) break;
+      const last = pass === SETTLE_PASSES - 1;
+      const done = await store.transaction(async () => {
+        if (!last && (await store.events.query({ dispatchState: 'pending', limit: 1 })).length > 0) return undefined;
+        return { value: await fn() };
+      });
+      if (done) return done.value;
     }
-    return fn();
   };
 
-  const planOf = (selection: ReplaySelectionRecord): ReplayPlan => {
-    const report = replayStored(store, dispatcher, selectionOf(selection), { dryRun: true });
+  const planOf = async (selection: ReplaySelectionRecord): Promise<ReplayPlan> => {
+    const report = await replayStored(store, dispatcher, selectionOf(selection), { dryRun: true });
     return { selection, report, confirm: digest(selection, report) };
   };
 
@@ -89,10 +95,10 @@ export function createOperatorReplay(o: OperatorReplayOptions): OperatorReplay {
     },
     perform: async (selection, confirm, requestedBy, requestId) => {
       const resolved = resolveSelection(selection, o.clock.now(), config.topicPrefix);
-      const outcome = await betweenDrains((): PerformOutcome => {
-        const plan = planOf(resolved);
+      const outcome = await betweenDrains(async (): Promise<PerformOutcome> => {
+        const plan = await planOf(resolved);
         if (plan.confirm !== confirm) return { kind: 'changed', plan };
-        const report = replayStored(store, dispatcher, selectionOf(resolved), { dryRun: false });
+        const report = await replayStored(store, dispatcher, selectionOf(resolved), { dryRun: false });
         const data: ReplayPerformed = {
           requestedBy,
           selection: resolved,
@@ -104,7 +110,7 @@ export function createOperatorReplay(o: OperatorReplayOptions): OperatorReplay {
           confirmed: confirm,
         };
         const now = o.clock.now().toISOString();
-        store.transaction(() => storeEmitted(store, { topic: REPLAY_PERFORMED, key: RECORD_KEY, data }, { causeId: requestId, correlationId: requestId, emitter: EMITTER, topicPrefix: config.topicPrefix, now }));
+        await store.transaction(() => storeEmitted(store, { topic: REPLAY_PERFORMED, key: RECORD_KEY, data }, { causeId: requestId, correlationId: requestId, emitter: EMITTER, topicPrefix: config.topicPrefix, now }));
         return { kind: 'performed', selection: resolved, report, recorded: { id: emittedEventId(requestId, EMITTER, RECORD_KEY), correlationId: requestId } };
       });
       // The record itself goes to the outbox; jobs the replay enqueued or re-queued wait for the runner.

@@ -2,7 +2,7 @@ import type { Envelope } from '../events/envelope.ts';
 import { topicMatches } from '../events/topics.ts';
 import type { StoredEvent } from '../store/events.ts';
 import type { NewJobRow } from '../store/jobs.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreApi } from '../store/api.ts';
 import type { DispatchObserver, Dispatcher } from './dispatcher.ts';
 
 /** Which stored events to replay; every given criterion must hold. */
@@ -37,7 +37,7 @@ const PAGE = 1000;
  * outcome events were lost run again. With `dryRun`, all of it runs in `store.dryRun`: the report
  * says what would happen, the store is left as it was.
  */
-export function replayStored(store: Store, dispatcher: Dispatcher, selection: ReplaySelection, options: { dryRun: boolean }): ReplayReport {
+export async function replayStored(store: StoreApi, dispatcher: Dispatcher, selection: ReplaySelection, options: { dryRun: boolean }): Promise<ReplayReport> {
   const report: ReplayReport = { dryRun: options.dryRun, selected: 0, emitted: [], enqueued: [], requeued: [], promotions: 0 };
   const observer: DispatchObserver = {
     emitted: (e: Envelope, listener) => void report.emitted.push({ id: e.id, topic: e.topic, subject: e.subject ?? null, listener }),
@@ -46,42 +46,43 @@ export function replayStored(store: Store, dispatcher: Dispatcher, selection: Re
       if (job.kind === 'promote') report.promotions++;
     },
   };
-  const requeueLost = (causes: readonly string[]): void =>
-    store.transaction(() => {
-      for (const job of store.jobs.finishedFor(causes)) {
-        const missing = job.emitted.filter((id) => !store.events.has(id));
+  const requeueLost = (causes: readonly string[]): Promise<void> =>
+    store.transaction(async () => {
+      for (const job of await store.jobs.finishedFor(causes)) {
+        const missing: string[] = [];
+        for (const id of job.emitted) if (!(await store.events.has(id))) missing.push(id);
         if (missing.length === 0) continue;
-        store.jobs.requeue(job.id);
+        await store.jobs.requeue(job.id);
         report.requeued.push({ id: job.id, kind: job.kind, queueKey: job.queueKey, missing });
       }
     });
-  const run = (): void => {
+  const run = async (): Promise<void> => {
     let lastSeq = 0;
     // Only what was stored before the replay started: events it emits are the cascade, run below.
-    const maxSeq = store.events.query({ limit: 1 })[0]?.seq ?? 0;
+    const maxSeq = (await store.events.query({ limit: 1 }))[0]?.seq ?? 0;
     for (;;) {
-      const page = select(store, selection, lastSeq, maxSeq);
+      const page = await select(store, selection, lastSeq, maxSeq);
       if (page.scanned === 0) break;
       lastSeq = page.lastSeq;
       report.selected += page.events.length;
       if (page.events.length === 0) continue;
-      dispatcher.replayBatch(page.events, observer);
-      requeueLost(page.events.map((e) => e.envelope.id));
+      await dispatcher.replayBatch(page.events, observer);
+      await requeueLost(page.events.map((e) => e.envelope.id));
     }
-    while (dispatcher.dispatchBatch(observer).dispatched > 0) {
+    while ((await dispatcher.dispatchBatch(observer)).dispatched > 0) {
       // the cascade of what the replay emitted
     }
   };
-  if (options.dryRun) store.dryRun(run);
-  else run();
+  if (options.dryRun) await store.dryRun(run);
+  else await run();
   return report;
 }
 
-function select(store: Store, s: ReplaySelection, afterSeq: number, maxSeq: number): { events: StoredEvent[]; scanned: number; lastSeq: number } {
+async function select(store: StoreApi, s: ReplaySelection, afterSeq: number, maxSeq: number): Promise<{ events: StoredEvent[]; scanned: number; lastSeq: number }> {
   const pattern = s.topic && /[*#]/.test(s.topic) ? s.topic : undefined;
-  const rows = store.events
-    .query({ afterSeq, order: 'asc', limit: PAGE, since: s.since, until: s.until, correlationId: s.correlationId, ids: s.ids, topic: pattern ? undefined : s.topic })
-    .filter((e) => e.seq <= maxSeq);
+  const rows = (
+    await store.events.query({ afterSeq, order: 'asc', limit: PAGE, since: s.since, until: s.until, correlationId: s.correlationId, ids: s.ids, topic: pattern ? undefined : s.topic })
+  ).filter((e) => e.seq <= maxSeq);
   const events = pattern ? rows.filter((e) => topicMatches(pattern, e.envelope.topic)) : rows;
   return { events, scanned: rows.length, lastSeq: rows.at(-1)?.seq ?? afterSeq };
 }

@@ -3,7 +3,7 @@ import { isTopic } from '../events/catalogue.ts';
 import { makeEnvelope, routingKeyOf, type Envelope } from '../events/envelope.ts';
 import { emittedEventId } from '../events/ids.ts';
 import { cloudEventTypeOf } from '../events/relengd/index.ts';
-import type { Store } from './store.ts';
+import type { StoreApi } from './api.ts';
 
 /** An event decided by a listener or produced by a job. */
 export interface EmitRequest {
@@ -31,10 +31,10 @@ export interface EmitContext {
  * @throws MessageRejectedError for a topic not in the catalogue (a typo would otherwise be stored,
  *   published and heard by no listener) or data that breaks its topic's schema.
  */
-export function storeEmitted(store: Store, emit: EmitRequest, ctx: EmitContext): Envelope | null {
+export async function storeEmitted(store: StoreApi, emit: EmitRequest, ctx: EmitContext): Promise<Envelope | null> {
   if (!isTopic(emit.topic)) throw new MessageRejectedError(RejectReason.unknownTopic, `${ctx.emitter} emitted ${emit.topic}, which is not in the event catalogue (src/events/catalogue.ts)`, 'topic');
   const id = emittedEventId(ctx.causeId, ctx.emitter, emit.key);
-  if (store.events.has(id)) return null; // decided before (redelivery, replay)
+  if (await store.events.has(id)) return null; // decided before (redelivery, replay)
   const envelope = {
     ...makeEnvelope(
       {
@@ -51,7 +51,7 @@ export function storeEmitted(store: Store, emit: EmitRequest, ctx: EmitContext):
     ),
     prefix: ctx.topicPrefix,
   };
-  if (!store.events.insert(envelope, { origin: 'emitted', transport: 'internal', receivedAt: ctx.now })) return null;
-  store.outbox.add(envelope.id, routingKeyOf(envelope, ctx.topicPrefix), ctx.now);
+  if (!(await store.events.insert(envelope, { origin: 'emitted', transport: 'internal', receivedAt: ctx.now }))) return null;
+  await store.outbox.add(envelope.id, routingKeyOf(envelope, ctx.topicPrefix), ctx.now);
   return envelope;
 }

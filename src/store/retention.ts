@@ -20,7 +20,14 @@ export interface RetentionOptions {
   batchSize?: number | undefined;
   /** Stops between batches (the daemon stopping); what was pruned so far stays pruned. */
   signal?: AbortSignal | undefined;
+  /**
+   * Runs one batch with the connection to itself (SqliteStore.exclusive): never inside another
+   * loop's open transaction, whose rollback would undo it. @default runs it at once
+   */
+  exclusive?: (<T>(batch: () => T) => Promise<T>) | undefined;
 }
+
+const atOnce = <T>(batch: () => T): Promise<T> => Promise.resolve(batch());
 
 export interface PruneReport {
   events: number;
@@ -78,14 +85,14 @@ async function walkOldRows<R extends OldRow>(store: Store, o: RetentionOptions, 
   let afterSeq = 0;
   for (;;) {
     if (o.signal?.aborted) return;
-    const more = store.transaction(() => {
+    const more = await (o.exclusive ?? atOnce)(() => store.transaction(() => {
       const rows = select(afterSeq, batchSize);
       const firstNew = rows.findIndex((r) => r.received_at >= cutoff);
       const old = firstNew === -1 ? rows : rows.slice(0, firstNew);
       handle(old);
       afterSeq = old.at(-1)?.seq ?? afterSeq;
       return firstNew === -1 && rows.length === batchSize;
-    });
+    }));
     if (!more) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -177,8 +184,10 @@ async function pruneRejected(store: Store, o: RetentionOptions, report: PruneRep
  */
 async function pruneJobDirectories(store: Store, o: RetentionOptions, report: PruneReport): Promise<void> {
   const cutoff = cutoffOf(o, o.jobDirectoriesDays);
-  const kept = candidateCorrelations(store, (updatedAt) => updatedAt >= cutoff);
-  const jobs = store.db.prepare(`SELECT id, correlation_id FROM jobs WHERE state IN ${FINISHED} AND finished_at < ?`).all(cutoff) as Array<{ id: string; correlation_id: string }>;
+  const { kept, jobs } = await (o.exclusive ?? atOnce)(() => ({
+    kept: candidateCorrelations(store, (updatedAt) => updatedAt >= cutoff),
+    jobs: store.db.prepare(`SELECT id, correlation_id FROM jobs WHERE state IN ${FINISHED} AND finished_at < ?`).all(cutoff) as Array<{ id: string; correlation_id: string }>,
+  }));
   for (const job of jobs) {
     if (o.signal?.aborted) return;
     if (kept.has(job.correlation_id)) continue;
@@ -214,7 +223,7 @@ async function pruneSigning(store: Store, o: RetentionOptions, report: PruneRepo
     let after = '';
     for (;;) {
       if (o.signal?.aborted) return;
-      const more = store.transaction(() => {
+      const more = await (o.exclusive ?? atOnce)(() => store.transaction(() => {
         const rows = oldRows.all(namespace, cutoff, after, batchSize) as unknown as Row[];
         if (rows.length === 0) return false;
         // Read in the batch's transaction: a candidate opened or a promotion made a moment ago counts.
@@ -228,7 +237,7 @@ async function pruneSigning(store: Store, o: RetentionOptions, report: PruneRepo
         }
         after = rows.at(-1)!.key;
         return rows.length === batchSize;
-      });
+      }));
       if (!more) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -238,11 +247,11 @@ async function pruneSigning(store: Store, o: RetentionOptions, report: PruneRepo
   const removeRequest = store.db.prepare('DELETE FROM state WHERE namespace = ? AND key = ?');
   for (;;) {
     if (o.signal?.aborted) return;
-    const more = store.transaction(() => {
+    const more = await (o.exclusive ?? atOnce)(() => store.transaction(() => {
       const rows = orphans.all(SIGN_REQUESTS, SIGNATURES, batchSize) as Array<{ key: string }>;
       for (const row of rows) report.signRequests += Number(removeRequest.run(SIGN_REQUESTS, row.key).changes);
       return rows.length === batchSize;
-    });
+    }));
     if (!more) return;
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -13,7 +13,7 @@ import { AmqpTransport, bindingKeysFor } from '../../src/bus/amqp/index.ts';
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
-import { Store } from '../../src/store/store.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { report, reportDone } from './consumer-process.ts';
 
 const [kind, queue, prefix, countArg, prefetchArg, logLevel] = process.argv.slice(2);
@@ -47,7 +47,7 @@ async function relengd(onReady: () => void, onAcked: () => void): Promise<Record
   const dir = mkdtempSync(join(tmpdir(), 'relengd-bench-'));
   try {
     const config = parseConfig(`topicPrefix: ${prefix}\nstore: { path: ${join(dir, 'relengd.db')} }\n`, {});
-    const store = Store.open(config.store.path);
+    const store = SqliteStore.open(config.store.path);
     const logger = pino({ level: logLevel }, pino.destination({ dest: '/dev/null', sync: false }));
     const intake = new Intake({ store, config, clock: systemClock, logger });
     const transport = new AmqpTransport({
@@ -60,7 +60,7 @@ async function relengd(onReady: () => void, onAcked: () => void): Promise<Record
     let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
     await transport.start(async (batch) => {
-      const outcomes = intake.accept(batch);
+      const outcomes = await intake.accept(batch);
       stored += outcomes.length;
       // The transport acks right after this returns.
       if (stored >= count) setImmediate(done);
@@ -72,7 +72,7 @@ async function relengd(onReady: () => void, onAcked: () => void): Promise<Record
     await transport.stop();
     const { acked, committed, batches } = transport.stats().consumer;
     if (acked !== count || committed !== count) throw new Error(`relengd acked ${acked} and committed ${committed} of ${count}`);
-    store.close();
+    await store.close();
     return { batches };
   } finally {
     rmSync(dir, { recursive: true, force: true });

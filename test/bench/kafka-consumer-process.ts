@@ -14,7 +14,7 @@ import { KafkaTransport } from '../../src/bus/kafka/index.ts';
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
-import { Store } from '../../src/store/store.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { report, reportDone } from './consumer-process.ts';
 
 const [kind, brokersArg, topic, prefix, countArg, groupId, logLevel] = process.argv.slice(2);
@@ -59,7 +59,7 @@ async function relengd(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'relengd-bench-'));
   try {
     const config = parseConfig(`topicPrefix: ${prefix}\nstore: { path: ${join(dir, 'relengd.db')} }\n`, {});
-    const store = Store.open(config.store.path);
+    const store = SqliteStore.open(config.store.path);
     const logger = pino({ level: logLevel }, pino.destination({ dest: '/dev/null', sync: false }));
     const intake = new Intake({ store, config, clock: systemClock, logger });
     const transport = new KafkaTransport({
@@ -71,7 +71,7 @@ async function relengd(): Promise<Record<string, unknown>> {
     let stored = 0;
     let commitsBefore = -1;
     await transport.start(async (batch) => {
-      const outcomes = intake.accept(batch);
+      const outcomes = await intake.accept(batch);
       stored += outcomes.length;
       // The consumer commits this batch's offsets right after this returns.
       if (stored >= count && commitsBefore < 0) commitsBefore = transport.stats().consumer.commits;
@@ -90,7 +90,7 @@ async function relengd(): Promise<Record<string, unknown>> {
     await transport.stop();
     const { committed, batches } = transport.stats().consumer;
     if (committed !== count) throw new Error(`relengd committed ${committed} of ${count}`);
-    store.close();
+    await store.close();
     return { batches };
   } finally {
     rmSync(dir, { recursive: true, force: true });

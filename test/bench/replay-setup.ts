@@ -6,7 +6,7 @@ import { Dispatcher } from '../../src/pipeline/dispatcher.ts';
 import { Intake, type Delivery } from '../../src/pipeline/intake.ts';
 import { allListeners } from '../../src/pipeline/listeners/index.ts';
 import { Router } from '../../src/pipeline/router.ts';
-import { Store } from '../../src/store/store.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 
 /** A two-arch, gated group: every listener has work to consider on replay. */
 export function benchConfigYaml(dir: string): string {
@@ -57,14 +57,14 @@ function message(i: number): Delivery {
 /** Stores `count` messages and dispatches them once, as the daemon would have. */
 export async function populateStore(dir: string, count: number): Promise<{ config: Config; seconds: number }> {
   const config = parseConfig(benchConfigYaml(dir), {});
-  const store = Store.open(config.store.path);
+  const store = SqliteStore.open(config.store.path);
   const logger = silentLogger();
   const intake = new Intake({ store, config, clock: systemClock, logger });
   const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock: systemClock, logger, batchSize: 1000 });
   const started = performance.now();
-  for (let i = 0; i < count; i += 1000) intake.accept(Array.from({ length: Math.min(1000, count - i) }, (_, k) => message(i + k)));
+  for (let i = 0; i < count; i += 1000) await intake.accept(Array.from({ length: Math.min(1000, count - i) }, (_, k) => message(i + k)));
   await dispatcher.drain();
   const seconds = (performance.now() - started) / 1000;
-  store.close();
+  await store.close();
   return { config, seconds };
 }

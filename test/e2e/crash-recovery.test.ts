@@ -6,7 +6,7 @@ import { systemClock } from '../../src/clock.ts';
 import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
-import { Store } from '../../src/store/store.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { testConfig, testConfigYaml } from '../helpers/config.ts';
 import { spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -48,10 +48,10 @@ describe('a daemon killed with SIGKILL loses nothing and processes nothing twice
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
     // The state a crash between the inbox commit and the dispatch leaves: the event stored, pending.
-    const store = Store.open(join(dir, 'relengd.db'));
+    const store = SqliteStore.open(join(dir, 'relengd.db'));
     const intake = new Intake({ store, config: testConfig(dir), clock: systemClock, logger: silentLogger() });
-    const [outcome] = intake.accept([{ transport: 'http', raw: Buffer.from('{}'), headers: {}, decoded: { topic: message(1).topic, id: 'mash-1', data: message(1).body } }]);
-    store.close();
+    const [outcome] = await intake.accept([{ transport: 'http', raw: Buffer.from('{}'), headers: {}, decoded: { topic: message(1).topic, id: 'mash-1', data: message(1).body } }]);
+    await store.close();
     expect(outcome).toEqual({ kind: 'committed', id: 'mash-1' });
     expect(countRows(join(dir, 'relengd.db'))).toMatchObject({ inbound: 1, pending: 1, requests: 0 });
 

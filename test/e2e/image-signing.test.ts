@@ -25,6 +25,7 @@ import { execRun, Registry, signImage, signatureFiles } from '../../src/registry
 import { node } from '../helpers/executor-context.ts';
 import { STANDIN_OCI, registryToolsMissingReason, startRegistry, type RunningRegistry } from '../helpers/registry.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { syncStore } from '../helpers/sync-store.ts';
 
 const skip = registryToolsMissingReason !== undefined;
 const suffix = skip ? ` (skipped: ${registryToolsMissingReason})` : '';
@@ -107,7 +108,7 @@ async function signedImagePipeline(name: string, options: { signImages: boolean 
     if (step.prepare) writeFileSync(step.prepare.file, JSON.stringify(step.prepare.content));
     return send(step.message);
   };
-  const stored = (topic: string) => daemon.store.events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
+  const stored = (topic: string) => syncStore(daemon.store).events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
   const imageRequests = () => published.filter((e) => e.topic === 'coreos.build.request.artifacts-sign').map((e) => e.data as ArtifactsSignRequest);
   const os = new Registry({ repository, tlsVerify: false });
   return { daemon, config, key, other, repository, signatures, send, feed, stored, imageRequests, os, transport, held, repo: openRepo(join(dir, 'repo')) };
@@ -164,10 +165,10 @@ describe.skipIf(skip)(`a signed container-image stream${suffix}`, () => {
     await vi.waitFor(() => expect(new Set(p.stored('relengd.sign.verified').filter((v) => !v.image && v.purpose === 'candidate').map((v) => v.commit)).size).toBe(2), WAIT);
     await p.send({ topic: `${PREFIX}.relengd.release.promote.requested`, data: { group: DEMO_GROUP, version: DEMO_VERSION, force: true }, publisher: 'local:releng' }, 'operator');
     await vi.waitFor(() => expect(p.stored('relengd.release.promotion.refused')).toMatchObject([{ reason: 'unsigned', detail: expect.stringContaining(`the manifest list ${list.digest as string} not signed yet`) }]), WAIT);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
     expect(await p.os.tagDigest('stable')).toBeNull();
-    const candidate = p.daemon.store.state.get(PROMOTION, `${DEMO_GROUP}/${DEMO_VERSION}`) as Candidate;
-    const gates = candidateGates(p.daemon.store, p.config, candidate, (e) => e.envelope.id, 500);
+    const candidate = await p.daemon.store.state.get(PROMOTION, `${DEMO_GROUP}/${DEMO_VERSION}`) as Candidate;
+    const gates = await candidateGates(p.daemon.store, p.config, candidate, (e) => e.envelope.id, 500);
     expect(gates.find((g) => g.label === 'signed')?.state).toBe('passed');
     expect(gates.find((g) => g.label === 'images signed')).toMatchObject({ state: 'pending', detail: `image bootc: the manifest list ${list.digest as string} not signed yet` });
 
@@ -200,7 +201,7 @@ describe.skipIf(skip)(`a signed container-image stream${suffix}`, () => {
     // The resumed promotion moves the tag from where its first run found it, or not at all: refused, nothing moved.
     await vi.waitFor(() => expect(p.stored('relengd.release.promotion.refused')).toHaveLength(1), WAIT);
     expect(p.stored('relengd.release.promotion.refused')[0]).toMatchObject({ reason: 'ref-moved', detail: expect.stringContaining(`${p.repository}:stable is at ${elsewhere}, not at (no tag)`) });
-    const resumed = p.daemon.store.jobs.list({ kind: 'promote' }).find((j) => (j.spec as { plan?: unknown }).plan);
+    const resumed = (await p.daemon.store.jobs.list({ kind: 'promote' })).find((j) => (j.spec as { plan?: unknown }).plan);
     expect(resumed?.spec).toMatchObject({ imagePlan: awaiting.images });
     expect(p.stored('relengd.release.promoted')).toEqual([]);
     expect(await p.os.tagDigest('stable')).toBe(elsewhere);

@@ -119,7 +119,7 @@ describe.skipIf(skip)(`a container-image stream on a loopback registry${suffix}`
     await p.feed(0);
     expect(p.events('relengd.artifact.build.failed').filter((a) => a.kind === 'oci').map((a) => a.stream)).toEqual(['f26-atomic-host-aarch64']);
     expect(p.events('relengd.image.index.finished')).toEqual([]);
-    expect(p.daemon.store.jobs.list({ kind: 'image-index' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'image-index' })).toEqual([]);
 
     await p.feed(2);
     const [promoted] = p.events('relengd.release.promoted');

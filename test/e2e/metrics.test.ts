@@ -15,6 +15,7 @@ import { fakeTime } from '../helpers/fake-time.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { histogramOf, parseExposition, valueOf, type Exposition } from '../helpers/prometheus.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { syncStore } from '../helpers/sync-store.ts';
 
 const daemons: Daemon[] = [];
 afterEach(async () => {
@@ -33,7 +34,7 @@ async function scrape(daemon: Daemon): Promise<Exposition> {
 /** Finished runs per job kind, from the store: what the job-duration histogram must have counted. */
 function runsByKind(daemon: Daemon): Record<string, number> {
   const runs: Record<string, number> = {};
-  for (const job of daemon.store.jobs.list({ limit: 1000 })) if (job.startedAt && job.finishedAt) runs[job.kind] = (runs[job.kind] ?? 0) + 1;
+  for (const job of syncStore(daemon.store).jobs.list({ limit: 1000 })) if (job.startedAt && job.finishedAt) runs[job.kind] = (runs[job.kind] ?? 0) + 1;
   return runs;
 }
 

@@ -86,7 +86,7 @@ describe.skipIf(!fixturesPresent)(title('real Pungi messages through relengd'), 
 
       const [announced] = p.events('relengd.compose.finished').filter((c) => c.composeId === body.compose_id);
       expect(announced, file).toMatchObject({ composeId: body.compose_id, version: body.compose_id, arch: body.arch, ref: body.ref, commit, status: 'FINISHED' });
-      const candidate = p.daemon.store.state.get(PROMOTION, `${String(announced!.group)}/${String(body.compose_id)}`) as Candidate;
+      const candidate = await p.daemon.store.state.get(PROMOTION, `${String(announced!.group)}/${String(body.compose_id)}`) as Candidate;
       expect(candidate, file).toMatchObject({ phase: 'open', composes: { [String(body.arch)]: { composeId: body.compose_id, commit, status: 'FINISHED' } } });
     }
   });

@@ -43,7 +43,7 @@ async function expectPromoted(p: Pipeline): Promise<void> {
     expect(await p.pub.sameTree(released!, p.commits[arch])).toBe(true);
     expect(await p.pub.metadata(released!, 'version')).toBe('26.20170705.n.0');
   }
-  expect(p.daemon.store.jobs.list({ kind: 'promote' })).toHaveLength(1);
+  expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toHaveLength(1);
 }
 
 describe("a Pungi nightly on real repositories", () => {
@@ -88,7 +88,7 @@ describe("a Pungi nightly on real repositories", () => {
       ['aarch64', NIGHTLY, NIGHTLY, 'FINISHED', true],
       ['x86_64', NIGHTLY, NIGHTLY, 'FINISHED', true],
     ]);
-    expect(p.daemon.store.jobs.list({ kind: 'pungi-commit' })).toHaveLength(2);
+    expect(await p.daemon.store.jobs.list({ kind: 'pungi-commit' })).toHaveLength(2);
     await expectPromoted(p);
   });
 
@@ -102,7 +102,7 @@ describe("a Pungi nightly on real repositories", () => {
     expect(p.events('relengd.compose.finished').map((c) => c.status)).toEqual(['DOOMED', 'DOOMED']);
     expect(p.events('relengd.release.promotion.refused').map((r) => r.reason)).toEqual(['status-not-accepted', 'status-not-accepted']);
     expect(p.events('relengd.release.promoted')).toEqual([]);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
     for (const arch of PUNGI_ARCHES) expect(await p.pub.revParse(releaseRef(arch))).toBeNull();
   });
 

@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { replayStored } from '../../src/pipeline/replay.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { Store } from '../../src/store/store.ts';
 import { testConfigYaml } from '../helpers/config.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
@@ -50,43 +51,43 @@ function treeDigest(dir: string): string {
 describe('relengd replay', () => {
   it('replaying the whole store after a complete run emits nothing, enqueues nothing and moves no ref', { timeout: 60_000 }, async () => {
     const run = await completedRun();
-    const before = { events: run.daemon.store.events.count(), jobs: run.daemon.store.jobs.list().length, refs: await run.refs() };
-    const report = replayStored(run.daemon.store, run.daemon.dispatcher, {}, { dryRun: false });
+    const before = { events: await run.daemon.store.events.count(), jobs: (await run.daemon.store.jobs.list()).length, refs: await run.refs() };
+    const report = await replayStored(run.daemon.store, run.daemon.dispatcher, {}, { dryRun: false });
     await run.daemon.idle();
     expect(report.selected).toBe(before.events);
     expect(report).toMatchObject({ emitted: [], enqueued: [], requeued: [], promotions: 0 });
-    expect(run.daemon.store.events.count()).toBe(before.events);
-    expect(run.daemon.store.jobs.list().length).toBe(before.jobs);
+    expect(await run.daemon.store.events.count()).toBe(before.events);
+    expect((await run.daemon.store.jobs.list()).length).toBe(before.jobs);
     expect(await run.refs()).toEqual(before.refs);
   });
 
   it('redoes exactly the job whose outcome event was lost, and nothing else', { timeout: 60_000 }, async () => {
     const run = await completedRun();
     const store = run.daemon.store;
-    const compose = store.jobs.list({ kind: 'compose' }).find((j) => (j.spec as { arch: string }).arch === 'x86_64')!;
+    const compose = (await store.jobs.list({ kind: 'compose' })).find((j) => (j.spec as { arch: string }).arch === 'x86_64')!;
     const [outcomeId] = compose.emitted;
-    expect(store.events.get(outcomeId!)?.envelope.topic).toBe('relengd.ostree.compose.finished');
-    const before = { events: store.events.count(), refs: await run.refs() };
-    store.events.delete(outcomeId!);
+    expect((await store.events.get(outcomeId!))?.envelope.topic).toBe('relengd.ostree.compose.finished');
+    const before = { events: await store.events.count(), refs: await run.refs() };
+    await store.events.delete(outcomeId!);
 
-    const report = replayStored(store, run.daemon.dispatcher, {}, { dryRun: false });
+    const report = await replayStored(store, run.daemon.dispatcher, {}, { dryRun: false });
     expect(report.requeued).toEqual([{ id: compose.id, kind: 'compose', queueKey: compose.queueKey, missing: [outcomeId] }]);
     expect(report.enqueued).toEqual([]);
-    run.daemon.runner.kick();
+    await run.daemon.runner.kick();
     await run.daemon.idle();
 
-    expect(store.jobs.get(compose.id)).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(store.jobs.list().filter((j) => j.attempts > 1).map((j) => j.id)).toEqual([compose.id]);
-    expect(store.events.get(outcomeId!)?.envelope.data).toMatchObject({ composeId: (compose.spec as { composeId: string }).composeId, stream: (compose.spec as { stream: string }).stream, commit: expect.any(String) });
-    expect(store.events.count()).toBe(before.events);
+    expect(await store.jobs.get(compose.id)).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect((await store.jobs.list()).filter((j) => j.attempts > 1).map((j) => j.id)).toEqual([compose.id]);
+    expect((await store.events.get(outcomeId!))?.envelope.data).toMatchObject({ composeId: (compose.spec as { composeId: string }).composeId, stream: (compose.spec as { stream: string }).stream, commit: expect.any(String) });
+    expect(await store.events.count()).toBe(before.events);
     expect(await run.refs()).toEqual(before.refs);
     expect(await run.repo.log('fedora/26/x86_64/updates/atomic-host')).toHaveLength(1); // read back, not composed again
   });
 
   it('--dry-run says what it would do and leaves the store and the OSTree repo byte-for-byte unchanged', { timeout: 60_000 }, async () => {
     const run = await completedRun();
-    const compose = run.daemon.store.jobs.list({ kind: 'compose' })[0]!;
-    run.daemon.store.events.delete(compose.emitted[0]!);
+    const compose = (await run.daemon.store.jobs.list({ kind: 'compose' }))[0]!;
+    await run.daemon.store.events.delete(compose.emitted[0]!);
     await run.daemon.stop();
     daemon = undefined;
     const dbFile = join(run.dir, 'relengd.db');
@@ -124,10 +125,10 @@ describe('catch-up from an archive', () => {
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
     const messages = Array.from({ length: 200 }, (_, i) => bodhiMessage(i));
-    const store = Store.open(join(dir, 'relengd.db'));
+    const store = SqliteStore.open(join(dir, 'relengd.db'));
     const intake = new Intake({ store, config: parseConfig(testConfigYaml(dir), {}), clock: systemClock, logger: silentLogger() });
-    intake.accept(messages.slice(0, 150).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
-    store.close();
+    await intake.accept(messages.slice(0, 150).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
+    await store.close();
     const page = join(dir, 'datagrepper.json');
     writeFileSync(page, JSON.stringify({ arguments: { page: 1, rows_per_page: 200 }, count: 200, pages: 1, total: 200, raw_messages: messages }));
 
@@ -145,10 +146,10 @@ describe('catch-up from an archive', () => {
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
     const messages = Array.from({ length: 4 }, (_, i) => bodhiMessage(i));
-    const store = Store.open(join(dir, 'relengd.db'));
+    const store = SqliteStore.open(join(dir, 'relengd.db'));
     const intake = new Intake({ store, config: parseConfig(testConfigYaml(dir), {}), clock: systemClock, logger: silentLogger() });
-    intake.accept(messages.slice(0, 1).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
-    store.close();
+    await intake.accept(messages.slice(0, 1).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
+    await store.close();
     const archive = join(dir, 'record.jsonl');
     writeFileSync(archive, `${messages.map((m) => JSON.stringify(m)).join('\n')}\n`);
     const before = readFileSync(join(dir, 'relengd.db'));
@@ -221,13 +222,13 @@ describe('catch-up from datagrepper over HTTP', () => {
     try {
       const dir = tempDir();
       const config = parseConfig(testConfigYaml(dir, `recovery: { datagrepper: { url: "${dg.url}", maxAgeHours: 720 } }`), {});
-      const store = Store.open(config.store.path);
-      new Intake({ store, config, clock: systemClock, logger: silentLogger() }).accept([
+      const store = SqliteStore.open(config.store.path);
+      await new Intake({ store, config, clock: systemClock, logger: silentLogger() }).accept([
         { transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: message(1).topic, id: 'http-1', data: message(1).body, time: '2026-11-25T09:00:00Z' } },
       ]);
-      store.close();
+      await store.close();
       daemon = await startDaemon({ config, logger: silentLogger() });
-      expect(daemon.store.events.has('http-2')).toBe(true);
+      expect(await daemon.store.events.has('http-2')).toBe(true);
       expect(dg.queries[0]?.get('start')).toBe('2026-11-25T09:00:00.000Z');
       expect(dg.queries[0]?.getAll('topic')).toContain('org.fedoraproject.prod.bodhi.compose.complete');
     } finally {

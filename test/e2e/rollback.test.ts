@@ -78,9 +78,9 @@ describe('relengd rollback', () => {
     expect(anonymousCli.stdout).toContain('refused (unauthorized)');
     await p.daemon.idle();
     expect(p.events('relengd.release.rollback.requested')).toEqual([]);
-    expect(p.daemon.store.jobs.list({ kind: 'rollback' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'rollback' })).toEqual([]);
     expect(await releaseCommits()).toEqual(v2);
-    const rejected = p.daemon.store.rejected.list().filter((r) => r.topic?.endsWith('rollback.requested'));
+    const rejected = (await p.daemon.store.rejected.list()).filter((r) => r.topic?.endsWith('rollback.requested'));
     expect(rejected.length).toBeGreaterThan(0);
     expect(new Set(rejected.map((r) => r.reason))).toEqual(new Set(['unauthorized']));
 
@@ -106,7 +106,7 @@ describe('relengd rollback', () => {
     // A late gating message for the rolled-back version promotes nothing.
     await p.feed(2, greenwave(V2, 'gw-late'));
     expect(p.events('relengd.release.promoted')).toHaveLength(2);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toHaveLength(2);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toHaveLength(2);
     expect(await releaseCommits()).toEqual(now);
 
     // An operator's promotion of it is refused without --force, saying so.
@@ -143,7 +143,7 @@ describe('relengd rollback', () => {
     expect(await releaseCommits()).toEqual(moved);
     expect(p.events('relengd.release.rolled-back')).toEqual([]);
     expect(p.events('relengd.release.rollback.refused')).toMatchObject([{ reason: 'ref-moved', requestedBy: LOCAL, fromVersion: V2, toVersion: V1 }]);
-    expect(p.daemon.store.jobs.list({ kind: 'rollback' }).map((j) => j.state)).toEqual(['failed']);
+    expect((await p.daemon.store.jobs.list({ kind: 'rollback' })).map((j) => j.state)).toEqual(['failed']);
   });
 });
 

@@ -24,6 +24,7 @@ import { openRepo } from '../../src/ostree/index.ts';
 import { candidateGates } from '../../src/pipeline/candidate-reads.ts';
 import { PROMOTION, type Candidate } from '../../src/pipeline/listeners/promoter.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { syncStore } from '../helpers/sync-store.ts';
 
 const PREFIX = 'org.fedoraproject.prod';
 const WAIT = { timeout: 90_000, interval: 50 };
@@ -59,13 +60,13 @@ async function signedPipeline(options: { protocol: 'robosignatory' | 'request-re
     if (step.prepare) writeFileSync(step.prepare.file, JSON.stringify(step.prepare.content));
     return send(step.message);
   };
-  const stored = (topic: string) => daemon.store.events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
-  const candidate = () => daemon.store.state.get(PROMOTION, `${DEMO_GROUP}/${DEMO_VERSION}`) as Candidate | undefined;
-  const signedGate = () => candidateGates(daemon.store, config, candidate()!, (e) => e.envelope.id, 500).find((g) => g.label === 'signed');
+  const stored = (topic: string) => syncStore(daemon.store).events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
+  const candidate = () => syncStore(daemon.store).state.get(PROMOTION, `${DEMO_GROUP}/${DEMO_VERSION}`) as Candidate | undefined;
+  const signedGate = async () => (await candidateGates(daemon.store, config, candidate()!, (e) => e.envelope.id, 500)).find((g) => g.label === 'signed');
   /** The waits of attempt `attempt` have begun (their deadline is set): the clock may move. */
   const waitsBegun = (attempt: number) =>
     vi.waitFor(() => {
-      const jobs = daemon.store.jobs.list({ kind: 'sign-wait', state: 'running' }).filter((j) => (j.spec as SignWaitJobSpec).request.attempt === attempt);
+      const jobs = syncStore(daemon.store).jobs.list({ kind: 'sign-wait', state: 'running' }).filter((j) => (j.spec as SignWaitJobSpec).request.attempt === attempt);
       expect(jobs).toHaveLength(DEMO_ARCHES.length);
       for (const job of jobs) expect(existsSync(join(config.jobs.workdir, jobDirName(job.id), 'wait.json'))).toBe(true);
     }, WAIT);
@@ -79,7 +80,7 @@ describe('a late signature', () => {
     await p.feed(0); // Bodhi: both arches compose, each commit is announced for robosignatory
     await vi.waitFor(() => expect(announcements()).toHaveLength(2), WAIT);
     await p.feed(2); // Greenwave passes: only the signature holds the candidate
-    await vi.waitFor(() => expect(p.signedGate()?.state).toBe('pending'), WAIT);
+    await vi.waitFor(async () => expect((await p.signedGate())?.state).toBe('pending'), WAIT);
 
     // Both attempts time out unsigned: relengd stops asking.
     await p.waitsBegun(1);
@@ -88,8 +89,8 @@ describe('a late signature', () => {
     await p.waitsBegun(2);
     p.clock.advance(61 * 60_000);
     await vi.waitFor(() => expect(p.stored('relengd.sign.timed-out').map((t) => t.next)).toEqual(['retry', 'retry', 'wait-for-late-reply', 'wait-for-late-reply']), WAIT);
-    await vi.waitFor(() => expect(p.signedGate()?.detail).toMatch(/x86_64: timed out at .* \(attempt 2 of 2\): .*checked for a late signature every 15 minutes until /), WAIT);
-    await vi.waitFor(() => expect(p.daemon.store.jobs.list({ kind: 'sign-watch', state: 'running' })).toHaveLength(2), WAIT);
+    await vi.waitFor(async () => expect((await p.signedGate())?.detail).toMatch(/x86_64: timed out at .* \(attempt 2 of 2\): .*checked for a late signature every 15 minutes until /), WAIT);
+    await vi.waitFor(async () => expect(await p.daemon.store.jobs.list({ kind: 'sign-watch', state: 'running' })).toHaveLength(2), WAIT);
     expect(p.stored('relengd.sign.verified')).toEqual([]);
 
     // Robosignatory gets to it late and writes the signatures into the repository; nothing replies.
@@ -99,9 +100,9 @@ describe('a late signature', () => {
     p.clock.advance(15 * 60_000);
     await vi.waitFor(() => expect(p.stored('relengd.sign.verified').filter((v) => v.purpose === 'candidate')).toHaveLength(2), WAIT);
     expect(p.stored('relengd.sign.verified').filter((v) => v.purpose === 'candidate').map((v) => v.by)).toEqual(['watch', 'watch']);
-    await vi.waitFor(() => expect(p.signedGate()).toMatchObject({ state: 'passed', detail: expect.stringMatching(/^x86_64: signed by .*; aarch64: signed by /) }), WAIT);
+    await vi.waitFor(async () => expect(await p.signedGate()).toMatchObject({ state: 'passed', detail: expect.stringMatching(/^x86_64: signed by .*; aarch64: signed by /) }), WAIT);
     // Its work done, the watch ends; nothing was announced again after the policy gave up.
-    await vi.waitFor(() => expect(p.daemon.store.jobs.list({ kind: 'sign-watch', state: 'succeeded' })).toHaveLength(2), WAIT);
+    await vi.waitFor(async () => expect(await p.daemon.store.jobs.list({ kind: 'sign-watch', state: 'succeeded' })).toHaveLength(2), WAIT);
     expect(announcements()).toHaveLength(4);
   });
 });
@@ -125,25 +126,25 @@ describe("a signer's FAILURE reply", () => {
     expect(p.stored('relengd.sign.refused')).toMatchObject([{ requestId: first.request_id, reason: 'signer-failed', next: 'retry' }]);
     // The ended attempt's wait stops, the new attempt's begins (its deadline an hour from now).
     await vi.waitFor(() => {
-      const waits = p.daemon.store.jobs.list({ kind: 'sign-wait' }).filter((j) => (j.spec as SignWaitJobSpec).request.commit === first.checksum.slice('sha256:'.length));
+      const waits = syncStore(p.daemon.store).jobs.list({ kind: 'sign-wait' }).filter((j) => (j.spec as SignWaitJobSpec).request.commit === first.checksum.slice('sha256:'.length));
       const byAttempt = waits.map((j) => [(j.spec as SignWaitJobSpec).request.attempt, j.state, (j.result as { outcome?: string } | null)?.outcome ?? null] as const).sort((a, b) => a[0] - b[0]);
       expect(byAttempt).toEqual([
         [1, 'succeeded', 'superseded'],
         [2, 'running', null],
       ]);
     }, WAIT);
-    await vi.waitFor(() => expect(p.daemon.store.jobs.list({ kind: 'sign-wait', state: 'running' }).map((j) => existsSync(join(p.config.jobs.workdir, jobDirName(j.id), 'wait.json')))).toEqual([true, true]), WAIT);
+    await vi.waitFor(async () => expect((await p.daemon.store.jobs.list({ kind: 'sign-wait', state: 'running' })).map((j) => existsSync(join(p.config.jobs.workdir, jobDirName(j.id), 'wait.json')))).toEqual([true, true]), WAIT);
 
     expect(p.stored('relengd.sign.timed-out')).toEqual([]);
 
     // The signer fails the last attempt too: the policy gives up; a SUCCESS after that still counts.
     await fail(retried, 'key unavailable');
     await vi.waitFor(() => expect(p.stored('relengd.sign.refused')).toMatchObject([{ next: 'retry' }, { requestId: retried.request_id, next: 'wait-for-late-reply' }]), WAIT);
-    await vi.waitFor(() => expect(p.daemon.store.jobs.list({ kind: 'sign-watch' }).map((j) => (j.spec as { requestId: string }).requestId)).toEqual([retried.request_id]), WAIT);
+    await vi.waitFor(async () => expect((await p.daemon.store.jobs.list({ kind: 'sign-watch' })).map((j) => (j.spec as { requestId: string }).requestId)).toEqual([retried.request_id]), WAIT);
     await signCommit({ repo: p.repo.path, commit: retried.checksum.slice('sha256:'.length) }, p.key);
     await p.transport.inject([replyDelivery(retried, { status: 'SUCCESS', publisher: DEMO_SIGNER, topicPrefix: PREFIX })]);
     await vi.waitFor(() => expect(p.stored('relengd.sign.verified')).toMatchObject([{ commit: retried.checksum.slice('sha256:'.length), by: 'reply', requestId: retried.request_id }]), WAIT);
     // The watch ends once the commit is verified, without a look of its own.
-    await vi.waitFor(() => expect(p.daemon.store.jobs.list({ kind: 'sign-watch' }).map((j) => [j.state, (j.result as { outcome?: string } | null)?.outcome])).toEqual([['succeeded', 'ended']]), WAIT);
+    await vi.waitFor(async () => expect((await p.daemon.store.jobs.list({ kind: 'sign-watch' })).map((j) => [j.state, (j.result as { outcome?: string } | null)?.outcome])).toEqual([['succeeded', 'ended']]), WAIT);
   });
 });

@@ -24,6 +24,7 @@ import { RELEASES, type ReleaseHistory } from '../../src/pipeline/listeners/rele
 import { rollbackOutcomeOf } from '../../src/cli/promotion-outcome.ts';
 import { eventView } from '../../src/store/events.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { syncStore } from '../helpers/sync-store.ts';
 
 const PREFIX = 'org.fedoraproject.prod';
 const WAIT = { timeout: 90_000, interval: 50 };
@@ -59,11 +60,11 @@ async function signedPipeline(options: { retries: number }) {
     if (step.prepare) writeFileSync(step.prepare.file, JSON.stringify(step.prepare.content));
     return send(step.message);
   };
-  const stored = (topic: string) => daemon.store.events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
+  const stored = (topic: string) => syncStore(daemon.store).events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
   const requests = () => published.filter((e) => e.topic === 'coreos.build.request.ostree-sign').map((e) => e.data as OstreeSignRequest);
   const reply = (request: OstreeSignRequest, publisher: string) => transport.inject([replyDelivery(request, { status: 'SUCCESS', publisher, topicPrefix: PREFIX })]);
-  const candidate = () => daemon.store.state.get(PROMOTION, `${DEMO_GROUP}/${DEMO_VERSION}`) as Candidate | undefined;
-  const signedGate = () => candidateGates(daemon.store, config, candidate()!, (e) => e.envelope.id, 500).find((g) => g.label === 'signed');
+  const candidate = () => syncStore(daemon.store).state.get(PROMOTION, `${DEMO_GROUP}/${DEMO_VERSION}`) as Candidate | undefined;
+  const signedGate = async () => (await candidateGates(daemon.store, config, candidate()!, (e) => e.envelope.id, 500)).find((g) => g.label === 'signed');
   const targetOf = (request: OstreeSignRequest) => ({ repo: repo.path, commit: request.checksum.slice('sha256:'.length) });
   return { daemon, config, clock, key, other, repo, published, send, feed, stored, requests, reply, candidate, signedGate, targetOf, transport };
 }
@@ -78,8 +79,8 @@ describe('signed releases', () => {
 
     // Greenwave passes the compose: every configured gate holds, but nothing is signed yet.
     await p.feed(2);
-    await vi.waitFor(() => expect(p.signedGate()).toMatchObject({ state: 'pending', detail: expect.stringMatching(/^x86_64: requested at .*; aarch64: requested at /) }), WAIT);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    await vi.waitFor(async () => expect(await p.signedGate()).toMatchObject({ state: 'pending', detail: expect.stringMatching(/^x86_64: requested at .*; aarch64: requested at /) }), WAIT);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
     // An operator's promotion, even forced, is refused while unsigned.
     await p.send({ topic: `${PREFIX}.relengd.release.promote.requested`, data: { group: DEMO_GROUP, version: DEMO_VERSION, force: true }, publisher: 'local:releng' }, 'operator');
     await vi.waitFor(() => expect(p.stored('relengd.release.promotion.refused')).toMatchObject([{ reason: 'unsigned', detail: expect.stringContaining('is not signed: the signature is pending') }]), WAIT);
@@ -88,7 +89,7 @@ describe('signed releases', () => {
     p.clock.advance(61 * 60_000);
     await vi.waitFor(() => expect(p.stored('relengd.sign.timed-out')).toHaveLength(2), WAIT);
     expect(p.stored('relengd.sign.timed-out').map((t) => t.next)).toEqual(['wait-for-late-reply', 'wait-for-late-reply']);
-    await vi.waitFor(() => expect(p.signedGate()?.detail).toMatch(/x86_64: timed out at .* \(attempt 1 of 1\): no good signature within 60 minutes.*a late reply still counts/), WAIT);
+    await vi.waitFor(async () => expect((await p.signedGate())?.detail).toMatch(/x86_64: timed out at .* \(attempt 1 of 1\): no good signature within 60 minutes.*a late reply still counts/), WAIT);
     expect(p.candidate()?.phase).toBe('open');
 
     // The signer catches up: it signs and replies late. From now on it answers at once (the release commits).
@@ -137,9 +138,9 @@ describe('signed releases', () => {
       { reason: 'no-valid-signature', detail: expect.stringContaining('by a key not in the keyring') },
     ]);
     await p.feed(2);
-    await vi.waitFor(() => expect(p.signedGate()).toMatchObject({ state: 'pending', detail: expect.stringContaining('refused at') }), WAIT);
+    await vi.waitFor(async () => expect(await p.signedGate()).toMatchObject({ state: 'pending', detail: expect.stringContaining('refused at') }), WAIT);
     expect(p.stored('relengd.sign.verified')).toEqual([]);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
 
     // The right signature arrives without a new reply: the waiting jobs see it in the repository.
     const signer = new StandinSigner({ key: p.key, deliver: (batch) => p.transport.inject(batch), publisher: DEMO_SIGNER, topicPrefix: PREFIX, logger: silentLogger() });
@@ -192,14 +193,14 @@ describe('signed releases', () => {
     expect(awaiting.commits.map((c) => c.commit).sort()).toEqual([...rollbackCommits].sort());
     await vi.waitFor(() => expect(p.requests().filter((r) => rollbackCommits.includes(r.checksum.slice('sha256:'.length)))).toHaveLength(2), WAIT);
     // (Not daemon.idle(): the jobs waiting for the signatures keep it busy.)
-    await vi.waitFor(() => expect(p.daemon.store.jobs.get(awaiting.jobId)?.state).toBe('succeeded'), WAIT);
+    await vi.waitFor(async () => expect((await p.daemon.store.jobs.get(awaiting.jobId))?.state).toBe('succeeded'), WAIT);
     expect(await refs()).toEqual(v2);
     expect(p.stored('relengd.release.rolled-back')).toEqual([]);
-    const history = () => p.daemon.store.state.get(RELEASES, DEMO_GROUP) as ReleaseHistory;
+    const history = () => syncStore(p.daemon.store).state.get(RELEASES, DEMO_GROUP) as ReleaseHistory;
     expect(history().rollingBack).toMatchObject({ toVersion: DEMO_VERSION, signing: { jobId: awaiting.jobId, commits: awaiting.commits.map((c) => c.commit) } });
-    expect(p.daemon.store.jobs.get(awaiting.jobId)).toMatchObject({ kind: 'rollback', state: 'succeeded', result: { awaitingSignature: expect.any(Array) } });
+    expect(await p.daemon.store.jobs.get(awaiting.jobId)).toMatchObject({ kind: 'rollback', state: 'succeeded', result: { awaitingSignature: expect.any(Array) } });
     // What `relengd rollback --wait` reads of the command's chain: no outcome yet, waiting for the signatures.
-    const chain = () => p.daemon.store.events.query({ correlationId: asked!.kind === 'committed' ? asked!.id : '', order: 'asc' }).map(eventView);
+    const chain = () => syncStore(p.daemon.store).events.query({ correlationId: asked!.kind === 'committed' ? asked!.id : '', order: 'asc' }).map(eventView);
     expect(rollbackOutcomeOf(chain())).toEqual({ outcome: 'pending', awaitingSignature: awaiting.commits.map((c) => ({ ref: c.ref, commit: c.commit })) });
 
     // The signer signs them: the rollback resumes with its plan and moves every ref.

@@ -63,7 +63,7 @@ describe('the two-week release on a real OSTree repository', () => {
     // Gating the no-change version promotes nothing: there is no such candidate.
     await p.feed(2, (s) => ({ ...s, message: { ...s.message, id: 'gw-nochange', data: { ...(s.message.data as object), subject_identifier: 'f26-atomic-host-26.20170705.1' } } }));
     expect(p.events('relengd.release.promoted')).toEqual([]);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
   });
 
   it('refuses a Greenwave decision with policies_satisfied false, and moves no ref', { timeout: 60_000 }, async () => {
@@ -93,7 +93,7 @@ describe('relengd promote (manual, audited)', () => {
     await p.daemon.idle();
     const request = p.events('relengd.release.promote.requested').at(-1);
     expect(request).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION, force: false, comment: 'release day' });
-    const [job] = p.daemon.store.jobs.list({ kind: 'promote' });
+    const [job] = await p.daemon.store.jobs.list({ kind: 'promote' });
     expect((job!.spec as { requestedBy: string }).requestedBy).toBe(`local:${userInfo().username}`);
     const [promoted] = p.events('relengd.release.promoted');
     expect(promoted).toMatchObject({ version: DEMO_VERSION, forced: false });
@@ -150,8 +150,8 @@ describe('relengd promote (manual, audited)', () => {
     expect(outsider.stdout).toContain('unauthorized');
     await p.daemon.idle();
     expect(p.events('relengd.release.promote.requested')).toEqual([]);
-    expect(p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+    expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
     expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBe(before);
-    expect(p.daemon.store.rejected.list().map((r) => r.reason)).toContain('unauthorized');
+    expect((await p.daemon.store.rejected.list()).map((r) => r.reason)).toContain('unauthorized');
   });
 });

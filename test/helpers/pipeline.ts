@@ -8,6 +8,7 @@ import { demoConfigYaml, demoSteps, demoTreefile, DEMO_ARCHES, type DemoStep } f
 import { parseConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { openRepo } from '../../src/ostree/index.ts';
+import { syncStore } from './sync-store.ts';
 
 /** Writes the demo's treefiles and config (edited by the test) under `dir` and creates the repo. */
 export async function preparePipeline(dir: string, edit: (yaml: string) => string = (y) => y) {
@@ -38,6 +39,6 @@ export async function startPipeline(dir: string, edit: (yaml: string) => string 
     await daemon.idle();
   }
 
-  const events = (topic: string) => daemon.store.events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
+  const events = (topic: string) => syncStore(daemon.store).events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
   return { daemon, feed, events, steps, repo: openRepo(join(dir, 'repo')) };
 }

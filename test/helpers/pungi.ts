@@ -5,6 +5,7 @@ import { startDaemon } from '../../src/cli/daemon.ts';
 import { parseConfig, type Config } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { openRepo, type OstreeRepo } from '../../src/ostree/index.ts';
+import { syncStore } from './sync-store.ts';
 
 export const NIGHTLY = 'Fedora-26-20170705.n.0';
 export const PUNGI_ARCHES = ['x86_64', 'aarch64'] as const;
@@ -110,6 +111,6 @@ export async function startPungiPipeline(dir: string, options: Parameters<typeof
   const greenwave = (satisfied = true) =>
     send('greenwave.decision.update', { decision_context: 'atomic_nightly', subject_type: 'compose', subject_identifier: NIGHTLY, subject: [{ 'productmd.compose.id': NIGHTLY }], policies_satisfied: satisfied, summary: 'tests', unsatisfied_requirements: [] }, { publisher: 'greenwave' });
 
-  const events = (topic: string) => daemon.store.events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
+  const events = (topic: string) => syncStore(daemon.store).events.query({ topic, order: 'asc' }).map((e) => e.envelope.data as Record<string, unknown>);
   return { daemon, compose, pub, pungiCommit, send, greenwave, events };
 }

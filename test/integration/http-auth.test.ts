@@ -80,16 +80,16 @@ describe('HTTP identity: bearer tokens', () => {
     expect(basic.status).toBe(401);
     expect(basic.headers.get('www-authenticate')).toMatch(/^Bearer/);
 
-    for (const id of ['anon-1', 'wrong-1', 'wrong-2', 'wrong-3']) expect(d.store.events.has(id)).toBe(false);
+    for (const id of ['anon-1', 'wrong-1', 'wrong-2', 'wrong-3']) expect(await d.store.events.has(id)).toBe(false);
     // The anonymous sender's message is kept as a rejection; an unauthenticated one gets no room at all.
-    expect(d.store.rejected.list().map((r) => r.messageId)).toEqual(['anon-1']);
+    expect((await d.store.rejected.list()).map((r) => r.messageId)).toEqual(['anon-1']);
   });
 
   it('accepts the right token, and the stored publisher is the configured name', async () => {
     const d = await start();
     const reply = await publishOverHttp(d.http!.url, { topic: APPROVE, id: 'ok-1', body: approval }, { token: RELENG_TOKEN });
     expect(reply).toMatchObject({ status: 202, body: { status: 'accepted', id: 'ok-1' } });
-    expect(d.store.events.get('ok-1')?.envelope.publisher).toBe('releng');
+    expect((await d.store.events.get('ok-1'))?.envelope.publisher).toBe('releng');
   });
 
   it('an authenticated publisher not in the allowlist is refused with 403, and its token is not kept with the rejection', async () => {
@@ -97,7 +97,7 @@ describe('HTTP identity: bearer tokens', () => {
     const reply = await publishOverHttp(d.http!.url, { topic: APPROVE, id: 'ci-1', body: approval }, { token: CI_TOKEN });
     expect(reply).toMatchObject({ status: 403, body: { reason: 'unauthorized' } });
     expect(String(reply.body.error)).toContain('ci');
-    const [rejection] = d.store.rejected.list();
+    const [rejection] = await d.store.rejected.list();
     expect(rejection).toMatchObject({ messageId: 'ci-1', publisher: 'ci' });
     expect(JSON.stringify(rejection!.headers)).not.toContain(CI_TOKEN);
     expect(Object.keys(rejection!.headers)).not.toContain('authorization');
@@ -121,8 +121,8 @@ describe('HTTP identity: bearer tokens', () => {
     // Authenticated as ci, claiming to be releng.
     const asCi = await post(d, { ...binaryHeaders('spoof-3'), ...spoofs, authorization: `Bearer ${CI_TOKEN}` }, approval);
     expect([binary.status, structured.status, asCi.status]).toEqual([403, 403, 403]);
-    for (const id of ['spoof-1', 'spoof-2', 'spoof-3']) expect(d.store.events.has(id)).toBe(false);
-    expect(d.store.rejected.list().map((r) => r.publisher).sort()).toEqual(['ci', null, null]);
+    for (const id of ['spoof-1', 'spoof-2', 'spoof-3']) expect(await d.store.events.has(id)).toBe(false);
+    expect((await d.store.rejected.list()).map((r) => r.publisher).sort()).toEqual(['ci', null, null]);
   });
 
   it('answers 401 to an unknown token on any route, and to any token when none is configured', async () => {
@@ -133,7 +133,7 @@ describe('HTTP identity: bearer tokens', () => {
     daemon = await startDaemon({ config: parseConfig(testConfigYaml(tempDir()), {}), logger: silentLogger() });
     const noTokens = await publishOverHttp(daemon.http!.url, { topic: APPROVE, id: 'nt-1', body: approval }, { token: RELENG_TOKEN });
     expect(noTokens.status).toBe(401);
-    expect(daemon.store.events.has('nt-1')).toBe(false);
+    expect(await daemon.store.events.has('nt-1')).toBe(false);
   });
 
   it('refuses to listen on a non-loopback address without tokens (ConfigError at http.host)', async () => {
@@ -175,7 +175,7 @@ describe('HTTP limits', () => {
     expect(sent).toBeLessThan(total);
     expect(received()).toMatch(/^HTTP\/1\.1 413 /);
     expect(received().toLowerCase()).toContain('connection: close');
-    expect(d.store.events.has('big-1')).toBe(false);
+    expect(await d.store.events.has('big-1')).toBe(false);
   }, 60_000);
 
   it('refuses a declared content-length over the limit before any body is sent', async () => {

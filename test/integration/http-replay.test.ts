@@ -12,6 +12,7 @@ import { withOperatorTokens } from '../helpers/operator-tokens.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { syncStore } from '../helpers/sync-store.ts';
 
 const RELENG_TOKEN = 'releng-replay-0123456789abcdef0123';
 const CI_TOKEN = 'ci-replay-0123456789abcdef01234567';
@@ -50,7 +51,7 @@ async function runWithLostOutcome() {
   const p = await startPipeline(dir, withTokens(dir), { http: true });
   daemon = p.daemon;
   for (const step of [0, 1, 2]) await p.feed(step);
-  const store = p.daemon.store;
+  const store = syncStore(p.daemon.store);
   const compose = store.jobs.list({ kind: 'compose' }).find((j) => (j.spec as { arch: string }).arch === 'x86_64')!;
   const outcomeId = compose.emitted[0]!;
   store.events.delete(outcomeId);

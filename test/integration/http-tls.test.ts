@@ -87,7 +87,7 @@ describe.skipIf(!opensslPresent)(`HTTPS with client certificates (${opensslPrese
 
     const asReleng = await postApproval(d, pki, 'tls-1', pki.client.releng);
     expect(asReleng).toMatchObject({ status: 202, body: { status: 'accepted' } });
-    expect(d.store.events.get('tls-1')?.envelope.publisher).toBe('releng');
+    expect((await d.store.events.get('tls-1'))?.envelope.publisher).toBe('releng');
 
     const anonymous = await postApproval(d, pki, 'tls-2');
     expect(anonymous).toMatchObject({ status: 403, body: { reason: 'unauthorized' } });
@@ -98,7 +98,7 @@ describe.skipIf(!opensslPresent)(`HTTPS with client certificates (${opensslPrese
     const asCi = await postApproval(d, pki, 'tls-4', pki.client.ci);
     expect(asCi.status).toBe(403);
 
-    for (const id of ['tls-2', 'tls-3', 'tls-4']) expect(d.store.events.has(id)).toBe(false);
+    for (const id of ['tls-2', 'tls-3', 'tls-4']) expect(await d.store.events.has(id)).toBe(false);
   }, 60_000);
 
   it('refuses a certificate and a token that name different publishers; accepts them when they agree', async () => {
@@ -110,7 +110,7 @@ describe.skipIf(!opensslPresent)(`HTTPS with client certificates (${opensslPrese
     expect(mixed).toMatchObject({ status: 401, body: { reason: 'unauthenticated' } });
     const agreeing = await postApproval(d, pki, 'mix-2', pki.client.releng, { authorization: `Bearer ${RELENG_TOKEN}` });
     expect(agreeing.status).toBe(202);
-    expect(d.store.events.has('mix-1')).toBe(false);
+    expect(await d.store.events.has('mix-1')).toBe(false);
   }, 60_000);
 
   it('lets a client CA stand for tokens on a non-loopback address, and names the file that cannot be read', async () => {

@@ -8,6 +8,8 @@ import { startDaemon, type Daemon } from '../../src/cli/daemon.ts';
 import { startPruning, type Pruning } from '../../src/cli/pruning.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { makeEnvelope } from '../../src/events/envelope.ts';
+import type { StoreApi } from '../../src/store/api.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { Store } from '../../src/store/store.ts';
 import { testConfigYaml } from '../helpers/config.ts';
 import { captureLogger } from '../helpers/log-capture.ts';
@@ -52,11 +54,11 @@ describe('the daemon prunes the store', () => {
 
     await vi.waitFor(() => expect(pruned()).toHaveLength(1));
     expect(pruned()[0]).toMatchObject({ level: 30, events: 1, outbox: 0, rejected: 1, jobDirectories: 1 });
-    expect(daemon.store.events.has('old')).toBe(false);
-    expect(daemon.store.events.has('recent')).toBe(true);
-    expect(daemon.store.rejected.count()).toBe(0);
+    expect(await daemon.store.events.has('old')).toBe(false);
+    expect(await daemon.store.events.has('recent')).toBe(true);
+    expect(await daemon.store.rejected.count()).toBe(0);
     expect(existsSync(join(config.jobs.workdir, 'old-job'))).toBe(false);
-    expect(daemon.store.jobs.get('old-job')?.state).toBe('succeeded');
+    expect((await daemon.store.jobs.get('old-job'))?.state).toBe('succeeded');
   });
 });
 
@@ -79,7 +81,7 @@ describe('pruning on an interval', () => {
 
     // The first run (on start) finds the store locked by another writer.
     other.exec('BEGIN IMMEDIATE');
-    const pruning: Pruning = startPruning({ store, retention, jobsWorkdir: join(dir, 'jobs'), clock: fixedClock(NOW), logger });
+    const pruning: Pruning = startPruning({ store: new SqliteStore(store), retention, jobsWorkdir: join(dir, 'jobs'), clock: fixedClock(NOW), logger });
     cleanups.push(() => pruning.stop());
     await vi.waitFor(() => expect(records.filter((r) => r.msg === 'pruning failed; trying again at the next interval')).toHaveLength(1));
     other.exec('ROLLBACK');
@@ -93,5 +95,17 @@ describe('pruning on an interval', () => {
     vi.advanceTimersByTime(retention.intervalMinutes * 60_000);
     await vi.waitFor(() => expect(pruned()).toHaveLength(2));
     expect(pruned()[1]).toMatchObject({ level: 20, events: 0 });
+  });
+
+  it('is skipped on a store other than SQLite, said once at start', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const retention = parseConfig('', {}).retention;
+    const { logger, records } = capturingLogger();
+    // Retention runs on the SQLite tables only for now: no other table is touched.
+    const postgres = { backend: 'postgres', location: 'postgres://db.example/relengd' } as unknown as StoreApi;
+    const pruning = startPruning({ store: postgres, retention, jobsWorkdir: '/nonexistent', clock: fixedClock(NOW), logger });
+    vi.advanceTimersByTime(3 * retention.intervalMinutes * 60_000);
+    await pruning.stop();
+    expect(records.filter((r) => r.component === 'retention')).toMatchObject([{ level: 40, backend: 'postgres', msg: 'retention is not yet available on a postgres store: nothing is pruned' }]);
   });
 });

@@ -10,7 +10,7 @@ import { createCalendar } from '../../src/bus/calendar/index.ts';
 import { latestSlot, nextSlot, parseConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
-import { Store } from '../../src/store/store.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { fakeTime } from '../helpers/fake-time.ts';
 import { runCli, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { scheduledConfigYaml } from '../helpers/schedule.ts';
@@ -26,13 +26,13 @@ async function firedThreeDaysAgo(yaml: string, storePath: string): Promise<strin
   const config = parseConfig(yaml, {});
   const slot = latestSlot(DAILY, new Date(Date.now() - 3 * 86_400_000))!;
   const time = fakeTime(new Date(slot.getTime() - 60_000).toISOString());
-  const store = Store.open(storePath);
+  const store = SqliteStore.open(storePath);
   const calendar = createCalendar({ config, store, clock: time.clock, logger: silentLogger(), wakeups: time.timers });
   const intake = new Intake({ store, config, clock: time.clock, logger: silentLogger() });
   await calendar.start(async (batch) => intake.accept(batch));
   await time.advanceTo(slot.toISOString(), () => calendar.idle());
   await calendar.stop();
-  store.close();
+  await store.close();
   return slot.toISOString();
 }
 

@@ -1,5 +1,5 @@
 import type { ScheduleFired } from '../../events/relengd/schedule.ts';
-import type { Store } from '../../store/store.ts';
+import type { StoreApi } from '../../store/api.ts';
 
 export const FIRED_TOPIC = 'relengd.schedule.fired';
 
@@ -18,8 +18,8 @@ export interface LastFiring {
  * fired before a restart is known after it, whoever fired it. Null when it never fired, or when
  * that firing is older than the store keeps events (`retention.events`).
  */
-export function lastFiring(store: Store, scheduleKey: string): LastFiring | null {
-  const [newest] = store.events.query({ topic: FIRED_TOPIC, subject: scheduleKey, limit: 1 });
+export async function lastFiring(store: StoreApi, scheduleKey: string): Promise<LastFiring | null> {
+  const [newest] = await store.events.query({ topic: FIRED_TOPIC, subject: scheduleKey, limit: 1 });
   if (!newest || newest.unreadable) return null;
   const data = newest.envelope.data as ScheduleFired;
   return { id: newest.envelope.id, slot: data.slot, firedAt: newest.envelope.time, missed: data.missed };

@@ -23,7 +23,7 @@ export interface SilenceWatchOptions {
    * When the newest message of a (bare) topic was stored (ISO), from the store: a message stored
    * before a restart, or by another process, counts.
    */
-  lastSeen(topic: string): string | null;
+  lastSeen(topic: string): Promise<string | null>;
   wakeups?: Wakeups | undefined;
 }
 
@@ -80,10 +80,11 @@ export class SilenceWatch {
   }
 
   /** Every watched topic as of now (what /metrics shows). */
-  status(): TopicSilence[] {
+  async status(): Promise<TopicSilence[]> {
     const now = this.#o.clock.now().getTime();
-    return this.#o.watches.map(({ topic, quietHours }) => {
-      const lastSeen = this.#o.lastSeen(topic);
+    const lastSeens = await Promise.all(this.#o.watches.map(({ topic }) => this.#o.lastSeen(topic)));
+    return this.#o.watches.map(({ topic, quietHours }, i) => {
+      const lastSeen = lastSeens[i] ?? null;
       return { topic, quietHours, lastSeen, ageSeconds: lastSeen === null ? null : Math.max(0, (now - Date.parse(lastSeen)) / 1000), silent: now >= this.#silentAt(quietHours, lastSeen) };
     });
   }
@@ -96,7 +97,7 @@ export class SilenceWatch {
   async #check(): Promise<void> {
     if (!this.#deliver) return;
     const now = this.#o.clock.now();
-    const topics = this.status().map((t) => ({ ...t, silentAt: this.#silentAt(t.quietHours, t.lastSeen) }));
+    const topics = (await this.status()).map((t) => ({ ...t, silentAt: this.#silentAt(t.quietHours, t.lastSeen) }));
     this.#retrying.clear();
     const due = topics.filter((t) => t.silent && !(this.#settled.has(t.topic) && this.#settled.get(t.topic) === t.lastSeen));
     if (due.length > 0) {

@@ -19,7 +19,7 @@ export interface CalendarOptions {
    * The slot a schedule fired last, from the store: a restart knows what fired before it, so a slot
    * never fires twice and a missed one is seen as missed.
    */
-  lastFiredSlot(scheduleKey: string): Date | null;
+  lastFiredSlot(scheduleKey: string): Promise<Date | null>;
   wakeups?: Wakeups | undefined;
 }
 
@@ -54,7 +54,7 @@ export class CalendarSource {
     const now = this.#o.clock.now();
     this.#startedAt = now.getTime();
     for (const schedule of this.#o.schedules) {
-      const missed = schedule.catchUp === 'latest' ? this.#missedSlot(schedule, now) : null;
+      const missed = schedule.catchUp === 'latest' ? await this.#missedSlot(schedule, now) : null;
       const next = missed ?? nextSlot(schedule, now);
       if (next) this.#due.set(schedule.key, next);
     }
@@ -71,8 +71,8 @@ export class CalendarSource {
   }
 
   /** The latest slot at or before `now` when it is newer than the last stored firing; a schedule that never fired has missed nothing. */
-  #missedSlot(schedule: GroupSchedule, now: Date): Date | null {
-    const last = this.#o.lastFiredSlot(schedule.key);
+  async #missedSlot(schedule: GroupSchedule, now: Date): Promise<Date | null> {
+    const last = await this.#o.lastFiredSlot(schedule.key);
     const latest = latestSlot(schedule, now);
     return last && latest && latest > last ? latest : null;
   }

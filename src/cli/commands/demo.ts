@@ -8,7 +8,7 @@ import { loadConfigFile } from '../../config/index.ts';
 import type { ScheduleFired } from '../../events/relengd/schedule.ts';
 import { createLogger } from '../../log.ts';
 import { madeByOneOf, openRepo, type OstreeRepo } from '../../ostree/index.ts';
-import type { Store } from '../../store/store.ts';
+import type { StoreApi } from '../../store/api.ts';
 import { startDaemon, type Daemon } from '../daemon.ts';
 import { prepareStep } from '../demo/prepare.ts';
 import { promotionCommitLines } from '../demo/promotion-commits.ts';
@@ -60,7 +60,14 @@ export function registerDemo(program: Command): void {
 
 /** Runs the demo in `dir`; a second run on the same dir finds every message already processed and changes nothing. */
 export async function runDemo(dir: string, options: { json: boolean }): Promise<DemoSummary> {
-  const say = (line: string): void => void (options.json || process.stdout.write(`${line}\n`));
+  const logger = createLogger({ level: 'warn', fd: 2 });
+  const write = (line: string): void => void (options.json || process.stdout.write(`${line}\n`));
+  // Lines go out in the order they were said, those that read the store first included.
+  let printed = Promise.resolve();
+  const inTurn = (print: () => void | Promise<void>): void => {
+    printed = printed.then(print).catch((error: unknown) => logger.warn({ err: error }, 'a timeline line could not be printed'));
+  };
+  const say = (line: string): void => inTurn(() => write(line));
   for (const sub of ['compose', 'streams']) mkdirSync(join(dir, sub), { recursive: true });
   for (const arch of DEMO_ARCHES) writeFileSync(join(dir, 'compose', `fedora-atomic-host-${arch}.json`), `${JSON.stringify(demoTreefile(arch), null, 2)}\n`);
   const configFile = join(dir, 'relengd.yaml');
@@ -69,16 +76,20 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
   const key = await throwawayKey(join(dir, 'signer'));
   writeFileSync(configFile, demoConfigYaml(dir, process.execPath, { dailyArtifacts: true, signing: { keyring: key.keyring, keyId: key.fingerprint } }));
   const config = loadConfigFile(configFile);
-  const logger = createLogger({ level: 'warn', fd: 2 });
 
   const started = Date.now();
   const stamp = (): string => `[+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
   const transport = new EmbeddedTransport();
-  let store: Store | undefined;
+  let store: StoreApi | undefined;
   transport.subscribe('#', ({ envelope }) => {
     const line = timelineLine(envelope);
     if (line) say(`${stamp()}   -> ${line}`);
-    if (store && envelope.topic === 'relengd.release.promoted') for (const why of promotionCommitLines(store, envelope)) say(`${stamp()}      ${why}`);
+    if (store && envelope.topic === 'relengd.release.promoted') {
+      const [from, at] = [store, stamp()];
+      inTurn(async () => {
+        for (const why of await promotionCommitLines(from, envelope)) write(`${at}      ${why}`);
+      });
+    }
   });
   const story = demoStory(dir);
   // The daemon starts on the story's first day: its calendar plans from the story's dates, not today's.
@@ -114,6 +125,7 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
     return await summarize(daemon.store, dir, configFile, key);
   } finally {
     detach();
+    await printed; // the store is read for some lines: before it closes
     await daemon.stop();
     await stopAgent(key.gpgHome);
   }
@@ -124,33 +136,34 @@ export async function runDemo(dir: string, options: { json: boolean }): Promise<
  * (or that it fired in an earlier run: the firing's id is the schedule's and the slot's).
  */
 async function reachSlot(daemon: Daemon, time: StoryClock, step: DemoSlot, say: (line: string) => void): Promise<void> {
-  const firings = () => daemon.store.events.query({ topic: FIRED_TOPIC, order: 'asc' }).filter((e) => !e.unreadable && Date.parse((e.envelope.data as ScheduleFired).slot) === Date.parse(step.slot));
-  const before = new Set(firings().map((e) => e.envelope.id));
+  const firings = async () => (await daemon.store.events.query({ topic: FIRED_TOPIC, order: 'asc' })).filter((e) => !e.unreadable && Date.parse((e.envelope.data as ScheduleFired).slot) === Date.parse(step.slot));
+  const before = new Set((await firings()).map((e) => e.envelope.id));
   await time.reach(step.slot, () => daemon.calendar.idle());
-  const fired = firings();
+  const fired = await firings();
   for (const e of fired.filter((f) => !before.has(f.envelope.id))) say(`  -> ${timelineLine(e.envelope)}`);
   if (fired.length === 0) say('    no schedule has this slot: nothing fired');
   else if (fired.every((f) => before.has(f.envelope.id))) say(`    already fired (event ${fired.map((f) => f.envelope.id).join(', ')}): nothing to do`);
 }
 
-async function summarize(store: Store, dir: string, configFile: string, key: SigningKey): Promise<DemoSummary> {
-  const composes = (correlationId?: string): DemoCompose[] =>
-    store.events
-      .query({ topic: 'relengd.compose.finished', correlationId, order: 'asc' })
+async function summarize(store: StoreApi, dir: string, configFile: string, key: SigningKey): Promise<DemoSummary> {
+  const composes = async (correlationId?: string): Promise<DemoCompose[]> =>
+    (await store.events.query({ topic: 'relengd.compose.finished', correlationId, order: 'asc' }))
       .map((e) => e.envelope.data as { composeId: string; stream: string; commit: string | null; status: string })
       .map((d) => ({ id: d.composeId, stream: d.stream, commit: d.commit, status: d.status }));
   const latest = new Map<string, string>();
-  for (const e of store.events.query({ topic: 'relengd.release.promoted', order: 'asc' })) {
+  for (const e of await store.events.query({ topic: 'relengd.release.promoted', order: 'asc' })) {
     for (const r of (e.envelope.data as { refs: Array<{ ref: string; to: string }> }).refs) latest.set(r.ref, r.to);
   }
-  const schedule = store.events.query({ topic: FIRED_TOPIC, order: 'asc' }).filter((e) => !e.unreadable).map((e) => {
-    const fired = e.envelope.data as ScheduleFired;
-    return { id: e.envelope.id, schedule: fired.schedule, slot: fired.slot, action: fired.action, composes: composes(e.envelope.id) };
-  });
+  const schedule = await Promise.all(
+    (await store.events.query({ topic: FIRED_TOPIC, order: 'asc' })).filter((e) => !e.unreadable).map(async (e) => {
+      const fired = e.envelope.data as ScheduleFired;
+      return { id: e.envelope.id, schedule: fired.schedule, slot: fired.slot, action: fired.action, composes: await composes(e.envelope.id) };
+    }),
+  );
   const repo = openRepo(join(dir, 'repo'));
   // Checked again here, in the repository, as a client would: the signature on each released commit.
   const promoted = await Promise.all([...latest].map(async ([ref, commit]) => ({ ref, commit, signature: await verifiedSignature(repo, commit, key) })));
-  return { repo: repo.path, store: store.path, config: configFile, composes: composes(), promoted, signing: { keyring: key.keyring, keyIds: [key.fingerprint] }, schedule };
+  return { repo: repo.path, store: store.location, config: configFile, composes: await composes(), promoted, signing: { keyring: key.keyring, keyIds: [key.fingerprint] }, schedule };
 }
 
 async function verifiedSignature(repo: OstreeRepo, commit: string, key: SigningKey): Promise<DemoSignature | null> {

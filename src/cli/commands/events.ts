@@ -3,7 +3,7 @@ import { isTopic } from '../../events/catalogue.ts';
 import { splitTopic, topicMatches } from '../../events/topics.ts';
 import { UsageError } from '../../errors.ts';
 import { eventView, type StoredEvent } from '../../store/events.ts';
-import { Store } from '../../store/store.ts';
+import { openStore } from '../../store/open.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { parsePositiveInt, parseSince } from '../time.ts';
 
@@ -28,14 +28,14 @@ export function registerEvents(program: Command): void {
     .option('--failed', 'only events whose listeners failed (replay them after a fix)')
     .option('--rejected', 'list rejected messages (with their raw bytes, the first retention.rejectedRawBytes of them) instead of events')
     .option('--json', 'print JSON')
-    .action((opts: EventsOptions, cmd: Command) => {
+    .action(async (opts: EventsOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const limit = parsePositiveInt(opts.limit, '--limit');
       const since = opts.since ? parseSince(opts.since, new Date()) : undefined;
-      const store = Store.openExisting(config.store.path);
+      const store = await openStore(config, { existing: true });
       try {
         if (opts.rejected) {
-          const rows = store.rejected.list(limit).map(({ raw, ...r }) => ({ ...r, raw: Buffer.from(raw).toString('utf8'), rawKeptBytes: raw.byteLength }));
+          const rows = (await store.rejected.list(limit)).map(({ raw, ...r }) => ({ ...r, raw: Buffer.from(raw).toString('utf8'), rawKeptBytes: raw.byteLength }));
           output(opts.json, rows, () => rows.map((r) => `${r.receivedAt}  ${r.reason.padEnd(13)} ${r.topic ?? '-'}  ${r.detail}  ${rawSizeNote(r)}`).join('\n') || 'no rejected messages');
           return;
         }
@@ -48,7 +48,7 @@ export function registerEvents(program: Command): void {
         // A pattern is matched here, page by page from the newest, until `limit` events matched.
         const rows: StoredEvent[] = [];
         for (let before: number | undefined; rows.length < limit; ) {
-          const page = store.events.query({ ...base, beforeSeq: before, limit: exact || !pattern ? limit : 1000 });
+          const page = await store.events.query({ ...base, beforeSeq: before, limit: exact || !pattern ? limit : 1000 });
           if (page.length === 0) break;
           before = page.at(-1)!.seq;
           rows.push(...page.filter((e) => !pattern || exact || topicMatches(pattern, e.envelope.topic)));
@@ -57,7 +57,7 @@ export function registerEvents(program: Command): void {
         rows.splice(limit);
         output(opts.json, rows.map(eventView), () => rows.map(toLine).join('\n') || 'no events match');
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

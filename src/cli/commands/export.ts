@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { toArchiveLine } from '../../bus/archive/codec.ts';
 import { splitTopic, topicMatches } from '../../events/topics.ts';
-import { Store } from '../../store/store.ts';
+import { openStore } from '../../store/open.ts';
 import { resolveConfig, type GlobalOptions } from '../context.ts';
 import { parseSince } from '../time.ts';
 
@@ -30,11 +30,11 @@ export function registerExport(program: Command): void {
       const until = opts.until ? parseSince(opts.until, now) : undefined;
       const pattern = opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined;
       const out = opts.output ? createWriteStream(opts.output) : process.stdout;
-      const store = Store.openExisting(config.store.path);
+      const store = await openStore(config, { existing: true });
       let count = 0;
       try {
         for (let afterSeq = 0; ; ) {
-          const page = store.events.query({ since, until, afterSeq, order: 'asc', limit: 1000, origin: opts.all ? undefined : 'inbound' });
+          const page = await store.events.query({ since, until, afterSeq, order: 'asc', limit: 1000, origin: opts.all ? undefined : 'inbound' });
           if (page.length === 0) break;
           afterSeq = page.at(-1)!.seq;
           for (const e of page) {
@@ -44,7 +44,7 @@ export function registerExport(program: Command): void {
           }
         }
       } finally {
-        store.close();
+        await store.close();
         if (opts.output) await new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve));
       }
       process.stderr.write(`exported ${count} message(s)\n`);

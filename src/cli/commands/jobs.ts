@@ -4,7 +4,7 @@ import { RelengdError, UsageError } from '../../errors.ts';
 import { decideControl } from '../../jobs/control.ts';
 import { createLogger } from '../../log.ts';
 import { JobState, type JobRow } from '../../store/jobs.ts';
-import { Store } from '../../store/store.ts';
+import { openStore } from '../../store/open.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { printJobLog } from '../job-log.ts';
 import { isHttpRoute, sendOperatorCommand, withOperatorRoute } from '../operator-command.ts';
@@ -20,16 +20,16 @@ export function registerJobs(program: Command): void {
     .option('--state <state>', `only jobs in this state: ${states.join(', ')}`)
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON')
-    .action((opts: { state?: string; limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { state?: string; limit: string; json?: boolean }, cmd: Command) => {
       if (opts.state && !states.includes(opts.state as JobState)) throw new UsageError(`--state must be one of ${states.join(', ')}`);
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      const store = Store.openExisting(config.store.path);
+      const store = await openStore(config, { existing: true });
       try {
         const now = Date.now();
-        const listed = store.jobs.list({ state: opts.state as JobState | undefined, limit: parsePositiveInt(opts.limit, '--limit') }).map((j) => ({ ...j, durationMs: durationMs(j, now) }));
+        const listed = (await store.jobs.list({ state: opts.state as JobState | undefined, limit: parsePositiveInt(opts.limit, '--limit') })).map((j) => ({ ...j, durationMs: durationMs(j, now) }));
         output(opts.json, listed, () => listed.map(toLine).join('\n') || 'no jobs');
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -45,12 +45,12 @@ export function registerJobs(program: Command): void {
         if (error.code !== 'EPIPE') throw error;
         process.exit(0);
       });
-      const store = Store.openExisting(config.store.path);
+      const store = await openStore(config, { existing: true });
       try {
         const job = await printJobLog(store.jobs, id, { follow: Boolean(opts.follow), out: process.stdout });
         if (opts.follow) process.stderr.write(`relengd: job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -80,7 +80,7 @@ function registerControl(jobs: Command, action: 'retry' | 'cancel', description:
     .action(async (id: string, opts: ControlOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const route = { url: opts.url, tokenFile: opts.tokenFile };
-      if (!isHttpRoute(route)) checkAgainstStore(config, action, id);
+      if (!isHttpRoute(route)) await checkAgainstStore(config, action, id);
       const body = { jobId: id, ...(opts.comment ? { comment: opts.comment } : {}) };
       const reply = await sendOperatorCommand(config, createLogger({ level: 'warn', fd: 2 }), CONTROL_TOPIC[action], body, route);
       output(opts.json, { ...reply, jobId: id }, () =>
@@ -93,13 +93,13 @@ function registerControl(jobs: Command, action: 'retry' | 'cancel', description:
 }
 
 /** The daemon decides again when it applies the command; this catches an unknown id or a wrong state before anything is written. */
-function checkAgainstStore(config: Config, action: 'retry' | 'cancel', id: string): void {
-  const store = Store.openExisting(config.store.path);
+async function checkAgainstStore(config: Config, action: 'retry' | 'cancel', id: string): Promise<void> {
+  const store = await openStore(config, { existing: true });
   try {
-    const decision = decideControl({ action, jobId: id }, store.jobs.get(id), true);
+    const decision = decideControl({ action, jobId: id }, await store.jobs.get(id), true);
     if (decision.action === 'refuse') throw new RelengdError(decision.reason);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

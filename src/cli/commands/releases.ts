@@ -4,7 +4,8 @@ import type { ReleasePromoted } from '../../events/relengd/release.ts';
 import type { ReleaseRolledBack } from '../../events/relengd/rollback.ts';
 import { streamsOfGroup } from '../../pipeline/listeners/streams.ts';
 import type { StoredEvent } from '../../store/events.ts';
-import { Store } from '../../store/store.ts';
+import type { StoreApi } from '../../store/api.ts';
+import { openStore } from '../../store/open.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { refMoveLines, type RefMove } from '../promotion-outcome.ts';
 import { parsePositiveInt } from '../time.ts';
@@ -55,15 +56,15 @@ export function registerReleases(program: Command): void {
     .requiredOption('--group <group>', 'stream group, e.g. f26-atomic-host')
     .option('--limit <n>', 'at most this many', '20')
     .option('--json', 'print JSON')
-    .action((opts: ReleasesOptions, cmd: Command) => {
+    .action(async (opts: ReleasesOptions, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const limit = parsePositiveInt(opts.limit, '--limit');
-      const store = Store.openExisting(config.store.path);
+      const store = await openStore(config, { existing: true });
       let entries: ReleaseEntry[];
       try {
-        entries = releaseHistory(store, opts.group, limit);
+        entries = await releaseHistory(store, opts.group, limit);
       } finally {
-        store.close();
+        await store.close();
       }
       // A group that left the configuration still has its history; one never configured is a typo.
       if (entries.length === 0 && streamsOfGroup(config, opts.group).length === 0) {
@@ -74,8 +75,9 @@ export function registerReleases(program: Command): void {
 }
 
 /** The newest `limit` promotions and rollbacks of `group`, newest first, from the stored events. */
-export function releaseHistory(store: Store, group: string, limit: number): ReleaseEntry[] {
-  const events = TOPICS.flatMap((topic) => store.events.query({ topic, subject: group, limit }))
+export async function releaseHistory(store: StoreApi, group: string, limit: number): Promise<ReleaseEntry[]> {
+  const events = (await Promise.all(TOPICS.map((topic) => store.events.query({ topic, subject: group, limit }))))
+    .flat()
     .filter((e) => (e.envelope.data as { group?: unknown } | null)?.group === group)
     .sort((a, b) => b.seq - a.seq)
     .slice(0, limit);
@@ -84,7 +86,7 @@ export function releaseHistory(store: Store, group: string, limit: number): Rele
   const latestPromotion = new Map<string, Extract<ReleaseEntry, { kind: 'promoted' }>>();
   for (const event of [...events].reverse()) {
     if (event.envelope.topic === 'relengd.release.promoted') {
-      const entry = promotedEntry(store, event);
+      const entry = await promotedEntry(store, event);
       latestPromotion.set(entry.version, entry);
       entries.push(entry);
     } else {
@@ -97,11 +99,11 @@ export function releaseHistory(store: Store, group: string, limit: number): Rele
   return entries.reverse();
 }
 
-function promotedEntry(store: Store, event: StoredEvent): Extract<ReleaseEntry, { kind: 'promoted' }> {
+async function promotedEntry(store: StoreApi, event: StoredEvent): Promise<Extract<ReleaseEntry, { kind: 'promoted' }>> {
   const data = event.envelope.data as ReleasePromoted;
   const jobId = data.jobId ?? null;
   // Events from before `requestedBy` was recorded in them: the promotion job's spec has it.
-  const requestedBy = data.requestedBy !== undefined ? data.requestedBy : ((jobId ? (store.jobs.get(jobId)?.spec as { requestedBy?: string | null } | undefined)?.requestedBy : null) ?? null);
+  const requestedBy = data.requestedBy !== undefined ? data.requestedBy : ((jobId ? ((await store.jobs.get(jobId))?.spec as { requestedBy?: string | null } | undefined)?.requestedBy : null) ?? null);
   return {
     kind: 'promoted',
     group: data.group,

@@ -55,7 +55,7 @@ export function registerReplay(program: Command): void {
       const since = opts.since ? parseSince(opts.since, now) : undefined;
       const until = opts.until ? parseSince(opts.until, now) : undefined;
       const logger = createLogger({ level: 'warn', fd: 2 });
-      const { store, dispatcher, intake } = openPipeline(config, logger);
+      const { store, dispatcher, intake } = await openPipeline(config, logger);
       try {
         if (chosen.length > 0) {
           const problems: ArchiveProblem[] = [];
@@ -69,10 +69,10 @@ export function registerReplay(program: Command): void {
           return;
         }
         const selection = { since, until, topic: opts.topic ? splitTopic(opts.topic, config.topicPrefix).name : undefined, ids: opts.id, correlationId: opts.correlation };
-        const report = replayStored(store, dispatcher, selection, { dryRun: Boolean(opts.dryRun) });
+        const report = await replayStored(store, dispatcher, selection, { dryRun: Boolean(opts.dryRun) });
         output(opts.json, report, () => renderReport(report));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -11,7 +11,8 @@ import { groupSchedules } from '../../pipeline/listeners/schedules.ts';
 import { composeRepo, streamsOfGroup } from '../../pipeline/listeners/streams.ts';
 import type { DaemonRecord } from '../../store/daemons.ts';
 import { dataOf, type StoredEvent } from '../../store/events.ts';
-import { Store } from '../../store/store.ts';
+import type { StoreApi } from '../../store/api.ts';
+import { openStore } from '../../store/open.ts';
 import { output, resolveConfig, type GlobalOptions } from '../context.ts';
 import { isBeating } from '../heartbeat.ts';
 import { renderStatus, type CandidateStatus, type DaemonsStatus, type EventRef, type ScheduleStatus, type Status, type StreamStatus } from '../status-report.ts';
@@ -28,22 +29,23 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      const store = Store.openExisting(config.store.path);
+      const store = await openStore(config, { existing: true });
       try {
         const now = systemClock.now();
         const status: Status = {
-          daemon: daemonsStatus(store.daemons.list(), now),
+          daemon: daemonsStatus(await store.daemons.list(), now),
           streams: await streamsStatus(config, store),
-          schedules: schedulesStatus(config, store, now),
-          candidates: store.state.list(PROMOTION).map(({ value }) => candidateStatus(config, store, value as Candidate)),
-          jobs: store.jobs.countByState(),
-          outboxPending: store.outbox.countPending(),
-          rejected: store.rejected.count(),
-          failedEvents: store.events.query({ dispatchState: 'failed' }).length,
+          schedules: await schedulesStatus(config, store, now),
+          candidates: await Promise.all((await store.state.list(PROMOTION)).map(({ value }) => candidateStatus(config, store, value as Candidate))),
+          jobs: await store.jobs.countByState(),
+          outboxPending: await store.outbox.countPending(),
+          rejected: await store.rejected.count(),
+          failedEvents: (await store.events.query({ dispatchState: 'failed' })).length,
+          replicas: (await store.replicas?.list()) ?? null,
         };
         output(opts.json, status, () => renderStatus(status));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
@@ -54,7 +56,7 @@ export function daemonsStatus(records: readonly DaemonRecord[], now: Date): Daem
   return { state: instances.some((d) => d.up) ? 'up' : 'down', lastSeen: records.map((d) => d.heartbeatAt).sort().at(-1) ?? null, instances };
 }
 
-async function streamsStatus(config: Config, store: Store): Promise<StreamStatus[]> {
+async function streamsStatus(config: Config, store: StoreApi): Promise<StreamStatus[]> {
   const readRef = refHeadReader();
   return Promise.all(
     config.streams.map(async (s) => ({
@@ -63,28 +65,30 @@ async function streamsStatus(config: Config, store: Store): Promise<StreamStatus
       arch: s.arch,
       updates: await readRef(composeRepo(s), s.ostree.ref),
       release: s.promote ? await readRef(s.ostree.repo, s.promote.ref) : null,
-      head: (store.state.get(STREAM_HEAD, s.id) as StreamHead | undefined) ?? null,
-      lastCompose: lastCompose(store, s, SCAN_LIMIT),
-      composing: (store.state.get(COMPOSE_QUEUE, s.ostree.ref) as ComposeQueue | undefined) ?? null,
+      head: ((await store.state.get(STREAM_HEAD, s.id)) as StreamHead | undefined) ?? null,
+      lastCompose: await lastCompose(store, s, SCAN_LIMIT),
+      composing: ((await store.state.get(COMPOSE_QUEUE, s.ostree.ref)) as ComposeQueue | undefined) ?? null,
     })),
   );
 }
 
-function schedulesStatus(config: Config, store: Store, now: Date): ScheduleStatus[] {
-  return groupSchedules(config).map((s) => ({
-    group: s.group,
-    streams: s.streams.map((stream) => stream.id),
-    cron: s.cron,
-    timezone: s.timezone,
-    action: s.action,
-    catchUp: s.catchUp,
-    last: lastFiring(store, s.key),
-    next: nextSlot(s, now)?.toISOString() ?? null,
-  }));
+function schedulesStatus(config: Config, store: StoreApi, now: Date): Promise<ScheduleStatus[]> {
+  return Promise.all(
+    groupSchedules(config).map(async (s) => ({
+      group: s.group,
+      streams: s.streams.map((stream) => stream.id),
+      cron: s.cron,
+      timezone: s.timezone,
+      action: s.action,
+      catchUp: s.catchUp,
+      last: await lastFiring(store, s.key),
+      next: nextSlot(s, now)?.toISOString() ?? null,
+    })),
+  );
 }
 
 /** A candidate, and while it is in play, what it waits on (arches without a compose, gates not passed yet) and what said no. */
-function candidateStatus(config: Config, store: Store, c: Candidate): CandidateStatus {
+async function candidateStatus(config: Config, store: StoreApi, c: Candidate): Promise<CandidateStatus> {
   const promotable = streamsOfGroup(config, c.group).filter((s) => s.promote);
   // In the configuration's order of arches, whichever finished first; an arch no longer configured last.
   const rank = (arch: string): number => {
@@ -95,12 +99,12 @@ function candidateStatus(config: Config, store: Store, c: Candidate): CandidateS
   const arches = Object.fromEntries(composes.map(([arch, compose]) => [arch, { status: compose.status, commit: compose.commit, composeId: compose.composeId }]));
   const summary = { group: c.group, version: c.version, phase: c.phase, arches, approved: c.approval !== null, promoteJobId: c.jobId ?? null };
   if (SETTLED.has(c.phase)) return { ...summary, waitingOn: null, gates: null, refusals: null };
-  const gates = candidateGates(store, config, c, eventRef, SCAN_LIMIT);
+  const gates = await candidateGates(store, config, c, eventRef, SCAN_LIMIT);
   const waitingOn =
     c.phase === 'open'
       ? { arches: promotable.filter((s) => !c.composes[s.arch]).map((s) => s.arch), gates: gates.filter((g) => g.state === 'pending').map((g) => g.label) }
       : null;
-  const refusals = candidateEvents(store, c, 'relengd.release.promotion.refused', SCAN_LIMIT).map((e) => ({
+  const refusals = (await candidateEvents(store, c, 'relengd.release.promotion.refused', SCAN_LIMIT)).map((e) => ({
     reason: String(dataOf(e).reason),
     detail: String(dataOf(e).detail),
     time: e.envelope.time,

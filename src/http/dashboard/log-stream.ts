@@ -17,7 +17,7 @@ import type { JobView } from './reads.ts';
 
 export interface LogStreamOptions {
   /** The job as the store has it now; undefined once it is gone (pruned). */
-  job: () => JobView | undefined;
+  job: () => Promise<JobView | undefined>;
   /** Ends the stream (the client left, the server is closing). */
   signal: AbortSignal;
   /** How often the state and the file are read again. @default 250 */
@@ -35,7 +35,7 @@ export async function streamJobLog(req: IncomingMessage, res: ServerResponse, o:
   let offset = resumeOffset(req.headers['last-event-id']);
   let quietSince = Date.now();
   while (!o.signal.aborted) {
-    const job = o.job();
+    const job = await o.job();
     if (!job) {
       res.write('event: end\ndata: gone\n\n');
       break;

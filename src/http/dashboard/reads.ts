@@ -187,15 +187,15 @@ export type CommandRules = Record<string, readonly string[]>;
 
 export interface DashboardReads {
   streams(): Promise<StreamView[]>;
-  candidates(): CandidateSummary[];
+  candidates(): Promise<CandidateSummary[]>;
   /** Undefined when the store knows no such candidate. */
-  candidate(group: string, version: string): CandidateView | undefined;
-  jobs(limit: number): JobView[];
-  job(id: string): JobView | undefined;
-  chain(correlationId: string): ChainView;
-  rejected(limit: number): { rejections: RejectionView[]; failedEvents: FailedEventView[] };
+  candidate(group: string, version: string): Promise<CandidateView | undefined>;
+  jobs(limit: number): Promise<JobView[]>;
+  job(id: string): Promise<JobView | undefined>;
+  chain(correlationId: string): Promise<ChainView>;
+  rejected(limit: number): Promise<{ rejections: RejectionView[]; failedEvents: FailedEventView[] }>;
   health(): Promise<HealthView>;
   /** Each promoted group's releases. */
-  releases(): ReleaseView[];
+  releases(): Promise<ReleaseView[]>;
   commands(): CommandRules;
 }

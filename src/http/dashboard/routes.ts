@@ -35,24 +35,24 @@ export function createDashboard(reads: DashboardReads, logger: Logger, options: 
 
   const route = async (req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<Page | 'streamed' | null> => {
     const [first, ...rest] = segments;
-    if (first === undefined) return streamsPage(await reads.streams(), reads.candidates(), reads.commands(), reads.releases());
+    if (first === undefined) return streamsPage(await reads.streams(), await reads.candidates(), reads.commands(), await reads.releases());
     if (first === 'candidates' && rest.length === 2) {
       const [group, version] = [parse(SafeName, rest[0]!), parse(SafeName, rest[1]!)];
-      const candidate = reads.candidate(group, version);
+      const candidate = await reads.candidate(group, version);
       return candidate ? candidatePage(candidate, reads.commands()) : messagePage(404, 'No such candidate', `relengd has seen no compose of ${group} at version ${version}.`);
     }
-    if (first === 'jobs' && rest.length === 0) return jobsPage(reads.jobs(JOBS_SHOWN), JOBS_SHOWN);
+    if (first === 'jobs' && rest.length === 0) return jobsPage(await reads.jobs(JOBS_SHOWN), JOBS_SHOWN);
     if (first === 'jobs' && (rest.length === 1 || (rest.length === 2 && rest[1] === 'log'))) {
       const id = parse(SafeName, rest[0]!);
-      const job = reads.job(id);
+      const job = await reads.job(id);
       if (!job) return messagePage(404, 'No such job', `relengd has no job ${id}.`);
       if (rest.length === 1) return jobPage(job, reads.commands());
       await followLog(req, res, id);
       return 'streamed';
     }
-    if (first === 'chains' && rest.length === 1) return chainPage(reads.chain(parse(CorrelationId, rest[0]!)));
+    if (first === 'chains' && rest.length === 1) return chainPage(await reads.chain(parse(CorrelationId, rest[0]!)));
     if (first === 'rejected' && rest.length === 0) {
-      const { rejections, failedEvents } = reads.rejected(REJECTED_SHOWN);
+      const { rejections, failedEvents } = await reads.rejected(REJECTED_SHOWN);
       return rejectedPage(await reads.health(), rejections, failedEvents, REJECTED_SHOWN);
     }
     if (first === 'replay' && rest.length === 0) return replayPage(replayPrefill(req.url), reads.commands());

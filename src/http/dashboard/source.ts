@@ -12,14 +12,14 @@ import { refHeadReader } from '../../ostree/index.ts';
 import { candidateEvents, candidateGates } from '../../pipeline/candidate-reads.ts';
 import { lastCompose } from '../../pipeline/last-compose.ts';
 import { COMPOSE_QUEUE, type ComposeQueue } from '../../pipeline/listeners/composer.ts';
-import type { StateView } from '../../pipeline/listener.ts';
 import { PROMOTION, type Candidate } from '../../pipeline/listeners/promoter.ts';
 import { loadHistory } from '../../pipeline/listeners/release-history.ts';
 import { composeRepo, streamsOfGroup } from '../../pipeline/listeners/streams.ts';
+import { CachedState, readingThrough } from '../../pipeline/state-cache.ts';
 import { dataOf, hasObjectData, type StoredEvent } from '../../store/events.ts';
 import type { JobRow } from '../../store/jobs.ts';
 import { isLive } from './job-state.ts';
-import type { Store } from '../../store/store.ts';
+import type { StoreApi } from '../../store/api.ts';
 import { COMMAND_TOPICS, OPERATOR_ROUTES } from '../../trust.ts';
 import { clip } from './html.ts';
 import type {
@@ -40,11 +40,11 @@ import type {
 } from './reads.ts';
 
 export interface DashboardSourceOptions {
-  store: Store;
+  store: StoreApi;
   config: Config;
   transport: Pick<Transport, 'name' | 'isReady' | 'backlog'>;
   /** The `watch` of silent topics; absent: none is shown. */
-  silence?: { status(): TopicSilence[] } | undefined;
+  silence?: { status(): Promise<TopicSilence[]> } | undefined;
   clock: Clock;
   /** One readable line for an event relengd emitted, or null (the page then shows its data). */
   describe?: ((envelope: Envelope) => string | null) | undefined;
@@ -62,15 +62,16 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
   const { store, config } = o;
   const now = (): Date => o.clock.now();
   const refView = refHeadReader();
-  const stateView: StateView = { get: (ns, key) => store.state.get(ns, key), list: (ns) => store.state.list(ns) };
 
-  const candidateOf = (group: string, version: string): Candidate | undefined => store.state.get(PROMOTION, `${group}/${version}`) as Candidate | undefined;
+  const candidateOf = async (group: string, version: string): Promise<Candidate | undefined> => (await store.state.get(PROMOTION, `${group}/${version}`)) as Candidate | undefined;
 
-  const archCompose = (arch: string, c: Candidate['composes'][string], artifactJobs: JobRow[]): ArchComposeView => {
+  const archCompose = async (arch: string, c: Candidate['composes'][string], artifactJobs: JobRow[]): Promise<ArchComposeView> => {
     // A compose that ran a job is known by that job's id; a commit Pungi made was looked for by a pungi-commit job.
     const composeJob =
-      store.jobs.ofCompose('compose', c.composeId, c.stream) ?? store.jobs.get(c.composeId) ?? store.jobs.list({ kind: 'pungi-commit', limit: SCAN_LIMIT }).find((j) => specOf(j).pungiComposeId === c.composeId && specOf(j).stream === c.stream);
-    const finished = store.events.query({ topic: 'relengd.compose.finished', subject: c.ref, limit: SCAN_LIMIT }).find((e) => dataOf(e).composeId === c.composeId);
+      (await store.jobs.ofCompose('compose', c.composeId, c.stream)) ??
+      (await store.jobs.get(c.composeId)) ??
+      (await store.jobs.list({ kind: 'pungi-commit', limit: SCAN_LIMIT })).find((j) => specOf(j).pungiComposeId === c.composeId && specOf(j).stream === c.stream);
+    const finished = (await store.events.query({ topic: 'relengd.compose.finished', subject: c.ref, limit: SCAN_LIMIT })).find((e) => dataOf(e).composeId === c.composeId);
     const artifacts = c.artifacts.map((a): ArtifactView => {
       const job = artifactJobs.find((j) => specOf(j).composeId === c.composeId && specOf(j).stream === c.stream && specOf(j).name === a.name);
       return { name: a.name, kind: a.kind, format: a.format, size: a.size, sha256: a.sha256, path: a.path, ...jobLog(job) };
@@ -78,25 +79,25 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
     return { arch, stream: c.stream, composeId: c.composeId, ref: c.ref, commit: c.commit, status: c.status, ...jobLog(composeJob), correlationId: finished?.envelope.correlationid ?? null, artifacts };
   };
 
-  const candidate = (group: string, version: string): CandidateView | undefined => {
-    const c = candidateOf(group, version);
+  const candidate = async (group: string, version: string): Promise<CandidateView | undefined> => {
+    const c = await candidateOf(group, version);
     if (!c) return undefined;
     const streams = streamsOfGroup(config, group).filter((s) => s.promote);
-    const artifactJobs = store.jobs.list({ kind: 'artifact', limit: SCAN_LIMIT });
-    const arches = streams.map((s) => ({ arch: s.arch, compose: c.composes[s.arch] ? archCompose(s.arch, c.composes[s.arch]!, artifactJobs) : null }));
-    const approvalEvent = c.approval ? store.events.get(c.approval.eventId) : undefined;
-    const ofCandidate = (topic: string): StoredEvent[] => candidateEvents(store, c, topic, SCAN_LIMIT);
-    const promotions = ofCandidate('relengd.release.promoted').map((e): PromotionView => {
+    const artifactJobs = await store.jobs.list({ kind: 'artifact', limit: SCAN_LIMIT });
+    const arches = await Promise.all(streams.map(async (s) => ({ arch: s.arch, compose: c.composes[s.arch] ? await archCompose(s.arch, c.composes[s.arch]!, artifactJobs) : null })));
+    const approvalEvent = c.approval ? await store.events.get(c.approval.eventId) : undefined;
+    const ofCandidate = (topic: string): Promise<StoredEvent[]> => candidateEvents(store, c, topic, SCAN_LIMIT);
+    const promotions = (await ofCandidate('relengd.release.promoted')).map((e): PromotionView => {
       const d = e.envelope.data as { refs: PromotionView['refs']; forced?: boolean };
       return { event: refOf(e), forced: d.forced === true, refs: d.refs };
     });
-    const refusals = ofCandidate('relengd.release.promotion.refused').map((e): RefusalView => ({ event: refOf(e), reason: String(dataOf(e).reason), detail: String(dataOf(e).detail) }));
+    const refusals = (await ofCandidate('relengd.release.promotion.refused')).map((e): RefusalView => ({ event: refOf(e), reason: String(dataOf(e).reason), detail: String(dataOf(e).detail) }));
     return {
       group,
       version,
       phase: c.phase,
       arches,
-      gates: candidateGates(store, config, c, refOf, SCAN_LIMIT),
+      gates: await candidateGates(store, config, c, refOf, SCAN_LIMIT),
       approval: c.approval ? { by: c.approval.by, event: approvalEvent ? refOf(approvalEvent) : null } : null,
       promotions,
       refusals,
@@ -110,10 +111,11 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
     streams: () =>
       Promise.all(
         config.streams.map(async (s): Promise<StreamView> => {
-          const queue = store.state.get(COMPOSE_QUEUE, s.ostree.ref) as ComposeQueue | undefined;
-          const [updates, release] = await Promise.all([
+          const queue = (await store.state.get(COMPOSE_QUEUE, s.ostree.ref)) as ComposeQueue | undefined;
+          const [updates, release, last] = await Promise.all([
             refView(composeRepo(s), s.ostree.ref),
             s.promote ? refView(s.ostree.repo, s.promote.ref) : null,
+            lastCompose(store, s, SCAN_LIMIT),
           ]);
           return {
             id: s.id,
@@ -121,21 +123,21 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
             arch: s.arch,
             updates,
             release,
-            lastCompose: lastCompose(store, s, SCAN_LIMIT),
+            lastCompose: last,
             composing: queue ? { active: queue.active, pending: queue.pending ? { version: queue.pending.version } : null } : null,
           };
         }),
       ),
-    candidates: () => store.state.list(PROMOTION).map(({ value }) => summaryOf(value as Candidate)),
+    candidates: async () => (await store.state.list(PROMOTION)).map(({ value }) => summaryOf(value as Candidate)),
     candidate,
-    jobs: (limit) => store.jobs.list({ limit }).map(jobView),
-    job: (id) => {
-      const job = store.jobs.get(id);
+    jobs: async (limit) => (await store.jobs.list({ limit })).map(jobView),
+    job: async (id) => {
+      const job = await store.jobs.get(id);
       return job && jobView(job);
     },
     chain: (correlationId) => chain(correlationId),
-    rejected: (limit) => ({
-      rejections: store.rejected.list(limit).map((r) => ({
+    rejected: async (limit) => ({
+      rejections: (await store.rejected.list(limit)).map((r) => ({
         receivedAt: r.receivedAt,
         transport: r.transport,
         topic: r.topic,
@@ -147,39 +149,42 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
         rawSize: r.rawSize,
         rawStart: Buffer.from(r.raw.subarray(0, RAW_SHOWN)).toString('utf8'),
       })),
-      failedEvents: store.events.query({ dispatchState: 'failed', limit }).map((e) => ({ event: refOf(e), attempts: e.dispatchAttempts, error: e.dispatchError && clip(e.dispatchError, ERROR_SHOWN) })),
+      failedEvents: (await store.events.query({ dispatchState: 'failed', limit })).map((e) => ({ event: refOf(e), attempts: e.dispatchAttempts, error: e.dispatchError && clip(e.dispatchError, ERROR_SHOWN) })),
     }),
     health: async () => {
-      const counts = store.events.countsByState();
+      const counts = await store.events.countsByState();
       return {
         backlog: await backlogOf(o.transport),
-        silence: (o.silence?.status() ?? []).map((t) => {
-          const report = store.events.query({ topic: SILENT_TOPIC, subject: t.topic, limit: 1 })[0];
-          return { topic: t.topic, quietHours: t.quietHours, lastSeen: t.lastSeen, silent: t.silent, reported: report ? refOf(report) : null };
-        }),
+        silence: await Promise.all(
+          ((await o.silence?.status()) ?? []).map(async (t) => {
+            const report = (await store.events.query({ topic: SILENT_TOPIC, subject: t.topic, limit: 1 }))[0];
+            return { topic: t.topic, quietHours: t.quietHours, lastSeen: t.lastSeen, silent: t.silent, reported: report ? refOf(report) : null };
+          }),
+        ),
         transport: o.transport.name,
-        ready: o.transport.isReady() && store.db.isOpen,
+        ready: o.transport.isReady() && store.isOpen(),
         connected: o.transport.isReady(),
-        outboxPending: store.outbox.countPending(),
-        outboxOldest: store.outbox.pending(1)[0]?.createdAt ?? null,
+        outboxPending: await store.outbox.countPending(),
+        outboxOldest: (await store.outbox.pending(1))[0]?.createdAt ?? null,
         dispatchPending: counts.filter((c) => c.state === 'pending').reduce((n, c) => n + c.n, 0),
-        lastInbound: store.events.lastInboundTime(),
+        lastInbound: await store.events.lastInboundTime(),
         now: now().toISOString(),
       };
     },
-    releases: () => [...new Set(config.streams.filter((s) => s.promote).map((s) => s.group))].map(releaseView),
+    releases: () => Promise.all([...new Set(config.streams.filter((s) => s.promote).map((s) => s.group))].map(releaseView)),
     commands: () => Object.fromEntries([...COMMAND_TOPICS, ...OPERATOR_ROUTES].map((topic) => [topic, config.publishers[topic] ?? []])),
   };
 
   /** A group's release history (kept by the rollback listener) and its newest rollback outcome. */
-  function releaseView(group: string): ReleaseView {
-    const history = loadHistory(stateView, group);
+  async function releaseView(group: string): Promise<ReleaseView> {
+    const state = new CachedState(store);
+    const history = await readingThrough(state, () => loadHistory(state, group));
     const current = history.current?.version ?? null;
     const versions = [...new Set([...history.promotions].reverse().map((p) => p.version))];
     const rolledBack = Object.entries(history.rolledBack)
       .map(([version, r]) => ({ version, by: r.by, at: r.at }))
       .sort((a, b) => b.at.localeCompare(a.at));
-    const outcomes = [...store.events.query({ topic: 'relengd.release.rolled-back', subject: group, limit: 1 }), ...store.events.query({ topic: 'relengd.release.rollback.refused', subject: group, limit: 1 })];
+    const outcomes = [...(await store.events.query({ topic: 'relengd.release.rolled-back', subject: group, limit: 1 })), ...(await store.events.query({ topic: 'relengd.release.rollback.refused', subject: group, limit: 1 }))];
     const newest = outcomes.sort((a, b) => b.seq - a.seq)[0];
     const lastRollback = newest
       ? newest.envelope.topic === 'relengd.release.rolled-back'
@@ -197,20 +202,23 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
   }
 
   /** The chain's events, and the gating messages and promotion of the candidates its composes made. */
-  function chain(correlationId: string): ChainView {
-    const own = store.events.query({ correlationId, order: 'asc', limit: CHAIN_SHOWN + 1 });
+  async function chain(correlationId: string): Promise<ChainView> {
+    const own = await store.events.query({ correlationId, order: 'asc', limit: CHAIN_SHOWN + 1 });
     const cut = own.length > CHAIN_SHOWN;
     if (cut) own.pop();
     const keys = new Set(own.filter((e) => e.envelope.topic === 'relengd.compose.finished').map((e) => `${String(dataOf(e).group)}/${String(dataOf(e).version)}`));
-    const candidates = [...keys].flatMap((key) => {
-      const [group, ...rest] = key.split('/');
-      const view = candidate(group!, rest.join('/'));
-      return view ? [view] : [];
-    });
+    const candidates = (
+      await Promise.all(
+        [...keys].map((key) => {
+          const [group, ...rest] = key.split('/');
+          return candidate(group!, rest.join('/'));
+        }),
+      )
+    ).filter((view): view is CandidateView => view !== undefined);
     const seen = new Set(own.map((e) => e.envelope.id));
     const relatedIds = candidates.flatMap((c) => [...c.gates.map((g) => g.decidedBy?.id), c.approval?.event?.id, ...c.promotions.map((p) => p.event.id), ...c.refusals.map((r) => r.event.id)]);
     const relatedIdList = [...new Set(relatedIds.filter((id): id is string => id !== undefined && !seen.has(id)))];
-    const related = relatedIdList.length > 0 ? store.events.query({ ids: relatedIdList, order: 'asc' }) : [];
+    const related = relatedIdList.length > 0 ? await store.events.query({ ids: relatedIdList, order: 'asc' }) : [];
     const entry = (e: StoredEvent, isRelated: boolean): TimelineEntry => ({
       seq: e.seq,
       event: refOf(e),

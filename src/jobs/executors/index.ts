@@ -22,7 +22,7 @@ export function allExecutors(deps: {
   generator: string;
   signPoll?: SignPoll | undefined;
   /** Where the signing saga's records say a commit's signing stands: signing waits nothing needs any more end. */
-  signingStand?: ((commit: string) => SigningStand | null) | undefined;
+  signingStand?: ((commit: string) => Promise<SigningStand | null>) | undefined;
 }): Executor[] {
   return [composeExecutor(deps), artifactExecutor(), promoteExecutor(deps), rollbackExecutor(deps), pungiCommitExecutor(deps), imageIndexExecutor(), signWaitExecutor(deps), signVerifyExecutor(deps), signWatchExecutor(deps)];
 }

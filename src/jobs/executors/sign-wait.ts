@@ -28,14 +28,14 @@ export interface SignExecutorDeps {
   openRepo: (path: string) => OstreeRepo;
   signPoll?: SignPoll | undefined;
   /** Where the saga's records say the commit's signing stands; without it, a wait goes on to its deadline. */
-  signingStand?: ((commit: string) => SigningStand | null) | undefined;
+  signingStand?: ((commit: string) => Promise<SigningStand | null>) | undefined;
 }
 
 /** The stand, or undefined when it cannot be told (no reader, or the store refused the read: the wait goes on). */
-export function standOf(deps: SignExecutorDeps, commit: string, log: JobContext['logger']): SigningStand | null | undefined {
+export async function standOf(deps: SignExecutorDeps, commit: string, log: JobContext['logger']): Promise<SigningStand | null | undefined> {
   if (!deps.signingStand) return undefined;
   try {
-    return deps.signingStand(commit);
+    return await deps.signingStand(commit);
   } catch (error) {
     log.warn({ err: error }, 'could not read where the signing stands; waiting on');
     return undefined;
@@ -90,7 +90,7 @@ export function signWaitExecutor(deps: SignExecutorDeps): Executor {
           const data: SignVerified = { ...subjectOf(request), requestId: request.requestId, keyId: check.valid.keyId, signer: check.valid.signer, by: 'wait' };
           return { state: 'succeeded', result: { outcome: 'verified', keyId: check.valid.keyId }, emit: [{ topic: 'relengd.sign.verified', key: 'verified', subject: request.ref, data }] };
         }
-        const stand = standOf(deps, request.commit, log);
+        const stand = await standOf(deps, request.commit, log);
         if (stand !== undefined && (stand === null || stand.state !== 'requested' || stand.requestId !== request.requestId)) {
           log.info({ stand }, 'the request is no longer the one in play: this wait ends');
           return { state: 'succeeded', result: { outcome: 'superseded', stand }, emit: [] };

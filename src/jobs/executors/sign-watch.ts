@@ -54,7 +54,7 @@ export function signWatchExecutor(deps: SignExecutorDeps): Executor {
       // a restart after a longer downtime looks at once.
       let nextCheck = new Date(Date.parse(watch.startedAt) + spec.everyMinutes * 60_000);
       for (;;) {
-        const stand = standOf(deps, subject.commit, log);
+        const stand = await standOf(deps, subject.commit, log);
         if (stand !== undefined && stand?.state !== 'timed-out') {
           log.info({ stand }, 'nothing waits for a late signature any more: the watch ends');
           return { state: 'succeeded', result: { outcome: 'ended', stand }, emit: [] };

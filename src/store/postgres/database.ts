@@ -148,6 +148,15 @@ export class PgDatabase implements Queryable {
     return result as T;
   }
 
+  /**
+   * Runs `fn` outside any transaction in scope: its queries, and those of timers and callbacks it
+   * sets up (they keep the async context they were made in), use the pool, never a transaction
+   * that may have ended by the time they run.
+   */
+  outsideTransaction<T>(fn: () => T): T {
+    return this.#scope.exit(fn);
+  }
+
   /** A client of its own for the caller (LISTEN needs one that stays open): release it when done. */
   async connect(): Promise<PoolClient> {
     return this.pool.connect();

@@ -1,5 +1,5 @@
 import type { Envelope } from '../../events/envelope.ts';
-import { storedEvent, type DispatchState, type EventOrigin, type EventQuery, type EventRow as SharedEventRow, type StoredEvent } from '../events.ts';
+import { storedEvent, type DispatchState, type EventInsertRow, type EventOrigin, type EventQuery, type EventRow as SharedEventRow, type StoredEvent } from '../events.ts';
 import type { PgDatabase, SqlParam } from './database.ts';
 import { wake, WakeChannel } from './notify.ts';
 
@@ -18,6 +18,7 @@ export interface InsertEventMeta {
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * The events table on PostgreSQL: the inbox (one row per message id, shared by every replica) and
@@ -55,8 +56,20 @@ export class PgEventsTable {
    * different orders can deadlock; PostgreSQL then aborts one (40P01: `isPostgresStoreError`, retry).
    */
   async insertMany(items: ReadonlyArray<{ envelope: Envelope; meta: InsertEventMeta }>): Promise<boolean[]> {
-    if (items.length === 0) return [];
-    const rows = items.map(({ envelope, meta }) => insertRow(envelope, meta));
+    return this.#insertValues(items.map(({ envelope, meta }) => insertRow(envelope, meta)));
+  }
+
+  /**
+   * {@link insertMany} for rows made by the SQLite store's `eventRow` (the inbox's writes, made
+   * before any transaction): `known` and `raw_is_data` as 0/1, the data as UTF-8 bytes when the body is it.
+   */
+  async insertRows(rows: readonly EventInsertRow[]): Promise<boolean[]> {
+    return this.#insertValues(rows.map(fromEventRow));
+  }
+
+  /** Inserts rows of INSERT_COLUMNS values in one statement, in order; for each, whether it was new (see insertMany). */
+  async #insertValues(rows: readonly SqlParam[][]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
     const columns = INSERT_COLUMN_TYPES.map((_, c) => rows.map((row) => row[c]!));
     const { rows: inserted } = await this.#db.query<{ id: string }>(
       `WITH inserted AS (
@@ -71,7 +84,7 @@ export class PgEventsTable {
     );
     const fresh = new Set(inserted.map((r) => r.id));
     // The first of an id within the batch is the one inserted.
-    return items.map(({ envelope }) => fresh.delete(envelope.id));
+    return rows.map((row) => fresh.delete(row[0] as string));
   }
 
   async has(id: string): Promise<boolean> {
@@ -201,6 +214,26 @@ function insertRow(envelope: Envelope, meta: InsertEventMeta): SqlParam[] {
     bodyText !== null ? null : raw,
     bodyText !== null,
   ];
+}
+
+/** A row made by the SQLite store's `eventRow`, as INSERT_COLUMNS values (see insertRow for why bytes that are not text stay raw). */
+function fromEventRow(row: EventInsertRow): SqlParam[] {
+  const [id, topic, prefix, type, source, subject, time, receivedAt, correlationId, causationId, publisher, origin, transport, known, headers, data, raw, rawIsData] = row;
+  let text: string;
+  let kept = raw;
+  let isData = rawIsData === 1;
+  if (typeof data === 'string') text = data;
+  else {
+    const decoded = utf8Text(data);
+    // Not text PostgreSQL can hold: the bytes are kept raw, the data as the text SQLite would read
+    // back from them (invalid sequences replaced; a NUL cannot occur in a JSON body that parsed).
+    text = decoded ?? lossyUtf8.decode(data).replaceAll('\0', '\ufffd');
+    if (decoded === null) {
+      kept = data;
+      isData = false;
+    }
+  }
+  return [id, topic, prefix, type, source, subject, time, receivedAt, correlationId, causationId, publisher, origin, transport, known === 1, headers, text, kept, isData];
 }
 
 /** The bytes as text when they are valid UTF-8 without NUL (what a PostgreSQL text value can hold), else null. */

@@ -1,8 +1,8 @@
 /**
- * The PostgreSQL store backend (issue 11: several replicas on one database). Built and tested in
- * isolation; NOT yet wired: nothing in src/ outside this folder imports it, `store.url` is not a
- * config key yet, and every caller still uses the synchronous SQLite store (src/store/store.ts).
- * Wiring it means first turning the callers to an async store API both backends honour.
+ * The PostgreSQL store backend (issue 11: several replicas on one database). `PostgresStore`
+ * implements the async store API (../api.ts) the SQLite store does, so relengd's loops run on
+ * either; each store is one replica (`replicaId`, `leaseMs`), which its job claims and outbox
+ * claims are made for, kept alive by `replicas.start()` (coordination.ts: the API's ReplicaCoordination).
  *
  * What is here:
  * - PgDatabase (database.ts): a pool from a postgres:// URL; `transaction(fn)` / `withTransaction`
@@ -17,18 +17,27 @@
  *   lease and not per-key serialisation); the replicas table; LISTEN/NOTIFY wake-ups (notify.ts):
  *   a new event, job or outbox row, a finished or requeued job and a released outbox row wake the
  *   listeners by themselves, on commit.
+ * - coordination.ts: this replica among the others (heartbeat and renewals, requeueing dead
+ *   replicas' jobs, the dispatcher's turn, wake-ups by kind of work).
+ * - observability.ts: the metrics reads of ../observability.ts.
  *
- * Not here yet: equivalents of src/store/emit.ts (takes the sync Store), observability.ts (metrics
- * reads) and retention.ts (pruning); the dispatcher, job runner and outbox relay holding leases,
- * heartbeating and listening; `status`/`/metrics` showing `replicas.list()`.
+ * Not here yet: an equivalent of src/store/retention.ts (pruning); the dispatcher holding the
+ * dispatcher lease and the loops listening for wakes; `status`/`/metrics` showing `replicas.list()`.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { StoreApi } from '../api.ts';
+import type { EventInsertRow } from '../events.ts';
+import type { InboxWrite } from '../inbox.ts';
+import { PgReplicaCoordination } from './coordination.ts';
 import { PgDaemonsTable } from './daemons.ts';
-import { PgDatabase, type PostgresOptions } from './database.ts';
+import { checkPostgresUrl, PgDatabase, type PostgresOptions } from './database.ts';
 import { PgEventsTable } from './events.ts';
 import { PgJobsTable } from './jobs.ts';
 import { PgLeasesTable } from './leases.ts';
 import { migrate } from './migrate.ts';
 import { PgWakeListener, wake, type WakeCallback } from './notify.ts';
+import { PgObservabilityReads } from './observability.ts';
 import { PgOutboxTable } from './outbox.ts';
 import { PgRejectedTable } from './rejected.ts';
 import { PgReplicasTable } from './replicas.ts';
@@ -36,6 +45,7 @@ import { PgStateTable } from './state.ts';
 
 export { checkPostgresUrl, isPostgresStoreError, isUniqueViolation, PgDatabase, PostgresUrlError, withTransaction } from './database.ts';
 export type { PostgresOptions, Queryable, SqlParam } from './database.ts';
+export { PgReplicaCoordination, type ReplicaBeat, type ReplicaOptions } from './coordination.ts';
 export { PgDaemonsTable } from './daemons.ts';
 export { PgEventsTable, type InsertEventMeta } from './events.ts';
 export { PgJobsTable, type ClaimedJob, type JobLease } from './jobs.ts';
@@ -43,53 +53,102 @@ export { DISPATCHER_LEASE, LeaseLostError, PgLeasesTable, type LeaseRecord } fro
 export { migrate, MIGRATION_LOCK_KEY, schemaVersion } from './migrate.ts';
 export { postgresMigrations } from './migrations.ts';
 export { PgWakeListener, wake, WakeChannel, type WakeCallback } from './notify.ts';
+export { PgObservabilityReads } from './observability.ts';
 export { PgOutboxTable } from './outbox.ts';
 export { PgRejectedTable } from './rejected.ts';
 export { PgReplicasTable, type ReplicaRecord } from './replicas.ts';
 export { PgStateTable } from './state.ts';
 
+/** How long a replica's claims (running jobs, outbox rows) hold without a renewal, by default. */
+export const DEFAULT_LEASE_MS = 30_000;
+
 export interface PostgresStoreOptions extends PostgresOptions {
   /** Bytes of a rejected message's body kept (`retention.rejectedRawBytes`). @default 65536 */
   rejectedRawBytes?: number | undefined;
+  /** This replica's id: whom its job and outbox claims name. @default `${hostname}-${pid}-${random}` */
+  replicaId?: string | undefined;
+  /** How long this replica's claims hold without a renewal (`replicas.start()` renews them every third of it). @default 30000 */
+  leaseMs?: number | undefined;
 }
 
-/** The store on PostgreSQL: the tables of the SQLite store, async, and what replicas share. */
-export class PostgresStore {
+/** A replica id unique enough across hosts and restarts. */
+function defaultReplicaId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The URL without its password, for logs and status. */
+function withoutPassword(url: string): string {
+  const parsed = checkPostgresUrl(url);
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/**
+ * The store on PostgreSQL, as one replica of several sharing the database: the async store API
+ * (../api.ts), plus what replicas share (named leases, the replicas table, wake-ups). Job claims
+ * and `outbox.pending` are made for `replicaId` under `leaseMs`; `replicas.start()` keeps them alive.
+ */
+export class PostgresStore implements StoreApi {
+  readonly backend = 'postgres' as const;
   readonly db: PgDatabase;
+  /** The URL connected to, password included (the wake listener connects with it). */
   readonly url: string;
+  readonly location: string;
+  readonly replicaId: string;
+  readonly leaseMs: number;
   readonly events: PgEventsTable;
   readonly rejected: PgRejectedTable;
   readonly outbox: PgOutboxTable;
   readonly jobs: PgJobsTable;
   readonly state: PgStateTable;
   readonly daemons: PgDaemonsTable;
+  readonly observability: PgObservabilityReads;
   readonly leases: PgLeasesTable;
-  readonly replicas: PgReplicasTable;
+  /** This replica among the others: heartbeat and renewals (`start`/`stop`), the dispatcher's turn, wake-ups. */
+  readonly replicas: PgReplicaCoordination;
+  /** The replicas table itself (registrations, heartbeats, what each holds). */
+  readonly replicaTable: PgReplicasTable;
   #listener: PgWakeListener | undefined;
+  #closed = false;
 
-  private constructor(db: PgDatabase, options: PostgresStoreOptions) {
+  private constructor(db: PgDatabase, options: PostgresStoreOptions & { replicaId: string; leaseMs: number }) {
     this.db = db;
     this.url = db.url;
+    this.location = withoutPassword(db.url);
+    this.replicaId = options.replicaId;
+    this.leaseMs = options.leaseMs;
+    const replica = { replicaId: this.replicaId, leaseMs: this.leaseMs };
     this.events = new PgEventsTable(db);
     this.rejected = new PgRejectedTable(db, { rawBytesKept: options.rejectedRawBytes });
-    this.outbox = new PgOutboxTable(db);
-    this.jobs = new PgJobsTable(db);
+    this.outbox = new PgOutboxTable(db, replica);
+    this.jobs = new PgJobsTable(db, replica);
     this.state = new PgStateTable(db);
     this.daemons = new PgDaemonsTable(db);
+    this.observability = new PgObservabilityReads(db);
     this.leases = new PgLeasesTable(db);
-    this.replicas = new PgReplicasTable(db);
+    this.replicaTable = new PgReplicasTable(db);
+    this.replicas = new PgReplicaCoordination(db, replica, { replicas: this.replicaTable, jobs: this.jobs, outbox: this.outbox, leases: this.leases }, (channel, callback) =>
+      this.onWake(channel, callback),
+    );
   }
 
   /** Connects to `url` and brings its schema up to date (once, whoever else opens it at the same time). */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const db = new PgDatabase(url, options);
+    const replicaId = options.replicaId ?? defaultReplicaId();
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a positive number of milliseconds, got ${leaseMs}`);
+    const db = new PgDatabase(url, { ...options, applicationName: options.applicationName ?? `relengd ${replicaId}` });
     try {
       await migrate(db);
     } catch (error) {
       await db.close();
       throw error;
     }
-    return new PostgresStore(db, options);
+    return new PostgresStore(db, { ...options, replicaId, leaseMs });
+  }
+
+  isOpen(): boolean {
+    return !this.#closed;
   }
 
   /** Runs `fn` atomically: every store write made from it commits together or not at all. Nested: a savepoint. */
@@ -107,6 +166,25 @@ export class PostgresStore {
     return this.db.dryRun(fn);
   }
 
+  /**
+   * Stores inbox writes (the SQLite store's rows: ../inbox.ts) in one transaction; for each, whether
+   * it stored a row. The events go in one statement, in order: an id stored earlier, or earlier in
+   * the batch, stores none.
+   */
+  writeInbox(writes: readonly InboxWrite[]): Promise<boolean[]> {
+    return this.db.transaction(async () => {
+      const stored = new Array<boolean>(writes.length).fill(true);
+      const events: Array<{ at: number; row: EventInsertRow }> = [];
+      for (const [at, write] of writes.entries()) {
+        if (write.table === 'events') events.push({ at, row: write.row });
+        else await this.rejected.insertRow(write.row);
+      }
+      const fresh = await this.events.insertRows(events.map((e) => e.row));
+      for (const [i, { at }] of events.entries()) stored[at] = fresh[i]!;
+      return stored;
+    });
+  }
+
   /** Wakes the replicas listening on `channel`; in a transaction, when it commits. */
   wake(channel: string, payload = ''): Promise<void> {
     return wake(this.db, channel, payload);
@@ -118,9 +196,16 @@ export class PostgresStore {
     return this.#listener.onWake(channel, callback);
   }
 
+  /** Stops the replica (handing over what it holds) and closes the connections. */
   async close(): Promise<void> {
-    await this.#listener?.close();
-    this.#listener = undefined;
-    await this.db.close();
+    if (this.#closed) return;
+    try {
+      await this.replicas.stop();
+    } finally {
+      this.#closed = true;
+      await this.#listener?.close();
+      this.#listener = undefined;
+      await this.db.close();
+    }
   }
 }

@@ -1,8 +1,9 @@
 import { toJob, type JobRow, type JobState, type NewJobRow } from '../jobs.ts';
 import type { PgDatabase, SqlParam } from './database.ts';
+import { LeaseLostError } from './leases.ts';
 import { wake, WakeChannel } from './notify.ts';
 
-/** Who claims a job and for how long: the lease a replica renews while the job runs (`heartbeat`). */
+/** Who claims a job and for how long: the lease a replica renews while the job runs (`heartbeat`); the store's replica's. */
 export interface JobLease {
   replicaId: string;
   /** How long the claim holds without a heartbeat, on the server's clock. */
@@ -32,13 +33,15 @@ const lease = (param: string): string => `now() + make_interval(secs => ${param}
  * claims under a lease. A job is claimed with `FOR UPDATE SKIP LOCKED` (claimers never wait on
  * each other's rows); one job per queue key runs at a time across all replicas, oldest first; a
  * running job whose lease expired (its replica died) is claimed again by another replica, counting
- * the attempt.
+ * the attempt. Claims, outcomes and requeues are this store's replica's (`replica`).
  */
 export class PgJobsTable {
   readonly #db: PgDatabase;
+  readonly #replica: JobLease;
 
-  constructor(db: PgDatabase) {
+  constructor(db: PgDatabase, replica: JobLease) {
     this.#db = db;
+    this.#replica = replica;
   }
 
   /** Enqueues a job unless its (deterministic) id exists. Returns true when it was new. */
@@ -55,7 +58,7 @@ export class PgJobsTable {
   }
 
   /**
-   * Claims the oldest claimable job for `lease.replicaId`: a queued job whose queue key has no
+   * Claims the oldest claimable job for this store's replica: a queued job whose queue key has no
    * running job and no older queued job, or a running job whose lease expired (reclaimed before
    * anything queued behind it in its key). Marks it running under the lease and counts the attempt.
    *
@@ -67,7 +70,8 @@ export class PgJobsTable {
    * candidate rows instead made concurrent claimers find nothing). The unique index
    * `jobs_one_running_per_key` turns any slip into an error rather than two composes of one ref.
    */
-  async claimNext(at: string, logPathFor: (job: JobRow) => string, claim: JobLease, onlyKinds?: readonly string[]): Promise<ClaimedJob | undefined> {
+  async claimNext(at: string, logPathFor: (job: JobRow) => string, onlyKinds?: readonly string[]): Promise<ClaimedJob | undefined> {
+    const claim = this.#replica;
     return this.#db.transaction(async () => {
       const params: SqlParam[] = [];
       const kinds = kindFilter(onlyKinds, params);
@@ -149,25 +153,29 @@ export class PgJobsTable {
   }
 
   /**
-   * Records how a job ended. With `replicaId`, only while that replica still holds the job: one whose
-   * lease ran out and was reclaimed does not overwrite the new attempt's outcome.
-   * @returns whether the row was updated.
+   * Records how a job ended, unless another replica has it running: this replica's lease on it ran
+   * out and another claimed it again, whose attempt's outcome this must not overwrite (nor may the
+   * caller's transaction commit the outcome events it wrote with it).
+   * @throws LeaseLostError when another replica has the job running
    */
   async finish(
     id: string,
     outcome: { state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'; result?: unknown; error?: string | null; emitted?: readonly string[] },
     at: string,
-    replicaId?: string,
-  ): Promise<boolean> {
-    const params: SqlParam[] = [outcome.state, at, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, JSON.stringify(outcome.emitted ?? []), id];
-    const holder = replicaId === undefined ? '' : (params.push(replicaId), `AND claimed_by = $${params.length} AND state = 'running'`);
+  ): Promise<void> {
+    const me = this.#replica.replicaId;
     const { rowCount } = await this.#db.query(
-      `UPDATE jobs SET state = $1, finished_at = $2, result = $3, error = $4, emitted = $5, lease_expires_at = NULL WHERE id = $6 ${holder}`,
-      params,
+      `UPDATE jobs SET state = $1, finished_at = $2, result = $3, error = $4, emitted = $5, lease_expires_at = NULL
+       WHERE id = $6 AND NOT coalesce(state = 'running' AND claimed_by <> $7, false)`,
+      [outcome.state, at, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, JSON.stringify(outcome.emitted ?? []), id, me],
     );
-    // The job's queue key is free: a job queued behind it may start on any replica.
-    if (rowCount === 1) await wake(this.#db, WakeChannel.jobs);
-    return rowCount === 1;
+    if (rowCount === 1) {
+      // The job's queue key is free: a job queued behind it may start on any replica.
+      await wake(this.#db, WakeChannel.jobs);
+      return;
+    }
+    const { rowCount: heldElsewhere } = await this.#db.query(`SELECT 1 FROM jobs WHERE id = $1 AND state = 'running' AND claimed_by <> $2`, [id, me]);
+    if (heldElsewhere > 0) throw new LeaseLostError(`job ${id}`, me);
   }
 
   /** Jobs that ended, caused by any of these events (replay checks their outcome events still exist). */
@@ -195,10 +203,33 @@ export class PgJobsTable {
     return rowCount === 1;
   }
 
-  /** Puts a job back in the queue (after an interruption), keeping its attempt count. */
+  /**
+   * Puts a job back in the queue (after an interruption), keeping its attempt count. A job another
+   * replica runs under a live lease is not interrupted and stays as it is (a replica starting
+   * requeues what it finds running: its own jobs from before a restart, and dead replicas').
+   */
   async requeue(id: string): Promise<void> {
-    await this.#db.query(`UPDATE jobs SET state = 'queued', finished_at = NULL, claimed_by = NULL, lease_expires_at = NULL WHERE id = $1`, [id]);
-    await wake(this.#db, WakeChannel.jobs);
+    const { rowCount } = await this.#db.query(
+      `UPDATE jobs SET state = 'queued', finished_at = NULL, claimed_by = NULL, lease_expires_at = NULL
+       WHERE id = $1 AND NOT coalesce(state = 'running' AND claimed_by <> $2 AND lease_expires_at >= now(), false)`,
+      [id, this.#replica.replicaId],
+    );
+    if (rowCount === 1) await wake(this.#db, WakeChannel.jobs);
+  }
+
+  /**
+   * Queues again the running jobs of other replicas whose lease expired (they died or hung), keeping
+   * their attempt counts: status shows them waiting, and any replica claims them.
+   * @returns their ids
+   */
+  async requeueExpired(): Promise<string[]> {
+    const { rows } = await this.#db.query<{ id: string }>(
+      `UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_expires_at = NULL
+       WHERE state = 'running' AND lease_expires_at < now() AND claimed_by IS DISTINCT FROM $1 RETURNING id`,
+      [this.#replica.replicaId],
+    );
+    if (rows.length > 0) await wake(this.#db, WakeChannel.jobs);
+    return rows.map((r) => r.id).sort();
   }
 
   async get(id: string): Promise<JobRow | undefined> {

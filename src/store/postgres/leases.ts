@@ -1,19 +1,10 @@
-import { RelengdError } from '../../errors.ts';
+import { LeaseLostError } from '../failures.ts';
 import type { PgDatabase } from './database.ts';
 
 /** The dispatcher's lease: one replica at a time dispatches stored events to the listeners. */
 export const DISPATCHER_LEASE = 'dispatcher';
 
-/** A replica acted on a lease it no longer holds (it expired and may be another replica's now). */
-export class LeaseLostError extends RelengdError {
-  readonly lease: string;
-  readonly holder: string;
-  constructor(lease: string, holder: string) {
-    super(`lease ${lease} is no longer held by ${holder}`, { retriable: true });
-    this.lease = lease;
-    this.holder = holder;
-  }
-}
+export { LeaseLostError };
 
 export interface LeaseRecord {
   name: string;
@@ -57,6 +48,12 @@ export class PgLeasesTable {
       [name, holder, ttlMs],
     );
     return rowCount === 1;
+  }
+
+  /** Extends every lease `holder` holds unexpired by `ttlMs` from now (its heartbeat). @returns their names. */
+  async renewHeld(holder: string, ttlMs: number): Promise<string[]> {
+    const { rows } = await this.#db.query<{ name: string }>(`UPDATE leases SET expires_at = ${until('$2')} WHERE holder = $1 AND expires_at >= now() RETURNING name`, [holder, ttlMs]);
+    return rows.map((r) => r.name).sort();
   }
 
   /** Gives `name` up if `holder` holds it. @returns whether it did. */

@@ -1,5 +1,6 @@
 import type { OutboxItem } from '../outbox.ts';
 import type { PgDatabase } from './database.ts';
+import type { JobLease } from './jobs.ts';
 import { wake, WakeChannel } from './notify.ts';
 
 interface OutboxRow {
@@ -23,13 +24,16 @@ const toItem = (row: OutboxRow): OutboxItem => ({
  * (`claim`): each row is out with one replica at a time, until the broker confirms it (`markSent`)
  * or the publish fails (`release`), or the claim's lease runs out (the replica died: another claims
  * it). Publication stays at least once (a replica may die between the confirm and `markSent`);
- * consumers dedupe by event id, as relengd's own inbox does.
+ * consumers dedupe by event id, as relengd's own inbox does. `pending` claims for this store's
+ * replica (`replica`), so the outbox relay publishes only what this replica holds.
  */
 export class PgOutboxTable {
   readonly #db: PgDatabase;
+  readonly #replica: JobLease;
 
-  constructor(db: PgDatabase) {
+  constructor(db: PgDatabase, replica: JobLease) {
     this.#db = db;
+    this.#replica = replica;
   }
 
   async add(eventId: string, routingKey: string, at: string): Promise<void> {
@@ -41,8 +45,18 @@ export class PgOutboxTable {
     );
   }
 
-  /** Unsent rows, oldest first, whoever holds them (status, tests); publishers use `claim`. */
-  async pending(limit: number): Promise<OutboxItem[]> {
+  /**
+   * The rows this replica is to publish, oldest first: up to `limit` unsent rows no other replica
+   * holds unexpired, claimed (again) for this replica. Rows it claimed earlier and has not sent come
+   * back, as unsent rows do from the SQLite store's `pending`: a publish that failed or was cut short
+   * is tried again.
+   */
+  pending(limit: number): Promise<OutboxItem[]> {
+    return this.#claim(this.#replica.replicaId, limit, this.#replica.leaseMs, true);
+  }
+
+  /** Unsent rows, oldest first, whoever holds them (status, tests); claims nothing. */
+  async unsent(limit: number): Promise<OutboxItem[]> {
     const { rows } = await this.#db.query<OutboxRow>(
       'SELECT event_id, routing_key, created_at, attempts, last_error FROM outbox WHERE sent_at IS NULL ORDER BY created_at, seq LIMIT $1',
       [limit],
@@ -55,11 +69,15 @@ export class PgOutboxTable {
    * expired) for `replicaId` until `leaseMs` from now on the server's clock. `SKIP LOCKED`: two
    * replicas claiming at once take different rows instead of waiting on each other.
    */
-  async claim(replicaId: string, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+  claim(replicaId: string, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+    return this.#claim(replicaId, limit, leaseMs, false);
+  }
+
+  async #claim(replicaId: string, limit: number, leaseMs: number, includeHeld: boolean): Promise<OutboxItem[]> {
     const { rows } = await this.#db.query<OutboxRow>(
       `UPDATE outbox o SET claimed_by = $1, claim_expires_at = now() + make_interval(secs => $2::float8 / 1000)
        FROM (SELECT event_id FROM outbox
-             WHERE sent_at IS NULL AND (claimed_by IS NULL OR claim_expires_at < now())
+             WHERE sent_at IS NULL AND (claimed_by IS NULL OR claim_expires_at < now() ${includeHeld ? 'OR claimed_by = $1' : ''})
              ORDER BY created_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED) c
        WHERE o.event_id = c.event_id
        RETURNING o.event_id, o.routing_key, o.created_at, o.attempts, o.last_error, o.seq`,
@@ -77,9 +95,22 @@ export class PgOutboxTable {
     );
   }
 
-  /** Records a failed publish without giving the claim back (the SQLite store's method; `release` also frees the row). */
+  /**
+   * Records a failed publish (the SQLite store's method) and frees the row when this replica holds
+   * it, as `release` does: a replica whose broker is down does not keep, and renew, rows another
+   * replica could publish.
+   */
   async markFailed(eventId: string, error: string): Promise<void> {
-    await this.#db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE event_id = $2', [error, eventId]);
+    const { rows } = await this.#db.query<{ freed: boolean }>(
+      `UPDATE outbox o SET attempts = o.attempts + 1, last_error = $1,
+         claimed_by = CASE WHEN o.claimed_by = $3 THEN NULL ELSE o.claimed_by END,
+         claim_expires_at = CASE WHEN o.claimed_by = $3 THEN NULL ELSE o.claim_expires_at END
+       FROM (SELECT event_id, claimed_by FROM outbox WHERE event_id = $2 FOR UPDATE) old
+       WHERE o.event_id = old.event_id
+       RETURNING old.claimed_by = $3 AND o.sent_at IS NULL AS freed`,
+      [error, eventId, this.#replica.replicaId],
+    );
+    if (rows[0]?.freed === true) await wake(this.#db, WakeChannel.outbox);
   }
 
   /**

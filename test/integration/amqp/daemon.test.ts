@@ -50,7 +50,7 @@ describe.skipIf(brokerMissingReason !== null)(titled('relengd start on RabbitMQ'
       const [first] = watcher.received;
       expect(first!.properties.headers).toMatchObject({ fedora_messaging_schema: 'relengd.ostree.compose.requested.v1', fedora_messaging_severity: 20, cloudEvents_correlationid: 'push-1' });
       expect(JSON.parse(first!.content.toString())).toMatchObject({ ref: expect.stringMatching(/^fedora\/26\/(x86_64|aarch64)\/updates\/atomic-host$/), causes: [{ id: 'push-1' }] });
-      await vi.waitFor(() => expect(daemon!.store.outbox.countPending()).toBe(0), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(async () => expect(await daemon!.store.outbox.countPending()).toBe(0), { timeout: 10_000, interval: 50 });
     } finally {
       await watcher.close();
     }
@@ -67,7 +67,7 @@ describe.skipIf(brokerMissingReason !== null)(titled('relengd start on RabbitMQ'
     const sent = await runCli(['--config', configFile, 'publish', '--file', file, '--json']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(JSON.parse(sent.stdout)).toEqual({ status: 'published', id: 'from-cli', via: 'amqp' });
-    await vi.waitFor(() => expect(daemon!.store.events.get('from-cli')?.envelope).toMatchObject({ topic: 'bodhi.compose.complete', time: '2026-11-26T10:00:00.000Z' }), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(async () => expect((await daemon!.store.events.get('from-cli'))?.envelope).toMatchObject({ topic: 'bodhi.compose.complete', time: '2026-11-26T10:00:00.000Z' }), { timeout: 15_000, interval: 50 });
 
     const unbound = await runCli(['--config', configFile, 'publish', '--topic', `${names.prefix}.nobody.listens`, '--data', '{}']);
     expect(unbound.code).toBe(1);
@@ -79,10 +79,10 @@ describe.skipIf(brokerMissingReason !== null)(titled('relengd start on RabbitMQ'
     try {
       daemon = await startDaemon({ config: config('dryRun: true'), logger: silentLogger(), serveHttp: false });
       await publishFedora(watcher.channel, [{ topic: `${names.prefix}.bodhi.compose.complete`, id: 'push-2', body: { repo: 'f26-updates', success: true } }]);
-      await vi.waitFor(() => expect(daemon!.store.jobs.list({ kind: 'compose' })).toHaveLength(2), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(async () => expect(await daemon!.store.jobs.list({ kind: 'compose' })).toHaveLength(2), { timeout: 15_000, interval: 50 });
       await daemon.dispatcher.drain();
-      expect(daemon.store.jobs.list().every((j) => j.state === 'queued')).toBe(true);
-      expect(daemon.store.outbox.countPending()).toBe(2);
+      expect((await daemon.store.jobs.list()).every((j) => j.state === 'queued')).toBe(true);
+      expect(await daemon.store.outbox.countPending()).toBe(2);
       expect(watcher.received).toEqual([]);
     } finally {
       await watcher.close();

@@ -58,19 +58,19 @@ ${extra}`);
         { topic: `${names.prefix}.relengd.release.promote.requested`, id: 'forged-promote-2', userId: 'guest', body: { group: 'f26-atomic-host', version: '26.1', force: true, requestedBy: 'releng' } },
       ]);
       await settled(channel, 3);
-      expect(daemon.store.events.get('forged-done')).toBeUndefined();
+      expect(await daemon.store.events.get('forged-done')).toBeUndefined();
       expect(daemon.intake.droppedOwnTopics().get('amqp')).toBe(1);
-      expect(daemon.store.events.get('forged-promote')).toBeUndefined();
-      expect(daemon.store.events.get('forged-promote-2')).toBeUndefined();
-      const rejected = daemon.store.rejected.list();
+      expect(await daemon.store.events.get('forged-promote')).toBeUndefined();
+      expect(await daemon.store.events.get('forged-promote-2')).toBeUndefined();
+      const rejected = await daemon.store.rejected.list();
       expect(rejected.map((r) => [r.messageId, r.reason])).toEqual(expect.arrayContaining([['forged-promote', 'unauthorized'], ['forged-promote-2', 'unauthorized']]));
       expect(rejected.find((r) => r.messageId === 'forged-promote-2')?.detail).toContain('sender was guest');
-      expect(daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
+      expect(await daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
       // The dead-letter queue got the refused commands, not the dropped own event.
       expect(await readyCount(channel, names.deadLetter)).toBe(2);
 
       await publishFedora(channel, [{ topic: `${names.prefix}.bodhi.compose.complete`, id: 'push-after', body: BODHI }]);
-      await vi.waitFor(() => expect(daemon!.store.jobs.list({ kind: 'compose' })).toHaveLength(2), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(async () => expect(await daemon!.store.jobs.list({ kind: 'compose' })).toHaveLength(2), { timeout: 15_000, interval: 50 });
     } finally {
       await connection.close();
     }
@@ -88,17 +88,17 @@ ${extra}`);
       channel.publish('amq.topic', `${names.prefix}.bodhi.compose.complete`, Buffer.from(JSON.stringify({ repo: 'other' })), { contentType: 'application/json', messageId: squatted });
       await channel.waitForConfirms();
       await settled(channel, 3);
-      expect(daemon.store.rejected.list().map((r) => [r.messageId, r.reason])).toEqual(expect.arrayContaining([['plain-1', 'media-type'], [squatted, 'reserved-id']]));
-      expect(daemon.store.events.get('bom-1')?.envelope.data).toMatchObject(BODHI);
-      expect(Buffer.from(daemon.store.events.raw('bom-1')!).toString('utf8')).toBe(json);
+      expect((await daemon.store.rejected.list()).map((r) => [r.messageId, r.reason])).toEqual(expect.arrayContaining([['plain-1', 'media-type'], [squatted, 'reserved-id']]));
+      expect((await daemon.store.events.get('bom-1'))?.envelope.data).toMatchObject(BODHI);
+      expect(Buffer.from((await daemon.store.events.raw('bom-1'))!).toString('utf8')).toBe(json);
 
       await publishFedora(channel, [{ topic: `${names.prefix}.bodhi.compose.complete`, id: push, body: BODHI }]);
-      await vi.waitFor(() => expect(daemon!.store.events.get(squatted)?.envelope.topic).toBe('relengd.ostree.compose.requested'), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(async () => expect((await daemon!.store.events.get(squatted))?.envelope.topic).toBe('relengd.ostree.compose.requested'), { timeout: 15_000, interval: 50 });
 
       await daemon.stop();
       daemon = await startDaemon({ config: config(), logger: silentLogger(), serveHttp: false });
       expect(daemon.transport.isReady()).toBe(true);
-      expect(daemon.store.events.query({ dispatchState: 'pending' })).toEqual([]);
+      expect(await daemon.store.events.query({ dispatchState: 'pending' })).toEqual([]);
     } finally {
       await connection.close();
     }

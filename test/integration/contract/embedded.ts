@@ -49,7 +49,7 @@ export function embeddedAdapter(): TransportAdapter {
     },
     async replaySince({ relengd, since }) {
       // `relengd replay --since T --topic bodhi.compose.complete`: the messages from outside (relengd's own events are derived again from them).
-      return replayStored(relengd.store, relengd.dispatcher, { since, topic: 'bodhi.compose.complete' }, { dryRun: false }).selected;
+      return (await replayStored(relengd.store, relengd.dispatcher, { since, topic: 'bodhi.compose.complete' }, { dryRun: false })).selected;
     },
     cleanUp: async () => undefined,
   };

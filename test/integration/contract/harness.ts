@@ -22,7 +22,7 @@ import { Intake, type Delivery, type Outcome } from '../../../src/pipeline/intak
 import { allListeners } from '../../../src/pipeline/listeners/index.ts';
 import { Router } from '../../../src/pipeline/router.ts';
 import type { RetryPolicy } from '../../../src/retry.ts';
-import { Store } from '../../../src/store/store.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { testConfigYaml } from '../../helpers/config.ts';
 
 /** Quick reconnects, refetch pauses and outbox retries. */
@@ -56,7 +56,7 @@ export function contractNames(label: string): ContractNames {
 /** relengd without its transport: the store, the inbox (counting what it decided) and the listeners. */
 export interface Relengd {
   config: Config;
-  store: Store;
+  store: SqliteStore;
   intake: Intake;
   dispatcher: Dispatcher;
   /** The intake as a transport calls it, through `gate` when one is given. */
@@ -70,13 +70,13 @@ export interface Relengd {
 export function openRelengd(o: { dir: string; names: ContractNames; busYaml: string; gate?: DeliveryGate | undefined }): Relengd {
   const yaml = testConfigYaml(o.dir, o.busYaml).replace(/^topicPrefix: .*$/m, `topicPrefix: ${o.names.prefix}`);
   const config = parseConfig(yaml, {});
-  const store = Store.open(join(o.dir, 'relengd.db'));
+  const store = SqliteStore.open(join(o.dir, 'relengd.db'));
   const logger = silentLogger();
   const intake = new Intake({ store, config, clock: systemClock, logger });
   const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock: systemClock, logger });
   let decided = 0;
-  const counted = (batch: readonly Delivery[]): Outcome[] => {
-    const outcomes = intake.accept(batch);
+  const counted = async (batch: readonly Delivery[]): Promise<Outcome[]> => {
+    const outcomes = await intake.accept(batch);
     decided += outcomes.filter((outcome) => outcome.kind !== 'retry-later').length;
     return outcomes;
   };
@@ -222,12 +222,12 @@ export function bodhiMashes(names: ContractNames, from: number, to: number, at?:
 }
 
 /** Ids of inbound events, one per stored row, in the order stored. */
-export function inboundIds(store: Store): string[] {
+export function inboundIds(store: Pick<SqliteStore, 'db'>): string[] {
   return (store.db.prepare("SELECT id FROM events WHERE origin = 'inbound' ORDER BY seq").all() as Array<{ id: string }>).map((r) => r.id);
 }
 
 /** Follow-on events of a topic: how many each cause has. */
-export function followOnsByCause(store: Store, topic: string): Map<string, number> {
+export function followOnsByCause(store: Pick<SqliteStore, 'db'>, topic: string): Map<string, number> {
   const rows = store.db.prepare('SELECT causation_id AS cause, count(*) AS n FROM events WHERE topic = ? GROUP BY causation_id').all(topic) as Array<{ cause: string; n: number }>;
   return new Map(rows.map((r) => [r.cause, r.n]));
 }

@@ -50,7 +50,7 @@ export function scenarios(adapter: TransportAdapter) {
     const names = contractNames(label);
     const relengd = openRelengd({ dir: tempDir(), names, busYaml: adapter.busYaml(names), gate });
     started.push(async () => {
-      relengd.store.close();
+      await relengd.store.close();
       await adapter.cleanUp(names);
     });
     return { names, relengd };

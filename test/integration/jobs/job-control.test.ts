@@ -17,9 +17,11 @@ import { isProcessAlive, signalGroup } from '../../../src/jobs/process.ts';
 import { JobRunner } from '../../../src/jobs/runner.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { JOB_CONTROL, type JobControlRequest } from '../../../src/store/jobs.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { preparePipeline } from '../../helpers/pipeline.ts';
 import { projectRoot } from '../../helpers/process.ts';
+import { syncStore } from '../../helpers/sync-store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 const LOCAL = `local:${userInfo().username}`;
@@ -42,7 +44,7 @@ async function hangingPipeline(dir: string) {
   daemons.push(daemon);
   const bodhi = steps[0]!;
   await transport.inject([{ transport: 'test', raw: Buffer.from(JSON.stringify(bodhi.message.data)), headers: {}, decoded: bodhi.message }]);
-  const store = daemon.store;
+  const store = syncStore(daemon.store);
   const command = async (action: 'retry' | 'cancel', jobId: string) => {
     const reply = await sendOperatorCommand(config, silentLogger(), `relengd.job.${action}.requested`, { jobId }, {});
     expect(reply).toMatchObject({ ok: true, via: LOCAL });
@@ -129,7 +131,7 @@ describe('job control in the daemon', () => {
 
 describe('the job runner applying a cancel', () => {
   function runnerOn(store: Store, dir: string, executor: Executor): JobRunner {
-    const runner = new JobRunner({ store, executors: [executor], concurrency: 1, workdir: join(dir, 'jobs'), timeoutMs: 60_000, clock: systemClock, logger: silentLogger(), topicPrefix: 'org.example', pollMs: 50 });
+    const runner = new JobRunner({ store: new SqliteStore(store), executors: [executor], concurrency: 1, workdir: join(dir, 'jobs'), timeoutMs: 60_000, clock: systemClock, logger: silentLogger(), topicPrefix: 'org.example', pollMs: 50 });
     stoppers.push(() => runner.stop({ graceMs: 5000 }));
     return runner;
   }
@@ -147,7 +149,7 @@ describe('the job runner applying a cancel', () => {
     // An executor that finishes its work whatever the signal says (a promotion past its ref moves).
     const executor: Executor = { kind: 'test', execute: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ state: 'succeeded', emit: [] }))) };
     store.jobs.insert({ id: 'job-1', kind: 'test', queueKey: 'q', spec: {}, causeEventId: 'cause-1', correlationId: 'cause-1', listener: 'test' }, new Date().toISOString());
-    runnerOn(store, dir, executor).start();
+    await runnerOn(store, dir, executor).start();
     await vi.waitFor(() => expect(store.jobs.get('job-1')!.state).toBe('running'), { timeout: 30_000, interval: 20 });
     requestCancel(store, 'job-1', 'cmd-1');
     await vi.waitFor(() => expect(store.jobs.get('job-1')!.state).toBe('succeeded'), { timeout: 30_000, interval: 20 });
@@ -163,13 +165,13 @@ describe('the job runner applying a cancel', () => {
     const executor: Executor = { kind: 'test', execute: (ctx) => (runs++, new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ state: 'failed', error: 'stopped', emit: [] })))) };
     store.jobs.insert({ id: 'job-1', kind: 'test', queueKey: 'q', spec: {}, causeEventId: 'cause-1', correlationId: 'cause-1', listener: 'test' }, new Date().toISOString());
     const first = runnerOn(store, dir, executor);
-    first.start();
+    await first.start();
     await vi.waitFor(() => expect(store.jobs.get('job-1')!.state).toBe('running'), { timeout: 30_000, interval: 20 });
     await first.stop();
     expect(store.jobs.get('job-1')!.state).toBe('interrupted');
 
     requestCancel(store, 'job-1', 'cmd-1');
-    runnerOn(store, dir, executor).start();
+    await runnerOn(store, dir, executor).start();
     expect(store.jobs.get('job-1')).toMatchObject({ state: 'cancelled', attempts: 1, error: 'cancelled by releng' });
     expect(runs).toBe(1);
     expect(outcomes(store)).toMatchObject([{ jobId: 'job-1', was: 'queued', requestedBy: 'releng' }]);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
 import type { Executor, JobContext, JobOutcome } from '../../../src/jobs/executor.ts';
 import { JobRunner } from '../../../src/jobs/runner.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { captureLogger } from '../../helpers/log-capture.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -36,7 +37,7 @@ function setup(execute: (ctx: JobContext) => Promise<JobOutcome>) {
   const executor: Executor = { kind: 'compose', execute };
   const newRunner = () => {
     const runner = new JobRunner({
-      store,
+      store: new SqliteStore(store),
       executors: [executor],
       concurrency: 2,
       workdir: join(dir, 'jobs'),
@@ -90,7 +91,7 @@ describe('job runner: a result the store refuses', () => {
     enqueue(store, 'compose-1');
     enqueue(store, 'compose-2');
     const runner = newRunner();
-    runner.start();
+    await runner.start();
     await firstRunning.promise;
 
     lock.hold();
@@ -126,7 +127,7 @@ describe('job runner: a result the store refuses', () => {
     });
     enqueue(store, 'compose-1');
     const runner = newRunner();
-    runner.start();
+    await runner.start();
     await running.promise;
     lock.hold();
     finish.resolve();
@@ -139,7 +140,7 @@ describe('job runner: a result the store refuses', () => {
     expect(store.events.count()).toBe(0);
 
     const next = newRunner();
-    expect(next.start()).toEqual({ requeued: ['compose-1'] });
+    expect(await next.start()).toEqual({ requeued: ['compose-1'] });
     await next.idle();
     expect(calls).toEqual([
       ['compose-1', false],

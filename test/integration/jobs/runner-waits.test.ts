@@ -9,6 +9,7 @@ import { systemClock } from '../../../src/clock.ts';
 import type { Executor, JobOutcome } from '../../../src/jobs/executor.ts';
 import { JobRunner } from '../../../src/jobs/runner.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -40,7 +41,7 @@ function setup(executors: Executor[]) {
   const dir = tempDir();
   const store = Store.open(join(dir, 'relengd.db'));
   stores.push(store);
-  const runner = new JobRunner({ store, executors, concurrency: 1, workdir: join(dir, 'jobs'), timeoutMs: 60_000, clock: systemClock, logger: silentLogger(), topicPrefix: 'org.example', pollMs: 50 });
+  const runner = new JobRunner({ store: new SqliteStore(store), executors, concurrency: 1, workdir: join(dir, 'jobs'), timeoutMs: 60_000, clock: systemClock, logger: silentLogger(), topicPrefix: 'org.example', pollMs: 50 });
   runners.push(runner);
   let n = 0;
   const enqueue = (id: string, kind: string) =>
@@ -57,7 +58,7 @@ describe('jobs that only wait', () => {
     enqueue('wait-2', 'sign-wait');
     enqueue('compose-1', 'compose');
     enqueue('compose-2', 'compose');
-    runner.start();
+    await runner.start();
     await vi.waitFor(() => expect([...waits.started, ...work.started].sort()).toEqual(['compose-1', 'wait-1', 'wait-2']));
     // The one slot is the compose's: the second compose waits for it.
     expect(store.jobs.get('compose-2')?.state).toBe('queued');
@@ -72,10 +73,10 @@ describe('jobs that only wait', () => {
     const work = heldExecutor('compose', false);
     const { runner, enqueue } = setup([waits.executor, work.executor]);
     enqueue('compose-1', 'compose');
-    runner.start();
+    await runner.start();
     await vi.waitFor(() => expect(work.started).toEqual(['compose-1']));
     enqueue('wait-1', 'sign-wait');
-    runner.kick();
+    await runner.kick();
     await vi.waitFor(() => expect(waits.started).toEqual(['wait-1']));
     work.release();
     waits.release();

@@ -9,6 +9,7 @@ import { isProcessAlive, runCommand } from '../../../src/jobs/process.ts';
 import { JobRunner, type JobRunnerOptions } from '../../../src/jobs/runner.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { COMPOSE_QUEUE, composer as composerListener } from '../../../src/pipeline/listeners/composer.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { listenerHarness } from '../../helpers/listener-harness.ts';
@@ -34,7 +35,7 @@ function openStore(path: string): Store {
 
 function newRunner(store: Store, dir: string, executors: Executor[], options: Partial<JobRunnerOptions> = {}): JobRunner {
   const runner = new JobRunner({
-    store,
+    store: new SqliteStore(store),
     executors,
     concurrency: 2,
     workdir: join(dir, 'jobs'),
@@ -97,7 +98,7 @@ describe('job runner: scheduling', () => {
       { concurrency: 2 },
     );
     for (const id of ['j1', 'j2', 'j3']) enqueue(store, id);
-    runner.start();
+    await runner.start();
     expect(runner.runningCount()).toBe(2);
     await runner.idle();
     expect(most).toBe(2);
@@ -129,7 +130,7 @@ describe('job runner: scheduling', () => {
     enqueue(store, 'a1', { queueKey: 'fedora/26/x86_64/updates/atomic-host' });
     enqueue(store, 'a2', { queueKey: 'fedora/26/x86_64/updates/atomic-host' });
     enqueue(store, 'b1', { queueKey: 'fedora/26/aarch64/updates/atomic-host' });
-    runner.start();
+    await runner.start();
     expect(runner.runningCount()).toBe(2);
     await runner.idle();
     expect(timeline.indexOf('start a2')).toBeGreaterThan(timeline.indexOf('end a1'));
@@ -137,12 +138,12 @@ describe('job runner: scheduling', () => {
     expect(store.jobs.list().every((j) => j.state === 'succeeded')).toBe(true);
   });
 
-  it('starts a job as soon as it is kicked', () => {
+  it('starts a job as soon as it is kicked', async () => {
     const { store, runner } = setup([executor('test', (ctx) => sleepCommand(ctx, 50).then(succeeded))], { pollMs: 3_600_000 });
-    runner.start();
+    await runner.start();
     enqueue(store, 'j1');
     expect(runner.runningCount()).toBe(0);
-    runner.kick();
+    await runner.kick();
     expect(runner.runningCount()).toBe(1);
     expect(store.jobs.get('j1')?.state).toBe('running');
   });
@@ -150,7 +151,7 @@ describe('job runner: scheduling', () => {
   it('finds, by polling, a job another process inserted', async () => {
     const ran = deferred<string>();
     const { dbPath, runner } = setup([executor('test', async (ctx) => (ran.resolve(ctx.job.id), succeeded()))], { pollMs: 20 });
-    runner.start();
+    await runner.start();
     const other = openStore(dbPath);
     enqueue(other, 'from-the-cli');
     expect(await ran.promise).toBe('from-the-cli');
@@ -169,7 +170,7 @@ describe('job runner: scheduling', () => {
     const seen: Array<Pick<JobContext, 'workdir' | 'logPath'>> = [];
     const { dir, store, runner } = setup([executor('test', async (ctx) => (seen.push({ workdir: ctx.workdir, logPath: ctx.logPath }), await sleepCommand(ctx, 1), succeeded()))]);
     enqueue(store, 'j1');
-    runner.start();
+    await runner.start();
     await runner.idle();
     expect(seen).toEqual([{ workdir: join(dir, 'jobs', 'j1'), logPath: join(dir, 'jobs', 'j1', 'job.log') }]);
     expect(store.jobs.get('j1')?.logPath).toBe(join(dir, 'jobs', 'j1', 'job.log'));
@@ -196,7 +197,7 @@ describe('job runner: results', () => {
   it('stores the events of an outcome as emitted, pending dispatch, caused by the job, and queues them in the outbox', async () => {
     const { store, runner } = setup([executor('compose', async (ctx) => failedCompose(ctx))]);
     enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
-    runner.start();
+    await runner.start();
     await runner.idle();
 
     expect(store.jobs.get('compose-1')).toMatchObject({ state: 'failed', error: 'rpm-ostree exited with 1', result: { exitCode: 1 } });
@@ -226,7 +227,7 @@ describe('job runner: results', () => {
     });
     store = setUp.store;
     enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
-    setUp.runner.start();
+    await setUp.runner.start();
     await setUp.runner.idle();
     expect(seen).toEqual([['failed', 1, 1]]);
   });
@@ -237,7 +238,7 @@ describe('job runner: results', () => {
     let finished = 0;
     const { store, runner } = setup([executor('test', async () => ({ state: 'succeeded', emit: [typo] }))], { onFinished: () => finished++ });
     enqueue(store, 'j1');
-    runner.start();
+    await runner.start();
     await runner.idle();
     expect(store.jobs.get('j1')).toMatchObject({
       state: 'failed',
@@ -258,7 +259,7 @@ describe('job runner: results', () => {
     it.each(cases)('when %s', async (_, execute, error) => {
       const { dir, store, runner } = setup([{ ...real, execute }]);
       enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF, spec });
-      runner.start();
+      await runner.start();
       await runner.idle();
 
       expect(store.jobs.get('compose-1')).toMatchObject({ state: 'failed', error: expect.stringMatching(error) });
@@ -282,7 +283,7 @@ describe('job runner: results', () => {
       })),
     ]);
     enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
-    runner.start();
+    await runner.start();
     await runner.idle();
     const job = store.jobs.get('compose-1')!;
     expect(job.state).toBe('failed');
@@ -295,7 +296,7 @@ describe('job runner: results', () => {
     let finished = 0;
     const { store, runner } = setup([executor('test', async () => Promise.reject(new Error('treefile fedora-atomic-host.json is not valid JSON')))], { onFinished: () => finished++ });
     enqueue(store, 'j1');
-    runner.start();
+    await runner.start();
     await runner.idle();
     expect(store.jobs.get('j1')).toMatchObject({ state: 'failed', error: 'treefile fedora-atomic-host.json is not valid JSON', result: null });
     expect(store.events.count()).toBe(0);
@@ -305,7 +306,7 @@ describe('job runner: results', () => {
   it('fails a job of a kind no executor runs, saying so', async () => {
     const { store, runner } = setup([executor('compose', async () => succeeded()), executor('promote', async () => succeeded())]);
     enqueue(store, 'j1', { kind: 'teleport' });
-    runner.start();
+    await runner.start();
     await runner.idle();
     expect(store.jobs.get('j1')).toMatchObject({ state: 'failed', error: 'no executor for job kind "teleport" (this runner runs: compose, promote)' });
   });
@@ -329,14 +330,14 @@ describe('job runner: interruption and recovery', () => {
     const compose = executor('compose', async (ctx) => (calls.push([ctx.job.attempts, ctx.recovering]), succeeded()));
     const store = openStore(dbPath);
     const runner = newRunner(store, dir, [compose]);
-    expect(runner.start()).toEqual({ requeued: ['compose-1'] });
+    expect(await runner.start()).toEqual({ requeued: ['compose-1'] });
     await runner.idle();
     await runner.stop();
     expect(calls).toEqual([[2, true]]);
     expect(store.jobs.get('compose-1')).toMatchObject({ state: 'succeeded', attempts: 2 });
 
     const again = newRunner(store, dir, [compose]);
-    expect(again.start()).toEqual({ requeued: [] });
+    expect(await again.start()).toEqual({ requeued: [] });
     await again.idle();
     expect(calls).toHaveLength(1);
   });
@@ -363,7 +364,7 @@ describe('job runner: interruption and recovery', () => {
     const seen: boolean[] = [];
     const log = captureLogger('info');
     const runner = newRunner(openStore(dbPath), dir, [executor('compose', async () => (seen.push(isProcessAlive(orphan)), succeeded()))], { logger: log.logger });
-    runner.start();
+    await runner.start();
     await vi.waitFor(() => expect(log.records.map((r) => r.msg)).toContain('command of the interrupted attempt still running; waiting for it to exit'), { timeout: 10_000, interval: 10 });
     expect(seen).toEqual([]); // the orphan cannot have exited: it waits for `go`
     writeFileSync(go, '');
@@ -389,7 +390,7 @@ describe('job runner: interruption and recovery', () => {
 
     const seen: boolean[] = [];
     const runner = newRunner(openStore(dbPath), dir, [executor('compose', async () => (seen.push(isProcessAlive(orphan)), succeeded()))], { timeoutMs: 300, killGraceMs: 200 });
-    runner.start();
+    await runner.start();
     await runner.idle();
     expect(seen).toEqual([false]);
     expect(await orphanRun).toEqual({ signal: 'SIGTERM' });
@@ -410,7 +411,7 @@ describe('job runner: interruption and recovery', () => {
     });
     const { dir, dbPath, store, runner } = setup([compose]);
     enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
-    runner.start();
+    await runner.start();
     const pid = await started.promise;
     await runner.stop({ graceMs: 5000 });
     expect(isProcessAlive(pid)).toBe(false);
@@ -420,7 +421,7 @@ describe('job runner: interruption and recovery', () => {
     store.close();
 
     const next = newRunner(openStore(dbPath), dir, [compose]);
-    expect(next.start()).toEqual({ requeued: ['compose-1'] });
+    expect(await next.start()).toEqual({ requeued: ['compose-1'] });
     await next.idle();
     expect(calls.map((c) => c.recovering)).toEqual([false, true]);
     const reopened = openStore(dbPath);
@@ -438,7 +439,7 @@ describe('job runner: interruption and recovery', () => {
       }),
     ]);
     enqueue(store, 'compose-1', { kind: 'compose', queueKey: REF });
-    runner.start();
+    await runner.start();
     await running.promise;
     await runner.stop({ graceMs: 50 });
     expect(store.jobs.get('compose-1')?.state).toBe('interrupted');
@@ -450,10 +451,10 @@ describe('job runner: interruption and recovery', () => {
 
   it('claims nothing after stop()', async () => {
     const { store, runner } = setup([executor('test', async () => succeeded())]);
-    runner.start();
+    await runner.start();
     await runner.stop();
     enqueue(store, 'j1');
-    runner.kick();
+    await runner.kick();
     await runner.idle();
     expect(store.jobs.get('j1')?.state).toBe('queued');
   });

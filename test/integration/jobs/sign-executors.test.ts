@@ -133,7 +133,7 @@ describe('sign-wait of an attempt that ended (the signer refused it)', () => {
     const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
     let stand: SigningStand | null = { state: 'requested', requestId: 'req-1' };
     let reads = 0;
-    const waiter = signWaitExecutor({ openRepo, signPoll: POLL, signingStand: () => (reads++, stand) });
+    const waiter = signWaitExecutor({ openRepo, signPoll: POLL, signingStand: async () => (reads++, stand) });
     const workdir = newWorkdir(tmp);
     const running = waiter.execute(executorContext({ kind: 'sign-wait', workdir, now: () => T0, spec: { request: request(commit), verification: verification(), timeoutMinutes: 60 } }));
     await vi.waitFor(() => expect(reads).toBeGreaterThan(2), { timeout: 30_000 });
@@ -153,7 +153,7 @@ describe('sign-watch (the retry policy gave up)', () => {
   it('checks the commit every everyMinutes by the clock and ends with the late signature, found by the watch', async () => {
     const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
     let reads = 0;
-    const watcher = signWatchExecutor({ openRepo, signPoll: POLL, signingStand: () => (reads++, { state: 'timed-out', requestId: 'req-2' }) });
+    const watcher = signWatchExecutor({ openRepo, signPoll: POLL, signingStand: async () => (reads++, { state: 'timed-out', requestId: 'req-2' }) });
     const workdir = newWorkdir(tmp);
     let now = T0;
     const running = watcher.execute(executorContext({ kind: 'sign-watch', workdir, now: () => now, spec: watchSpec(commit) }));
@@ -190,7 +190,7 @@ describe('sign-watch (the retry policy gave up)', () => {
     const commit = await commitOn('fedora/26/x86_64/updates/atomic-host');
     await repo.gpgSign(commit, [good.fingerprint], good.gpgHome);
     for (const stand of [{ state: 'requested', requestId: 'req-3' } as const, { state: 'verified', requestId: 'req-2' } as const, null]) {
-      const watcher = signWatchExecutor({ openRepo, signPoll: POLL, signingStand: () => stand });
+      const watcher = signWatchExecutor({ openRepo, signPoll: POLL, signingStand: async () => stand });
       const outcome = await watcher.execute(executorContext({ kind: 'sign-watch', workdir: newWorkdir(tmp), now: () => T0, spec: watchSpec(commit) }));
       expect(outcome).toEqual({ state: 'succeeded', result: { outcome: 'ended', stand }, emit: [] });
     }

@@ -65,7 +65,7 @@ describe.skipIf(kafkaMissingReason !== null)(titled('relengd start on Kafka'), (
     await produceBridged(producer, [{ topic: BODHI, id: bodhi.message.id, body: bodhi.message.data, headers: bodhi.message.headers }]);
 
     await vi.waitFor(() => expect(on(`${PREFIX}.relengd.compose.finished`)).toHaveLength(2), { timeout: 60_000, interval: 100 });
-    const stored = daemon.store.events.query({ topic: 'relengd.compose.finished', order: 'asc' }).map((e) => e.envelope);
+    const stored = (await daemon.store.events.query({ topic: 'relengd.compose.finished', order: 'asc' })).map((e) => e.envelope);
     expect(stored.map((e) => (e.data as { status: string }).status)).toEqual(['FINISHED', 'FINISHED']);
     for (const record of on(`${PREFIX}.relengd.compose.finished`)) {
       const id = headerText(record.message.headers, 'ce_id')!;
@@ -92,14 +92,14 @@ describe.skipIf(kafkaMissingReason !== null)(titled('relengd start on Kafka'), (
     await produceBridged(producer, [{ topic: GREENWAVE, id: greenwave.message.id, body: greenwave.message.data, headers: greenwave.message.headers }]);
     await vi.waitFor(() => expect(on(names.deadLetter)).toHaveLength(1), { timeout: 20_000, interval: 100 });
     expect(JSON.parse(headerText(on(names.deadLetter)[0]!.message.headers, 'x-relengd-error')!)).toMatchObject({ reason: 'unauthorized', topic: GREENWAVE });
-    expect(daemon.store.events.get(greenwave.message.id!)).toBeUndefined();
+    expect(await daemon.store.events.get(greenwave.message.id!)).toBeUndefined();
 
     // The same decision fed by an operator on this machine promotes, and the promotion goes out on Kafka.
-    const [outcome] = daemon.intake.accept([{ transport: 'operator', raw: Buffer.from(JSON.stringify(greenwave.message.data)), headers: {}, decoded: greenwave.message, source: 'operator' }]);
+    const [outcome] = await daemon.intake.accept([{ transport: 'operator', raw: Buffer.from(JSON.stringify(greenwave.message.data)), headers: {}, decoded: greenwave.message, source: 'operator' }]);
     expect(outcome?.kind).toBe('committed');
     await vi.waitFor(() => expect(on(`${PREFIX}.relengd.release.promoted`)).toHaveLength(1), { timeout: 30_000, interval: 100 });
     expect(JSON.parse(on(`${PREFIX}.relengd.release.promoted`)[0]!.message.value!.toString())).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION });
     await daemon.idle();
-    expect(daemon.store.outbox.countPending()).toBe(0);
+    expect(await daemon.store.outbox.countPending()).toBe(0);
   });
 });

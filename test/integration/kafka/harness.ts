@@ -13,6 +13,7 @@ import { parseConfig, type Config } from '../../../src/config/index.ts';
 import { silentLogger, type Logger } from '../../../src/log.ts';
 import { Intake } from '../../../src/pipeline/intake.ts';
 import type { RetryPolicy } from '../../../src/retry.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfigYaml } from '../../helpers/config.ts';
 import { pythonJsonDumps } from '../../helpers/fedora-wire.ts';
@@ -66,7 +67,7 @@ export async function startConsuming(o: ConsumingOptions): Promise<Consuming> {
   const config = parseConfig(yaml, {});
   const store = o.store ?? Store.open(join(o.dir, 'relengd.db'));
   const logger = o.logger ?? silentLogger();
-  const intake = new Intake({ store, config, clock: systemClock, logger });
+  const intake = new Intake({ store: new SqliteStore(store), config, clock: systemClock, logger });
   const transport = new KafkaTransport({
     config: {
       ...config.bus.kafka,

@@ -7,6 +7,7 @@ import { PROMOTION } from '../../../src/pipeline/listeners/promoter.ts';
 import { storeEmitted } from '../../../src/store/emit.ts';
 import type { JobState } from '../../../src/store/jobs.ts';
 import { pruneStore, type RetentionOptions } from '../../../src/store/retention.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -45,8 +46,8 @@ function inbound(store: Store, id: string, at: string, o: { correlationid?: stri
 }
 
 /** An event relengd emitted at `at` (dispatched), its outbox row sent unless `unsent`. @returns its id. */
-function emitted(store: Store, key: string, at: string, o: { correlationId: string; unsent?: boolean }): string {
-  const envelope = storeEmitted(store, { topic: 'relengd.release.promotion.refused', key, data: { group: 'f26', version: key, reason: 'gate-failed', detail: key } }, { causeId: `cause-${key}`, correlationId: o.correlationId, emitter: 'test', topicPrefix: 'org.example', now: at })!;
+async function emitted(store: Store, key: string, at: string, o: { correlationId: string; unsent?: boolean }): Promise<string> {
+  const envelope = (await storeEmitted(new SqliteStore(store), { topic: 'relengd.release.promotion.refused', key, data: { group: 'f26', version: key, reason: 'gate-failed', detail: key } }, { causeId: `cause-${key}`, correlationId: o.correlationId, emitter: 'test', topicPrefix: 'org.example', now: at }))!;
   store.events.markDispatched(store.events.get(envelope.id)!.seq, at);
   if (!o.unsent) store.outbox.markSent(envelope.id, at);
   return envelope.id;
@@ -90,21 +91,21 @@ describe.each([500, 2])('pruning the store (%i rows a transaction)', (batchSize)
     inbound(store, 'old-done', OLD);
     inbound(store, 'old-pending', OLD, { dispatch: 'pending' });
     inbound(store, 'old-failed', OLD, { dispatch: 'failed' });
-    const sent = emitted(store, 'sent', OLD, { correlationId: 'chain-x' });
-    const unsent = emitted(store, 'unsent', OLD, { correlationId: 'chain-x', unsent: true });
+    const sent = await emitted(store, 'sent', OLD, { correlationId: 'chain-x' });
+    const unsent = await emitted(store, 'unsent', OLD, { correlationId: 'chain-x', unsent: true });
     inbound(store, 'cause-of-queued', OLD, { correlationid: 'another-chain' });
     inbound(store, 'in-chain-queued', OLD, { correlationid: 'chain-queued' });
-    const ofRunning = emitted(store, 'of-running', OLD, { correlationId: 'chain-running' });
+    const ofRunning = await emitted(store, 'of-running', OLD, { correlationId: 'chain-running' });
     inbound(store, 'in-chain-interrupted', OLD, { correlationid: 'chain-interrupted' });
     inbound(store, 'cause-of-finished', OLD, { correlationid: 'chain-finished' });
-    const ofFinished = emitted(store, 'of-finished', OLD, { correlationId: 'chain-finished' });
+    const ofFinished = await emitted(store, 'of-finished', OLD, { correlationId: 'chain-finished' });
     inbound(store, 'chain-open', OLD);
-    const ofOpen = emitted(store, 'compose-open-finished', OLD, { correlationId: 'chain-open' });
-    const ofPromoting = emitted(store, 'compose-promoting-finished', OLD, { correlationId: 'chain-promoting' });
+    const ofOpen = await emitted(store, 'compose-open-finished', OLD, { correlationId: 'chain-open' });
+    const ofPromoting = await emitted(store, 'compose-promoting-finished', OLD, { correlationId: 'chain-promoting' });
     inbound(store, 'chain-promoted', OLD);
-    const ofPromoted = emitted(store, 'compose-promoted-finished', OLD, { correlationId: 'chain-promoted' });
+    const ofPromoted = await emitted(store, 'compose-promoted-finished', OLD, { correlationId: 'chain-promoted' });
     inbound(store, 'recent-done', RECENT);
-    const recentSent = emitted(store, 'recent-sent', RECENT, { correlationId: 'chain-y' });
+    const recentSent = await emitted(store, 'recent-sent', RECENT, { correlationId: 'chain-y' });
 
     const report = await pruneStore(store, options({ batchSize }));
 

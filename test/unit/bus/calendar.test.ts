@@ -15,6 +15,7 @@ import { Intake } from '../../../src/pipeline/intake.ts';
 import { allListeners } from '../../../src/pipeline/listeners/index.ts';
 import { replayStored } from '../../../src/pipeline/replay.ts';
 import { Router } from '../../../src/pipeline/router.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { fakeTime } from '../../helpers/fake-time.ts';
 import { scheduledConfigYaml } from '../../helpers/schedule.ts';
@@ -31,20 +32,22 @@ function relengdAt(startAt: string, schedule: string) {
   const config: Config = parseConfig(scheduledConfigYaml(dir, schedule), {});
   const time = fakeTime(startAt);
   const logger = silentLogger();
-  const store = Store.open(join(dir, 'relengd.db'));
+  const api = new SqliteStore(Store.open(join(dir, 'relengd.db')));
+  const store = api.sync;
   open.push(store);
-  const intake = new Intake({ store, config, clock: time.clock, logger });
-  const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock: time.clock, logger });
+  const intake = new Intake({ store: api, config, clock: time.clock, logger });
+  const dispatcher = new Dispatcher({ store: api, router: new Router(allListeners), config, clock: time.clock, logger });
   let calendar: CalendarSource | null = null;
 
   async function start(): Promise<void> {
-    calendar = createCalendar({ config, store, clock: time.clock, logger, wakeups: time.timers });
+    calendar = createCalendar({ config, store: api, clock: time.clock, logger, wakeups: time.timers });
     open.push(calendar);
     await calendar.start(async (batch) => intake.accept(batch));
     await dispatcher.drain();
   }
   return {
     config,
+    api,
     store,
     time,
     dispatcher,
@@ -193,7 +196,7 @@ describe('a firing', () => {
     await r.start();
     await r.advanceTo('2026-11-26T05:00:00Z');
     const before = r.store.events.count();
-    const report = replayStored(r.store, r.dispatcher, { topic: 'relengd.schedule.fired' }, { dryRun: false });
+    const report = await replayStored(r.api, r.dispatcher, { topic: 'relengd.schedule.fired' }, { dryRun: false });
     expect(report).toMatchObject({ selected: 1, emitted: [], enqueued: [], requeued: [] });
     expect(r.store.events.count()).toBe(before);
   });
@@ -213,10 +216,10 @@ describe('firings from outside', () => {
 
   it('are dropped like every own topic, and cannot pre-empt a slot', async () => {
     const r = relengdAt('2026-11-27T04:00:00Z', DAILY);
-    const intake = new Intake({ store: r.store, config: r.config, clock: r.time.clock, logger: silentLogger() });
+    const intake = new Intake({ store: r.api, config: r.config, clock: r.time.clock, logger: silentLogger() });
     const forged = scheduleFiringId('f26-atomic-host:compose:UTC:0 5 * * *', '2026-11-27T05:00:00.000Z');
-    expect(intake.accept([fired('forged-1'), fired(forged)])).toMatchObject([{ kind: 'dropped' }, { kind: 'dropped' }]);
-    expect(intake.accept([{ ...fired(forged), decoded: { ...fired(forged).decoded, topic: 'org.fedoraproject.prod.bodhi.some.thing' } }])).toMatchObject([{ kind: 'rejected', error: { reason: 'reserved-id' } }]);
+    expect(await intake.accept([fired('forged-1'), fired(forged)])).toMatchObject([{ kind: 'dropped' }, { kind: 'dropped' }]);
+    expect(await intake.accept([{ ...fired(forged), decoded: { ...fired(forged).decoded, topic: 'org.fedoraproject.prod.bodhi.some.thing' } }])).toMatchObject([{ kind: 'rejected', error: { reason: 'reserved-id' } }]);
     expect(r.store.events.count()).toBe(0);
 
     await r.start();
@@ -229,9 +232,9 @@ describe('firings from outside', () => {
 describe('a firing the store cannot take', () => {
   it('is tried again later, and then fires once', async () => {
     const r = relengdAt('2026-11-26T04:00:00Z', DAILY);
-    const intake = new Intake({ store: r.store, config: r.config, clock: r.time.clock, logger: silentLogger() });
+    const intake = new Intake({ store: r.api, config: r.config, clock: r.time.clock, logger: silentLogger() });
     let refusals = 1;
-    const calendar = createCalendar({ config: r.config, store: r.store, clock: r.time.clock, logger: silentLogger(), wakeups: r.time.timers });
+    const calendar = createCalendar({ config: r.config, store: r.api, clock: r.time.clock, logger: silentLogger(), wakeups: r.time.timers });
     open.push(calendar);
     await calendar.start(async (batch) => (refusals-- > 0 ? batch.map(() => ({ kind: 'retry-later' as const, error: new Error('database is locked') })) : intake.accept(batch)));
     await r.time.advanceTo('2026-11-26T05:00:00Z', () => calendar.idle());

@@ -9,6 +9,7 @@ import { fixedClock } from '../../../src/clock.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { RetryPolicy } from '../../../src/retry.ts';
 import { storeEmitted } from '../../../src/store/emit.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 
 const PREFIX = 'org.example.prod';
@@ -52,12 +53,13 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 function setup() {
-  const store = Store.open(':memory:');
+  const api = new SqliteStore(Store.open(':memory:'));
+  const store = api.sync;
   stores.push(store);
   const transport = new FakeTransport();
-  const relay = new OutboxRelay({ store, transport, clock: fixedClock('2026-11-26T12:00:00Z'), logger: silentLogger(), retry: RETRY });
-  const refusal = (version: string) =>
-    storeEmitted(store, { topic: 'relengd.release.promotion.refused', key: version, data: { group: 'f26', version, reason: 'gate-failed', detail: 'smoke test failed' } }, { causeId: `cause-${version}`, correlationId: 'chain', emitter: 'promoter', topicPrefix: PREFIX, now: '2026-11-26T12:00:00Z' })!;
+  const relay = new OutboxRelay({ store: api, transport, clock: fixedClock('2026-11-26T12:00:00Z'), logger: silentLogger(), retry: RETRY });
+  const refusal = async (version: string) =>
+    (await storeEmitted(api, { topic: 'relengd.release.promotion.refused', key: version, data: { group: 'f26', version, reason: 'gate-failed', detail: 'smoke test failed' } }, { causeId: `cause-${version}`, correlationId: 'chain', emitter: 'promoter', topicPrefix: PREFIX, now: '2026-11-26T12:00:00Z' }))!;
   return { store, transport, relay, refusal };
 }
 
@@ -66,8 +68,8 @@ const routingKey = `${PREFIX}.relengd.release.promotion.refused`;
 describe('OutboxRelay', () => {
   it('marks an event sent only once the transport confirmed it', async () => {
     const { store, transport, relay, refusal } = setup();
-    refusal('26.1');
-    refusal('26.2');
+    await refusal('26.1');
+    await refusal('26.2');
     relay.schedule();
     await until(() => transport.calls.length === 1, 'a publish');
     expect(transport.calls).toEqual([[routingKey, routingKey]]);
@@ -81,8 +83,8 @@ describe('OutboxRelay', () => {
   it('keeps a failed publish pending with its error and publishes it again after a backoff', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { store, transport, relay, refusal } = setup();
-    const first = refusal('26.1');
-    refusal('26.2');
+    const first = await refusal('26.1');
+    await refusal('26.2');
     relay.schedule();
     await until(() => transport.calls.length === 1, 'a publish');
     transport.answer([{ ok: true }, { ok: false, error: new Error('broker nacked') }]);
@@ -106,7 +108,7 @@ describe('OutboxRelay', () => {
   it('backs off longer after each failure in a row', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { transport, relay, refusal } = setup();
-    refusal('26.1');
+    await refusal('26.1');
     relay.schedule();
     await until(() => transport.calls.length === 1, 'a publish');
     transport.answer([{ ok: false, error: new Error('unroutable') }]);
@@ -124,7 +126,7 @@ describe('OutboxRelay', () => {
 
   it('publishes nothing while the transport is not connected, and everything once asked again after it is', async () => {
     const { store, transport, relay, refusal } = setup();
-    refusal('26.1');
+    await refusal('26.1');
     transport.ready = false;
     relay.schedule();
     await relay.idle();
@@ -141,7 +143,7 @@ describe('OutboxRelay', () => {
 
   it('publishes nothing after stop', async () => {
     const { transport, relay, refusal } = setup();
-    refusal('26.1');
+    await refusal('26.1');
     relay.stop();
     relay.schedule();
     await relay.idle();

@@ -10,6 +10,7 @@ import { parseConfig, type Config } from '../../../src/config/index.ts';
 import { busSilentId } from '../../../src/events/ids.ts';
 import type { BusSilent } from '../../../src/events/relengd/bus.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { authorize } from '../../../src/trust.ts';
 import { testConfigYaml } from '../../helpers/config.ts';
@@ -32,13 +33,14 @@ function relengdAt(startAt: string) {
   const config: Config = parseConfig(testConfigYaml(dir, { extra: WATCH }), {});
   const time = fakeTime(startAt);
   const log = captureLogger();
-  const store = Store.open(join(dir, 'relengd.db'));
+  const api = new SqliteStore(Store.open(join(dir, 'relengd.db')));
+  const store = api.sync;
   open.push(store);
-  const intake = new Intake({ store, config, clock: time.clock, logger: log.logger });
+  const intake = new Intake({ store: api, config, clock: time.clock, logger: log.logger });
   let watch: SilenceWatch | null = null;
 
   async function start(): Promise<void> {
-    watch = createSilenceWatch({ config, store, clock: time.clock, logger: log.logger, wakeups: time.timers });
+    watch = createSilenceWatch({ config, store: api, clock: time.clock, logger: log.logger, wakeups: time.timers });
     open.push(watch);
     await watch.start(async (batch) => intake.accept(batch));
   }
@@ -55,9 +57,9 @@ function relengdAt(startAt: string) {
     },
     advanceTo: (at: string) => time.advanceTo(at, async () => watch?.idle()),
     /** A Bodhi push arrives now. */
-    mash(id: string) {
+    async mash(id: string) {
       const data = { repo: 'f26-updates', success: true, agent: 'bodhi', ctype: 'rpm' };
-      return intake.accept([{ transport: 'test', raw: Buffer.from(JSON.stringify(data)), headers: {}, decoded: { topic: `${PREFIX}.bodhi.compose.complete`, id, data } }]);
+      return await intake.accept([{ transport: 'test', raw: Buffer.from(JSON.stringify(data)), headers: {}, decoded: { topic: `${PREFIX}.bodhi.compose.complete`, id, data } }]);
     },
     reports: () => store.events.query({ topic: 'relengd.bus.silent', order: 'asc' }).map((e) => ({ id: e.envelope.id, ...(e.envelope.data as BusSilent) })),
     warnings: () => log.records.filter((r) => r.level === 40 && r.component === 'silence-watch').map((r) => r.topic),
@@ -68,15 +70,15 @@ describe('a watched topic', () => {
   it('quiet past its quietHours is reported once: one event, one warning, the metric set', async () => {
     const r = relengdAt('2026-11-26T00:00:00Z');
     await r.start();
-    r.mash('push-1'); // at 00:00
+    await r.mash('push-1'); // at 00:00
     await r.advanceTo('2026-11-26T05:59:00Z');
     expect(r.reports()).toEqual([]);
-    expect(r.status().find((t) => t.topic === 'bodhi.compose.complete')).toMatchObject({ silent: false, ageSeconds: 5 * 3600 + 59 * 60 });
+    expect((await r.status()).find((t) => t.topic === 'bodhi.compose.complete')).toMatchObject({ silent: false, ageSeconds: 5 * 3600 + 59 * 60 });
 
     await r.advanceTo('2026-11-26T06:00:00Z');
     expect(r.reports()).toEqual([{ id: busSilentId('bodhi.compose.complete', '2026-11-26T00:00:00.000Z'), topic: 'bodhi.compose.complete', lastSeen: '2026-11-26T00:00:00.000Z', quietHours: 6 }]);
     expect(r.warnings()).toEqual(['bodhi.compose.complete']);
-    expect(r.status().find((t) => t.topic === 'bodhi.compose.complete')).toMatchObject({ silent: true, lastSeen: '2026-11-26T00:00:00.000Z', ageSeconds: 6 * 3600 });
+    expect((await r.status()).find((t) => t.topic === 'bodhi.compose.complete')).toMatchObject({ silent: true, lastSeen: '2026-11-26T00:00:00.000Z', ageSeconds: 6 * 3600 });
 
     // Still quiet days later: checked again, reported no more.
     await r.advanceTo('2026-11-28T00:00:00Z');
@@ -87,12 +89,12 @@ describe('a watched topic', () => {
   it('starts over when a message arrives: silent no more, and the next silence is reported again', async () => {
     const r = relengdAt('2026-11-26T00:00:00Z');
     await r.start();
-    r.mash('push-1');
+    await r.mash('push-1');
     await r.advanceTo('2026-11-26T07:00:00Z');
     expect(r.reports()).toHaveLength(1);
 
-    r.mash('push-2'); // at 07:00
-    expect(r.status().find((t) => t.topic === 'bodhi.compose.complete')).toMatchObject({ silent: false, ageSeconds: 0 });
+    await r.mash('push-2'); // at 07:00
+    expect((await r.status()).find((t) => t.topic === 'bodhi.compose.complete')).toMatchObject({ silent: false, ageSeconds: 0 });
     await r.advanceTo('2026-11-26T12:59:59Z');
     expect(r.reports()).toHaveLength(1);
     await r.advanceTo('2026-11-26T13:00:00Z');
@@ -103,7 +105,7 @@ describe('a watched topic', () => {
   it('is not reported twice across a restart, and a silence that began while relengd was down is reported on start', async () => {
     const r = relengdAt('2026-11-26T00:00:00Z');
     await r.start();
-    r.mash('push-1');
+    await r.mash('push-1');
     await r.advanceTo('2026-11-26T06:30:00Z');
     expect(r.reports()).toHaveLength(1);
 
@@ -113,7 +115,7 @@ describe('a watched topic', () => {
     expect(r.warnings().filter((t) => t === 'bodhi.compose.complete')).toHaveLength(1);
 
     // A push, then relengd is down past the next silence: reported once, at start.
-    r.mash('push-2'); // at 2026-11-27T00:00
+    await r.mash('push-2'); // at 2026-11-27T00:00
     await r.restartAt('2026-11-27T09:00:00Z');
     expect(r.reports().filter((e) => e.topic === 'bodhi.compose.complete').map((e) => e.lastSeen)).toEqual(['2026-11-26T00:00:00.000Z', '2026-11-27T00:00:00.000Z']);
     await r.restartAt('2026-11-27T10:00:00Z');
@@ -123,12 +125,12 @@ describe('a watched topic', () => {
   it('that never had a message is reported quietHours after relengd started, once', async () => {
     const r = relengdAt('2026-11-26T00:00:00Z');
     await r.start();
-    r.mash('push-1');
+    await r.mash('push-1');
     await r.advanceTo('2026-11-26T23:59:00Z');
     expect(r.reports().filter((e) => e.topic === 'pungi.compose.status.change')).toEqual([]);
     await r.advanceTo('2026-11-27T00:00:00Z');
     expect(r.reports().filter((e) => e.topic === 'pungi.compose.status.change')).toMatchObject([{ lastSeen: null, quietHours: 24 }]);
-    expect(r.status().find((t) => t.topic === 'pungi.compose.status.change')).toMatchObject({ silent: true, ageSeconds: null });
+    expect((await r.status()).find((t) => t.topic === 'pungi.compose.status.change')).toMatchObject({ silent: true, ageSeconds: null });
     await r.restartAt('2026-11-28T06:00:00Z');
     await r.advanceTo('2026-11-30T00:00:00Z');
     expect(r.reports().filter((e) => e.topic === 'pungi.compose.status.change')).toHaveLength(1);
@@ -143,7 +145,7 @@ describe('a watched topic', () => {
 });
 
 describe('relengd.bus.silent from outside', () => {
-  it('is dropped when a transport delivers it, and only the watch may send it', () => {
+  it('is dropped when a transport delivers it, and only the watch may send it', async () => {
     const r = relengdAt('2026-11-26T00:00:00Z');
     const forged: Delivery = {
       transport: 'amqp',
@@ -151,8 +153,8 @@ describe('relengd.bus.silent from outside', () => {
       headers: {},
       decoded: { topic: `${PREFIX}.relengd.bus.silent`, id: 'forged-1', data: { topic: 'bodhi.compose.complete', lastSeen: null, quietHours: 1 } },
     };
-    expect(r.intake.accept([forged])).toMatchObject([{ kind: 'dropped' }]);
-    expect(r.intake.accept([{ ...forged, source: 'replayed' }])).toMatchObject([{ kind: 'dropped' }]);
+    expect(await r.intake.accept([forged])).toMatchObject([{ kind: 'dropped' }]);
+    expect(await r.intake.accept([{ ...forged, source: 'replayed' }])).toMatchObject([{ kind: 'dropped' }]);
     expect(r.reports()).toEqual([]);
     expect(authorize('relengd.bus.silent', { identity: 'releng', source: 'operator' }, {})).toMatchObject({ allowed: false, drop: true });
     expect(authorize('relengd.bus.silent', { identity: undefined, source: 'calendar' }, {})).toEqual({ allowed: true });

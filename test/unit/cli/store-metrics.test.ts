@@ -10,16 +10,18 @@ import type { Sample } from '../../../src/http/metrics.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Intake } from '../../../src/pipeline/intake.ts';
 import { storeEmitted } from '../../../src/store/emit.ts';
-import { Store } from '../../../src/store/store.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { testConfig } from '../../helpers/config.ts';
 
-const stores: Store[] = [];
-afterEach(() => stores.splice(0).forEach((s) => s.close()));
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
 
 const PREFIX = 'org.fedoraproject.prod';
 
 function setup() {
-  const store = Store.open(':memory:');
+  const store = SqliteStore.open(':memory:');
   stores.push(store);
   const config = testConfig('/srv/relengd');
   const clock = fixedClock('2026-11-26T12:00:00Z');
@@ -31,21 +33,21 @@ function setup() {
     clock,
     metrics,
     /** Bodhi pushed: stored as a message. */
-    mash(id: string) {
+    async mash(id: string) {
       const data = { repo: 'f26-updates', success: true, agent: 'bodhi', ctype: 'rpm' };
-      intake.accept([{ transport: 'test', raw: Buffer.from(JSON.stringify(data)), headers: {}, decoded: { topic: `${PREFIX}.bodhi.compose.complete`, id, data } }]);
+      await intake.accept([{ transport: 'test', raw: Buffer.from(JSON.stringify(data)), headers: {}, decoded: { topic: `${PREFIX}.bodhi.compose.complete`, id, data } }]);
     },
     /** A listener's event caused by `causeId` (a compose request). */
-    emit(topic: string, causeId: string, data: unknown) {
-      return storeEmitted(store, { topic, key: `${topic}:${causeId}`, data }, { causeId, correlationId: causeId, emitter: 'test-listener', topicPrefix: PREFIX, now: at() })!.id;
+    async emit(topic: string, causeId: string, data: unknown) {
+      return (await storeEmitted(store, { topic, key: `${topic}:${causeId}`, data }, { causeId, correlationId: causeId, emitter: 'test-listener', topicPrefix: PREFIX, now: at() }))!.id;
     },
-    enqueue(id: string, causeEventId: string) {
-      store.jobs.insert({ id, kind: 'compose', queueKey: id, spec: {}, causeEventId, correlationId: causeEventId, listener: 'composer' }, at());
+    async enqueue(id: string, causeEventId: string) {
+      await store.jobs.insert({ id, kind: 'compose', queueKey: id, spec: {}, causeEventId, correlationId: causeEventId, listener: 'composer' }, at());
     },
-    run(seconds: number, state: 'succeeded' | 'failed' = 'succeeded') {
-      const job = store.jobs.claimNext(at(), () => '/dev/null')!;
+    async run(seconds: number, state: 'succeeded' | 'failed' = 'succeeded') {
+      const job = (await store.jobs.claimNext(at(), () => '/dev/null'))!;
       clock.advance(seconds * 1000);
-      store.jobs.finish(job.id, { state }, at());
+      await store.jobs.finish(job.id, { state }, at());
     },
   };
 }
@@ -72,36 +74,36 @@ function histogram(samples: Sample[], name: string, kind: string) {
 }
 
 describe('StoreMetrics', () => {
-  it('measures message accepted -> job started through the listeners, once per job', () => {
+  it('measures message accepted -> job started through the listeners, once per job', async () => {
     const m = setup();
-    m.mash('push-1');
+    await m.mash('push-1');
     m.clock.advance(40);
-    const request = m.emit('relengd.ostree.compose.requested', 'push-1', {
+    const request = await m.emit('relengd.ostree.compose.requested', 'push-1', {
       stream: 'f26-atomic-host-x86_64',
       ref: 'fedora/26/x86_64/updates/atomic-host',
       treefile: 't',
       version: '26.20261126.0',
       causes: [{ id: 'push-1', topic: 'bodhi.compose.complete' }],
     });
-    m.enqueue('job-1', request);
+    await m.enqueue('job-1', request);
     m.clock.advance(210);
-    m.run(30);
-    expect(histogram(m.metrics.collect(), 'relengd_message_to_job_start_seconds', 'compose')).toEqual({ count: 1, sum: 0.25 });
-    expect(histogram(m.metrics.collect(), 'relengd_job_duration_seconds', 'compose')).toEqual({ count: 1, sum: 30 });
+    await m.run(30);
+    expect(histogram(await m.metrics.collect(), 'relengd_message_to_job_start_seconds', 'compose')).toEqual({ count: 1, sum: 0.25 });
+    expect(histogram(await m.metrics.collect(), 'relengd_job_duration_seconds', 'compose')).toEqual({ count: 1, sum: 30 });
   });
 
-  it('counts each run of a retried job, and never takes back what retention pruned', () => {
+  it('counts each run of a retried job, and never takes back what retention pruned', async () => {
     const m = setup();
-    m.mash('push-1');
-    m.enqueue('job-1', 'push-1');
-    m.run(10, 'failed');
-    m.emit('relengd.compose.finished', 'push-1', composeFinished('f26-atomic-host-x86_64', 'DOOMED'));
-    expect(histogram(m.metrics.collect(), 'relengd_job_duration_seconds', 'compose')).toEqual({ count: 1, sum: 10 });
+    await m.mash('push-1');
+    await m.enqueue('job-1', 'push-1');
+    await m.run(10, 'failed');
+    await m.emit('relengd.compose.finished', 'push-1', composeFinished('f26-atomic-host-x86_64', 'DOOMED'));
+    expect(histogram(await m.metrics.collect(), 'relengd_job_duration_seconds', 'compose')).toEqual({ count: 1, sum: 10 });
 
-    expect(m.store.jobs.retry('job-1')).toBe(true);
-    m.run(20);
-    m.emit('relengd.compose.finished', 'push-2', composeFinished('f26-atomic-host-x86_64', 'FINISHED'));
-    const before = m.metrics.collect();
+    expect(await m.store.jobs.retry('job-1')).toBe(true);
+    await m.run(20);
+    await m.emit('relengd.compose.finished', 'push-2', composeFinished('f26-atomic-host-x86_64', 'FINISHED'));
+    const before = await m.metrics.collect();
     expect(histogram(before, 'relengd_job_duration_seconds', 'compose')).toEqual({ count: 2, sum: 30 });
     // The retry's start is not a message's latency: the first start only.
     expect(histogram(before, 'relengd_message_to_job_start_seconds', 'compose')?.count).toBe(1);
@@ -111,11 +113,24 @@ describe('StoreMetrics', () => {
     ]);
 
     // Retention deletes the old events: what was counted stays counted.
-    m.store.db.exec('DELETE FROM outbox; DELETE FROM events;');
+    m.store.sync.db.exec('DELETE FROM outbox; DELETE FROM events;');
     m.clock.advance(3_600_000);
-    const after = m.metrics.collect();
+    const after = await m.metrics.collect();
     expect(counts(after, 'relengd_composes_total')).toEqual(counts(before, 'relengd_composes_total'));
     expect(histogram(after, 'relengd_message_to_job_start_seconds', 'compose')?.count).toBe(1);
     expect(counts(after, 'relengd_last_successful_compose_age_seconds')).toEqual([{ labels: { stream: 'f26-atomic-host-x86_64' }, value: 3600 }]);
+  });
+
+  it('counts each row once when two scrapes come at once', async () => {
+    const m = setup();
+    await m.mash('push-1');
+    await m.enqueue('job-1', 'push-1');
+    await m.run(10);
+    await m.emit('relengd.compose.finished', 'push-1', composeFinished('f26-atomic-host-x86_64', 'FINISHED'));
+    const [first, second] = await Promise.all([m.metrics.collect(), m.metrics.collect()]);
+    for (const samples of [first!, second!]) {
+      expect(counts(samples, 'relengd_composes_total')).toEqual([{ labels: { stream: 'f26-atomic-host-x86_64', status: 'FINISHED' }, value: 1 }]);
+      expect(histogram(samples, 'relengd_job_duration_seconds', 'compose')).toEqual({ count: 1, sum: 10 });
+    }
   });
 });

@@ -85,7 +85,7 @@ describe('defaults', () => {
         },
         kafka: { brokers: ['localhost:9092'], clientId: 'relengd', groupId: 'relengd', topics: [], fromBeginning: false, deadLetter: 'relengd.dead', deliveryLimit: 5 },
       },
-      store: { path: '/var/lib/relengd/relengd.db' },
+      store: { path: '/var/lib/relengd/relengd.db', leaseSeconds: 30 },
       http: { host: '127.0.0.1', port: 8080, maxBodyBytes: 1048576, auth: { tokens: [] }, maxConnections: 256, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 5000 },
       jobs: { concurrency: 2, workdir: '/var/lib/relengd/jobs', timeoutMinutes: 240 },
       log: { level: 'info' },
@@ -360,6 +360,13 @@ describe('environment overrides', () => {
     expect(config.log.level).toBe('debug');
   });
 
+  it('RELENGD_STORE_URL selects a PostgreSQL store, and the summary names it', () => {
+    const config = parseConfig('', { RELENGD_STORE_URL: 'postgres://relengd@db.example.org:5432/relengd' });
+    expect(config.store.url).toBe('postgres://relengd@db.example.org:5432/relengd');
+    expect(config.store.leaseSeconds).toBe(30);
+    expect(configSummary(config).store).toBe('postgres://relengd@db.example.org:5432/relengd');
+  });
+
   it('an empty variable counts as unset', () => {
     expect(parseConfig('http: { port: 9000 }', { RELENGD_HTTP_PORT: '' }).http.port).toBe(9000);
   });
@@ -375,6 +382,32 @@ describe('environment overrides', () => {
 
   it('unrelated environment variables are ignored', () => {
     expect(parseConfig('', { PATH: '/usr/bin', HOME: '/root' })).toEqual(parseConfig('', {}));
+  });
+});
+
+describe('store', () => {
+  it('refuses a password in store.url: it has its own keys, never the password itself', () => {
+    const error = errorOf('store: { url: "postgres://relengd:hunter2@db/relengd" }');
+    expect(error.keyPath).toBe('store.url');
+    expect(error.message).toMatch(/passwordFile or store.passwordEnv/);
+    expect(error.message).not.toMatch(/hunter2/);
+  });
+
+  it('refuses a URL that is not PostgreSQL or names no database', () => {
+    expect(errorOf('store: { url: "mysql://db/relengd" }').message).toMatch(/postgres:\/\//);
+    expect(errorOf('store: { url: "postgres://db" }').message).toMatch(/names no database/);
+    expect(errorOf('store: { url: "not a url" }').keyPath).toBe('store.url');
+  });
+
+  it('refuses PostgreSQL-only keys without store.url, and both password sources at once', () => {
+    expect(errorOf('store: { passwordEnv: PGPASS }').message).toMatch(/set store.url too/);
+    expect(errorOf('store: { replicaId: a }').keyPath).toBe('store.replicaId');
+    expect(errorOf('store: { url: "postgres://u@db/r", passwordEnv: P, passwordFile: /run/secrets/pg }').message).toMatch(/at most one/);
+  });
+
+  it('bounds the lease: a replica must heartbeat well within it', () => {
+    expect(errorOf('store: { url: "postgres://u@db/r", leaseSeconds: 1 }').keyPath).toBe('store.leaseSeconds');
+    expect(parseConfig('store: { url: "postgres://u@db/r", leaseSeconds: 10, replicaId: relengd-a }', {}).store).toMatchObject({ leaseSeconds: 10, replicaId: 'relengd-a' });
   });
 });
 

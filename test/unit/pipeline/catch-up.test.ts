@@ -12,6 +12,7 @@ import { Dispatcher } from '../../../src/pipeline/dispatcher.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
 import { allListeners } from '../../../src/pipeline/listeners/index.ts';
 import { Router } from '../../../src/pipeline/router.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -21,11 +22,13 @@ function pipelineIn(dir: string) {
   const store = Store.open(config.store.path);
   const clock = fixedClock('2026-11-26T12:00:00Z');
   const logger = silentLogger();
+  const api = new SqliteStore(store);
   return {
     path: config.store.path,
     store,
-    intake: new Intake({ store, config, clock, logger }),
-    dispatcher: new Dispatcher({ store, router: new Router(allListeners), config, clock, logger }),
+    api,
+    intake: new Intake({ store: api, config, clock, logger }),
+    dispatcher: new Dispatcher({ store: api, router: new Router(allListeners), config, clock, logger }),
   };
 }
 
@@ -60,7 +63,7 @@ describe('catchUp', () => {
   it('commits each batch before the source reads the next one, and dispatches it', async () => {
     const p = pipelineIn(tempDir());
     const seen: number[] = [];
-    const report = await catchUp(sourceOf(batches(), () => seen.push(eventsSeenFromOutside(p.path))), { intake: p.intake, store: p.store, dispatcher: p.dispatcher });
+    const report = await catchUp(sourceOf(batches(), () => seen.push(eventsSeenFromOutside(p.path))), { intake: p.intake, store: p.api, dispatcher: p.dispatcher });
     p.store.close();
 
     expect(report).toMatchObject({ dryRun: false, committed: 3, duplicate: 1, rejected: 0, failed: 0 });
@@ -80,34 +83,34 @@ describe('catchUp', () => {
       await each([mashed('m-1')]);
       throw new Error('datagrepper went away');
     };
-    await expect(catchUp(failing, { intake: p.intake, store: p.store })).rejects.toThrow('datagrepper went away');
+    await expect(catchUp(failing, { intake: p.intake, store: p.api })).rejects.toThrow('datagrepper went away');
     expect(p.store.events.has('m-1')).toBe(true);
     p.store.close();
   });
 
   it('in a dry run, reports exactly what a real run does, duplicates across batches included, and stores nothing', async () => {
     const dry = pipelineIn(tempDir());
-    const wouldDo = await catchUp(sourceOf(batches()), { intake: dry.intake, store: dry.store, dispatcher: dry.dispatcher, dryRun: true });
+    const wouldDo = await catchUp(sourceOf(batches()), { intake: dry.intake, store: dry.api, dispatcher: dry.dispatcher, dryRun: true });
     expect(dry.store.events.count()).toBe(0);
     expect(dry.store.jobs.list()).toEqual([]);
     dry.store.close();
 
     const real = pipelineIn(tempDir());
-    const did = await catchUp(sourceOf(batches()), { intake: real.intake, store: real.store, dispatcher: real.dispatcher });
+    const did = await catchUp(sourceOf(batches()), { intake: real.intake, store: real.api, dispatcher: real.dispatcher });
     real.store.close();
     expect(wouldDo).toEqual({ ...did, dryRun: true });
     expect(wouldDo).toMatchObject({ committed: 3, duplicate: 1 });
   });
 });
 
-describe('Store.dryRun', () => {
-  it('undoes what it ran, also inside an open transaction, and returns its result', () => {
+describe('StoreApi.dryRun', () => {
+  it('undoes what it ran, also inside an open transaction, and returns its result', async () => {
     const p = pipelineIn(tempDir());
-    expect(p.store.dryRun(() => p.intake.accept([mashed('d-1')]).map((o) => o.kind))).toEqual(['committed']);
+    expect(await p.api.dryRun(async () => (await p.intake.accept([mashed('d-1')])).map((o) => o.kind))).toEqual(['committed']);
     expect(p.store.events.has('d-1')).toBe(false);
-    p.store.transaction(() => {
-      p.intake.accept([mashed('kept')]);
-      p.store.dryRun(() => p.intake.accept([mashed('d-2')]));
+    await p.api.transaction(async () => {
+      await p.intake.accept([mashed('kept')]);
+      await p.api.dryRun(() => p.intake.accept([mashed('d-2')]));
     });
     expect([p.store.events.has('kept'), p.store.events.has('d-2')]).toEqual([true, false]);
     p.store.close();

@@ -7,6 +7,7 @@ import { Intake } from '../../../src/pipeline/intake.ts';
 import { nothing, type Listener } from '../../../src/pipeline/listener.ts';
 import { updatesMashed } from '../../../src/pipeline/listeners/updates-mashed.ts';
 import { Router } from '../../../src/pipeline/router.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfig } from '../../helpers/config.ts';
 
@@ -16,14 +17,15 @@ afterEach(() => stores.splice(0).forEach((s) => s.close()));
 function setup(listeners: Listener[]) {
   const store = Store.open(':memory:');
   stores.push(store);
+  const api = new SqliteStore(store);
   const config = testConfig('/srv/relengd');
   const clock = fixedClock('2026-11-26T12:00:00Z');
   const logger = silentLogger();
-  const dispatcher = new Dispatcher({ store, router: new Router(listeners), config, clock, logger });
-  const intake = new Intake({ store, config, clock, logger });
+  const dispatcher = new Dispatcher({ store: api, router: new Router(listeners), config, clock, logger });
+  const intake = new Intake({ store: api, config, clock, logger });
   const send = (id: string, body: unknown = { repo: 'f26-updates', success: true }) =>
     intake.accept([{ transport: 'test', raw: Buffer.from(JSON.stringify(body)), headers: {}, decoded: { topic: 'org.fedoraproject.prod.bodhi.compose.complete', id, data: body } }]);
-  return { store, dispatcher, send };
+  return { store, api, dispatcher, send };
 }
 
 /** Records the compose requests it sees: relengd's own events must reach its own listeners. */
@@ -39,7 +41,7 @@ describe('dispatcher', () => {
   it('delivers relengd\'s own emitted events to its own listeners, from the store', async () => {
     const seen: string[] = [];
     const { store, dispatcher, send } = setup([updatesMashed, recorder(seen)]);
-    send('m1');
+    await send('m1');
     const stats = await dispatcher.drain();
     expect(stats).toMatchObject({ dispatched: 3, emitted: 2, failed: 0 });
     expect(seen).toHaveLength(2);
@@ -49,8 +51,8 @@ describe('dispatcher', () => {
 
   it('finds a whole chain by its correlation id: the first message and everything derived from it', async () => {
     const { store, dispatcher, send } = setup([updatesMashed]);
-    send('m1');
-    send('m2');
+    await send('m1');
+    await send('m2');
     await dispatcher.drain();
     const chain = store.events.query({ correlationId: 'm1', order: 'asc' }).map((e) => [e.envelope.topic, e.envelope.correlationid]);
     expect(chain).toEqual([
@@ -62,7 +64,7 @@ describe('dispatcher', () => {
 
   it('derives nothing new when an event is processed again (deterministic ids)', async () => {
     const { store, dispatcher, send } = setup([updatesMashed]);
-    send('m1');
+    await send('m1');
     await dispatcher.drain();
     const before = store.events.count();
     store.events.resetDispatch(store.events.query({}).map((e) => e.seq));
@@ -83,8 +85,8 @@ describe('dispatcher', () => {
       },
     };
     const { store, dispatcher, send } = setup([broken, updatesMashed]);
-    send('poison');
-    send('fine');
+    await send('poison');
+    await send('fine');
     const stats = await dispatcher.drain();
     expect(stats.failed).toBe(1);
     expect(calls).toEqual(['poison', 'fine']);
@@ -101,8 +103,8 @@ describe('dispatcher', () => {
   it('leaves the whole batch pending, parking nothing, when the store fails, and dispatches it at the next drain', async () => {
     const reader: Listener = { name: 'reader', topics: ['bodhi.compose.complete'], handle: (event, { state }) => (state.get('seen', event.id), nothing()) };
     const { store, dispatcher, send } = setup([reader]);
-    send('m1');
-    send('m2');
+    await send('m1');
+    await send('m2');
     // A real SQLite failure (the table is gone), as a locked or full database would raise.
     store.db.exec('ALTER TABLE state RENAME TO state_away');
     expect(await dispatcher.drain()).toMatchObject({ dispatched: 0, failed: 0 });
@@ -121,7 +123,7 @@ describe('dispatcher', () => {
       handle: () => ({ ...nothing(), emit: [{ topic: 'relengd.ostree.compose.requestd' as Topic, key: 'x', data: {} }] }),
     };
     const { store, dispatcher, send } = setup([typo]);
-    send('m1');
+    await send('m1');
     await dispatcher.drain();
     expect(store.events.get('m1')).toMatchObject({ dispatchState: 'failed', dispatchError: 'typo emitted relengd.ostree.compose.requestd, which is not in the event catalogue (src/events/catalogue.ts)' });
     expect(store.events.count()).toBe(1);
@@ -135,7 +137,7 @@ describe('dispatcher', () => {
       handle: () => ({ ...nothing(), emit: [{ topic: 'relengd.ostree.compose.requested', key: 'x', data: { stream: 'x' } }] }),
     };
     const { store, dispatcher, send } = setup([sloppy]);
-    send('m1');
+    await send('m1');
     await dispatcher.drain();
     expect(store.events.get('m1')).toMatchObject({ dispatchState: 'failed' });
     expect(store.events.get('m1')?.dispatchError).toContain('ref');
@@ -143,9 +145,9 @@ describe('dispatcher', () => {
 
   it('passes unknown topics by: kept, dispatched to no listener', async () => {
     const seen: string[] = [];
-    const { store, dispatcher } = setup([recorder(seen)]);
-    const intake = new Intake({ store, config: testConfig('/srv'), clock: fixedClock('2026-11-26T00:00:00Z'), logger: silentLogger() });
-    intake.accept([{ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: 'org.fedoraproject.prod.fas.user.create', id: 'u1', data: {} } }]);
+    const { api, store, dispatcher } = setup([recorder(seen)]);
+    const intake = new Intake({ store: api, config: testConfig('/srv'), clock: fixedClock('2026-11-26T00:00:00Z'), logger: silentLogger() });
+    await intake.accept([{ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: 'org.fedoraproject.prod.fas.user.create', id: 'u1', data: {} } }]);
     await dispatcher.drain();
     expect(store.events.get('u1')).toMatchObject({ dispatchState: 'done', envelope: { known: false, topic: 'fas.user.create' } });
     expect(seen).toEqual([]);
@@ -172,11 +174,49 @@ describe('listener state within one batch', () => {
     },
   });
 
-  it('each event reads what the events before it wrote, and nothing of an event whose listener failed', () => {
+  it('each event reads what the events before it wrote, and nothing of an event whose listener failed', async () => {
     const { store, dispatcher, send } = setup([counter(), failer(['m2', 'm4'])]);
-    for (const id of ['m1', 'm2', 'm3', 'm4', 'm5']) send(id);
+    for (const id of ['m1', 'm2', 'm3', 'm4', 'm5']) await send(id);
     // One batch: m2's and m4's counts are undone with their savepoints; the others build on what is stored.
-    expect(dispatcher.dispatchBatch()).toMatchObject({ dispatched: 3, failed: 2 });
+    expect(await dispatcher.dispatchBatch()).toMatchObject({ dispatched: 3, failed: 2 });
     expect(store.state.get('count', 'all')).toBe(3);
+  });
+
+  it('a listener reads what an earlier listener of the same event wrote, and a list sees what was put earlier in the batch', async () => {
+    const writer: Listener = { name: 'writer', topics: ['bodhi.compose.complete'], handle: (event) => ({ ...nothing(), patches: [{ namespace: 'seen', key: event.id, value: { by: 'writer' } }] }) };
+    const reader: Listener = {
+      name: 'reader',
+      topics: ['bodhi.compose.complete'],
+      handle: (event, { state }) => ({ ...nothing(), patches: [{ namespace: 'copy', key: event.id, value: { read: state.get('seen', event.id) ?? null, listed: state.list('seen').map((e) => e.key) } }] }),
+    };
+    const { store, dispatcher, send } = setup([writer, reader]);
+    for (const id of ['m1', 'm2']) await send(id);
+    expect(await dispatcher.dispatchBatch()).toMatchObject({ dispatched: 2, failed: 0 });
+    expect(store.state.get('copy', 'm1')).toEqual({ read: { by: 'writer' }, listed: ['m1'] });
+    expect(store.state.get('copy', 'm2')).toEqual({ read: { by: 'writer' }, listed: ['m1', 'm2'] });
+  });
+
+  it('runs a listener again after a read of state not read yet, applying its decision once', async () => {
+    let calls = 0;
+    const reader: Listener = {
+      name: 'reader',
+      topics: ['bodhi.compose.complete'],
+      handle: (event, { state }) => {
+        calls++;
+        const seen = ['a', 'b', 'c'].map((key) => state.get('seen', `${event.id}-${key}`));
+        return {
+          emit: [],
+          jobs: [{ kind: 'noop', key: 'x', queueKey: 'q', spec: { seen } }],
+          patches: [{ namespace: 'count', key: event.id, value: ((state.get('count', event.id) as number | undefined) ?? 0) + 1 }],
+        };
+      },
+    };
+    const { store, dispatcher, send } = setup([reader]);
+    await send('m1');
+    const stats = await dispatcher.dispatchBatch();
+    expect(calls).toBeGreaterThan(1);
+    expect(stats).toMatchObject({ dispatched: 1, jobs: 1, failed: 0 });
+    expect(store.jobs.list()).toHaveLength(1);
+    expect(store.state.get('count', 'm1')).toBe(1);
   });
 });

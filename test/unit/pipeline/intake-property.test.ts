@@ -11,6 +11,7 @@ import { fixedClock } from '../../../src/clock.ts';
 import { decodeHttpEvent } from '../../../src/bus/embedded/codec.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfig } from '../../helpers/config.ts';
 
@@ -18,7 +19,7 @@ const RUNS = Number(process.env.INTAKE_PROPERTY_RUNS ?? 10_000);
 const PREFIX = 'org.fedoraproject.prod';
 const store = Store.open(':memory:');
 afterAll(() => store.close());
-const intake = new Intake({ store, config: testConfig('/srv/relengd', 'publishers:\n  relengd.release.approve: [releng]\n'), clock: fixedClock('2026-11-26T12:00:00Z'), logger: silentLogger() });
+const intake = new Intake({ store: new SqliteStore(store), config: testConfig('/srv/relengd', 'publishers:\n  relengd.release.approve: [releng]\n'), clock: fixedClock('2026-11-26T12:00:00Z'), logger: silentLogger() });
 
 const noProperties: MessageProperties = {
   contentType: undefined, contentEncoding: undefined, headers: undefined, deliveryMode: undefined, priority: undefined,
@@ -67,12 +68,12 @@ const arbitrary = fc.oneof(
 );
 
 describe('intake of arbitrary input mixed with valid messages', () => {
-  it(`stores every valid message once and rejects or drops the rest with a reason (${RUNS} cases)`, () => {
-    fc.assert(
-      fc.property(fc.array(arbitrary, { maxLength: 6 }), fc.array(fc.constantFrom<'amqp' | 'http'>('amqp', 'http'), { minLength: 1, maxLength: 4 }), (junk, transports) => {
+  it(`stores every valid message once and rejects or drops the rest with a reason (${RUNS} cases)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbitrary, { maxLength: 6 }), fc.array(fc.constantFrom<'amqp' | 'http'>('amqp', 'http'), { minLength: 1, maxLength: 4 }), async (junk, transports) => {
         const goods = transports.map(valid);
         const batch = [...junk, ...goods.map((g) => g.delivery)];
-        const outcomes = intake.accept(batch);
+        const outcomes = await intake.accept(batch);
         expect(outcomes).toHaveLength(batch.length);
         for (const outcome of outcomes) {
           expect(outcome.kind).not.toBe('retry-later');

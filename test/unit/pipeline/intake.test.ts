@@ -10,6 +10,7 @@ import { Dispatcher } from '../../../src/pipeline/dispatcher.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
 import { allListeners } from '../../../src/pipeline/listeners/index.ts';
 import { Router } from '../../../src/pipeline/router.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfig } from '../../helpers/config.ts';
 
@@ -25,8 +26,9 @@ function setup(extra = 'publishers:\n  relengd.release.approve: [releng]\n') {
   const config = testConfig('/srv/relengd', extra);
   const clock = fixedClock('2026-11-26T12:00:00Z');
   const logger = silentLogger();
-  const intake = new Intake({ store, config, clock, logger });
-  const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock, logger });
+  const api = new SqliteStore(store);
+  const intake = new Intake({ store: api, config, clock, logger });
+  const dispatcher = new Dispatcher({ store: api, router: new Router(allListeners), config, clock, logger });
   return { store, intake, dispatcher };
 }
 
@@ -35,17 +37,17 @@ function delivery(topic: string, data: unknown, options: { id?: string; publishe
 }
 
 describe('derived ids cannot be claimed from outside', () => {
-  it('refuses an inbound message whose id is one relengd would derive, and the Bodhi message still composes', () => {
+  it('refuses an inbound message whose id is one relengd would derive, and the Bodhi message still composes', async () => {
     const { store, intake, dispatcher } = setup();
     const bodhiId = '2017-6f0d1d5e-8b4a-4c1e-9d8e-5a1f0c2b7e01';
     const squatted = emittedEventId(bodhiId, 'updates-mashed', 'f26-atomic-host-x86_64');
     expect(isDerivedId(squatted)).toBe(true);
-    const [squat] = intake.accept([delivery('some.unknown.topic', { hello: 1 }, { id: squatted })]);
+    const [squat] = await intake.accept([delivery('some.unknown.topic', { hello: 1 }, { id: squatted })]);
     expect(squat).toMatchObject({ kind: 'rejected', error: { reason: 'reserved-id' } });
 
-    intake.accept([delivery('bodhi.compose.complete', bodhi, { id: bodhiId })]);
-    dispatcher.dispatchBatch();
-    dispatcher.dispatchBatch();
+    await intake.accept([delivery('bodhi.compose.complete', bodhi, { id: bodhiId })]);
+    await dispatcher.dispatchBatch();
+    await dispatcher.dispatchBatch();
     const requests = store.events.query({ topic: 'relengd.ostree.compose.requested' });
     expect(requests.map((e) => e.envelope.data)).toMatchObject([{ stream: expect.any(String) }, { stream: expect.any(String) }]);
     expect(store.jobs.list({ kind: 'compose' })).toHaveLength(2);
@@ -53,9 +55,9 @@ describe('derived ids cannot be claimed from outside', () => {
 });
 
 describe("relengd's own events from outside", () => {
-  it('are dropped and counted, never stored or dispatched', () => {
+  it('are dropped and counted, never stored or dispatched', async () => {
     const { store, intake } = setup();
-    const [outcome] = intake.accept([delivery('relengd.compose.finished', { composeId: 'x' })]);
+    const [outcome] = await intake.accept([delivery('relengd.compose.finished', { composeId: 'x' })]);
     expect(outcome).toMatchObject({ kind: 'dropped' });
     expect(store.events.count()).toBe(0);
     expect(intake.droppedOwnTopics().get('test')).toBe(1);
@@ -65,38 +67,38 @@ describe("relengd's own events from outside", () => {
 describe('commands', () => {
   const approve = { group: 'f26-atomic-host', version: '26.20170705.0' };
 
-  it('are refused from a sender the configuration does not allow, with the reason kept', () => {
+  it('are refused from a sender the configuration does not allow, with the reason kept', async () => {
     const { store, intake } = setup();
     for (const publisher of [undefined, 'guest']) {
-      const [outcome] = intake.accept([delivery('relengd.release.approve', approve, { publisher })]);
+      const [outcome] = await intake.accept([delivery('relengd.release.approve', approve, { publisher })]);
       expect(outcome).toMatchObject({ kind: 'rejected', error: { reason: 'unauthorized' } });
     }
     expect(store.events.count()).toBe(0);
     expect(store.rejected.list().map((r) => r.reason)).toEqual(['unauthorized', 'unauthorized']);
   });
 
-  it('are authorised before the duplicate check: an outsider cannot learn whether an id exists', () => {
+  it('are authorised before the duplicate check: an outsider cannot learn whether an id exists', async () => {
     const { intake } = setup();
-    expect(intake.accept([delivery('relengd.release.approve', approve, { id: 'a-1', publisher: 'releng' })])[0]).toMatchObject({ kind: 'committed' });
-    expect(intake.accept([delivery('relengd.release.approve', approve, { id: 'a-1', publisher: 'guest' })])[0]).toMatchObject({ kind: 'rejected' });
-    expect(intake.accept([delivery('relengd.release.approve', approve, { id: 'a-1', publisher: 'releng' })])[0]).toMatchObject({ kind: 'duplicate' });
+    expect((await intake.accept([delivery('relengd.release.approve', approve, { id: 'a-1', publisher: 'releng' })]))[0]).toMatchObject({ kind: 'committed' });
+    expect((await intake.accept([delivery('relengd.release.approve', approve, { id: 'a-1', publisher: 'guest' })]))[0]).toMatchObject({ kind: 'rejected' });
+    expect((await intake.accept([delivery('relengd.release.approve', approve, { id: 'a-1', publisher: 'releng' })]))[0]).toMatchObject({ kind: 'duplicate' });
   });
 
-  it('refuse values that would reach a command line unchecked', () => {
+  it('refuse values that would reach a command line unchecked', async () => {
     const { intake } = setup();
-    const [outcome] = intake.accept([delivery('relengd.release.approve', { ...approve, version: '26.1\n--unified-core' }, { publisher: 'releng' })]);
+    const [outcome] = await intake.accept([delivery('relengd.release.approve', { ...approve, version: '26.1\n--unified-core' }, { publisher: 'releng' })]);
     expect(outcome).toMatchObject({ kind: 'rejected', error: { reason: 'schema', field: 'version' } });
   });
 });
 
 describe('one bad message in a batch', () => {
-  it('is rejected alone; its neighbours are stored', () => {
+  it('is rejected alone; its neighbours are stored', async () => {
     const { store, intake } = setup();
     // A value JSON.stringify cannot store (nested past the stack) that skipped the codecs' checks.
     let deep: unknown = {};
     for (let i = 0; i < 20_000; i++) deep = { d: deep };
     const bad: Delivery = { transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: `${PREFIX}.some.topic`, data: deep, id: 'deep-1' } };
-    const outcomes = intake.accept([delivery('bodhi.compose.complete', bodhi, { id: 'ok-1' }), bad, delivery('bodhi.compose.complete', bodhi, { id: 'ok-2' })]);
+    const outcomes = await intake.accept([delivery('bodhi.compose.complete', bodhi, { id: 'ok-1' }), bad, delivery('bodhi.compose.complete', bodhi, { id: 'ok-2' })]);
     expect(outcomes.map((o) => o.kind)).toEqual(['committed', 'rejected', 'committed']);
     expect(outcomes[1]).toMatchObject({ error: { reason: 'unprocessable' } });
     expect(store.events.query({}).map((e) => e.envelope.id).sort()).toEqual(['ok-1', 'ok-2']);
@@ -104,12 +106,12 @@ describe('one bad message in a batch', () => {
 });
 
 describe('an unreadable stored row', () => {
-  it('is parked as failed with its reason, and reading and dispatching go on', () => {
+  it('is parked as failed with its reason, and reading and dispatching go on', async () => {
     const { store, intake, dispatcher } = setup();
-    intake.accept([delivery('bodhi.compose.complete', bodhi, { id: 'broken-1' }), delivery('bodhi.compose.complete', bodhi, { id: 'fine-1' })]);
+    await intake.accept([delivery('bodhi.compose.complete', bodhi, { id: 'broken-1' }), delivery('bodhi.compose.complete', bodhi, { id: 'fine-1' })]);
     store.db.prepare(`UPDATE events SET data = 'hello' WHERE id = 'broken-1'`).run();
     expect(() => store.events.query({})).not.toThrow();
-    const stats = dispatcher.dispatchBatch();
+    const stats = await dispatcher.dispatchBatch();
     expect(stats).toMatchObject({ dispatched: 1, failed: 1 });
     const broken = store.events.get('broken-1')!;
     expect(broken.dispatchState).toBe('failed');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope } from '../../../src/events/envelope.ts';
 import { lastCompose } from '../../../src/pipeline/last-compose.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { NIGHTLY, nightlyRef, pungiConfig } from '../../helpers/pungi.ts';
@@ -38,9 +39,9 @@ describe('lastCompose', () => {
   const config = testConfig('/srv/relengd');
   const stream = config.streams.find((s) => s.id === STREAM)!;
 
-  it('names each artifact whose build failed, with its error and log, for a compose that finished incomplete', () => {
+  it('names each artifact whose build failed, with its error and log, for a compose that finished incomplete', async () => {
     const store = storeWith([built('c-1', 'qcow2'), artifactFailed('c-1', 'installer', 'lorax exited with 1'), finished('c-1', 'FINISHED_INCOMPLETE', COMMIT, ['qcow2'])]);
-    expect(lastCompose(store, stream, 500)).toMatchObject({
+    expect(await lastCompose(new SqliteStore(store), stream, 500)).toMatchObject({
       composeId: 'c-1',
       status: 'FINISHED_INCOMPLETE',
       commit: COMMIT,
@@ -48,18 +49,18 @@ describe('lastCompose', () => {
     });
   });
 
-  it("says why the newest compose is DOOMED, not an older compose's failure", () => {
+  it("says why the newest compose is DOOMED, not an older compose's failure", async () => {
     const store = storeWith([composeFailed('c-1', 'mirror down'), finished('c-1', 'DOOMED', null), composeFailed('c-2', 'rpm-ostree exited with 1'), finished('c-2', 'DOOMED', null)]);
-    expect(lastCompose(store, stream, 500)).toMatchObject({ composeId: 'c-2', status: 'DOOMED', reasons: [{ kind: 'compose', error: 'rpm-ostree exited with 1', log: '/jobs/c-2/log' }] });
+    expect(await lastCompose(new SqliteStore(store), stream, 500)).toMatchObject({ composeId: 'c-2', status: 'DOOMED', reasons: [{ kind: 'compose', error: 'rpm-ostree exited with 1', log: '/jobs/c-2/log' }] });
   });
 
-  it('gives no reasons for a FINISHED compose, though an earlier run of it failed (a retry)', () => {
+  it('gives no reasons for a FINISHED compose, though an earlier run of it failed (a retry)', async () => {
     const store = storeWith([composeFailed('c-1', 'mirror down'), finished('c-1', 'DOOMED', null), finished('c-1', 'FINISHED', COMMIT)]);
-    expect(lastCompose(store, stream, 500)).toMatchObject({ composeId: 'c-1', status: 'FINISHED', commit: COMMIT, reasons: [] });
+    expect(await lastCompose(new SqliteStore(store), stream, 500)).toMatchObject({ composeId: 'c-1', status: 'FINISHED', commit: COMMIT, reasons: [] });
   });
 
-  it('is none for a stream that never composed', () => {
-    expect(lastCompose(storeWith([]), stream, 500)).toBeNull();
+  it('is none for a stream that never composed', async () => {
+    expect(await lastCompose(new SqliteStore(storeWith([])), stream, 500)).toBeNull();
   });
 
   describe("of a stream Pungi composes", () => {
@@ -70,23 +71,23 @@ describe('lastCompose', () => {
     const pungiFinished = (status: string) => ({ topic: 'relengd.compose.finished', subject: ref, data: { composeId: NIGHTLY, stream: STREAM, group: 'f26-atomic-host', arch: 'x86_64', ref, commit: null, version: NIGHTLY, status, artifacts: [] } });
     const refused = { topic: 'relengd.ostree.compose.failed', subject: ref, data: { composeId: 'arch-1', stream: STREAM, ref, version: NIGHTLY, error: `${'f'.repeat(64)} is not in the compose repository`, log: '/jobs/arch-1/log', pungiComposeId: NIGHTLY } };
 
-    it("gives Pungi's word, and the compose's location, for a compose Pungi ended DOOMED", () => {
+    it("gives Pungi's word, and the compose's location, for a compose Pungi ended DOOMED", async () => {
       const store = storeWith([statusChange('TERMINATED'), pungiFinished('DOOMED')]);
-      expect(lastCompose(store, nightly, 500)).toMatchObject({
+      expect(await lastCompose(new SqliteStore(store), nightly, 500)).toMatchObject({
         composeId: NIGHTLY,
         status: 'DOOMED',
         reasons: [{ kind: 'pungi', name: null, error: `Pungi ended compose ${NIGHTLY} as TERMINATED`, log: LOCATION }],
       });
     });
 
-    it("shows an arch's commit that could not be used, which no compose.finished followed, as FAILED with why", () => {
+    it("shows an arch's commit that could not be used, which no compose.finished followed, as FAILED with why", async () => {
       const store = storeWith([refused, statusChange('FINISHED')]);
-      expect(lastCompose(store, nightly, 500)).toMatchObject({ composeId: 'arch-1', version: NIGHTLY, status: 'FAILED', commit: null, reasons: [{ kind: 'compose', error: refused.data.error, log: '/jobs/arch-1/log' }] });
+      expect(await lastCompose(new SqliteStore(store), nightly, 500)).toMatchObject({ composeId: 'arch-1', version: NIGHTLY, status: 'FAILED', commit: null, reasons: [{ kind: 'compose', error: refused.data.error, log: '/jobs/arch-1/log' }] });
     });
 
-    it('names the refused commit of a compose Pungi then ended DOOMED', () => {
+    it('names the refused commit of a compose Pungi then ended DOOMED', async () => {
       const store = storeWith([refused, statusChange('DOOMED'), pungiFinished('DOOMED')]);
-      expect(lastCompose(store, nightly, 500)).toMatchObject({ status: 'DOOMED', reasons: [{ kind: 'compose', error: refused.data.error }] });
+      expect(await lastCompose(new SqliteStore(store), nightly, 500)).toMatchObject({ status: 'DOOMED', reasons: [{ kind: 'compose', error: refused.data.error }] });
     });
   });
 });

@@ -12,6 +12,7 @@ import { Dispatcher } from '../../../src/pipeline/dispatcher.ts';
 import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
 import { allListeners } from '../../../src/pipeline/listeners/index.ts';
 import { Router } from '../../../src/pipeline/router.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { bindFromOutside, topicKind } from '../../../src/trust.ts';
 import { ostreeMessage, pungiConfigYaml, statusMessage } from '../../helpers/pungi.ts';
@@ -29,8 +30,9 @@ function setup(publishers: string) {
   const yaml = pungiConfigYaml('/srv/relengd').replace('publishers:\n', `publishers:\n${publishers}`);
   const config = parseConfig(yaml, {});
   const clock = fixedClock('2026-11-26T12:00:00Z');
-  const intake = new Intake({ store, config, clock, logger: silentLogger() });
-  const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock, logger: silentLogger() });
+  const api = new SqliteStore(store);
+  const intake = new Intake({ store: api, config, clock, logger: silentLogger() });
+  const dispatcher = new Dispatcher({ store: api, router: new Router(allListeners), config, clock, logger: silentLogger() });
   return { store, intake, dispatcher, config };
 }
 
@@ -49,9 +51,9 @@ describe("Pungi's topics", () => {
     expect(keys).toEqual(expect.arrayContaining([...PUNGI_TOPICS, ...PUNGI_TOPICS.map((t) => `org.fedoraproject.prod.${t}`)]));
   });
 
-  it('are refused from an identity publishers.<topic> does not name, and from no identity, and start nothing', () => {
+  it('are refused from an identity publishers.<topic> does not name, and from no identity, and start nothing', async () => {
     const { store, intake, dispatcher } = setup('  pungi.compose.ostree: [pungi]\n  pungi.compose.status.change: [pungi]\n');
-    const outcomes = intake.accept([
+    const outcomes = await intake.accept([
       delivery('pungi.compose.ostree', ostreeMessage('x86_64', COMMIT), 'mallory'),
       delivery('pungi.compose.status.change', statusMessage('FINISHED'), 'mallory'),
       delivery('pungi.compose.ostree', ostreeMessage('aarch64', COMMIT), undefined),
@@ -61,23 +63,23 @@ describe("Pungi's topics", () => {
       { kind: 'rejected', error: { reason: 'unauthorized' } },
       { kind: 'rejected', error: { reason: 'unauthorized', message: 'pungi.compose.ostree is accepted only from pungi; sender was (not authenticated)' } },
     ]);
-    dispatcher.dispatchBatch();
+    await dispatcher.dispatchBatch();
     expect(store.events.count()).toBe(0);
     expect(store.jobs.list({})).toEqual([]);
     expect(store.rejected.list().map((r) => r.reason)).toEqual(['unauthorized', 'unauthorized', 'unauthorized']);
   });
 
-  it('are taken from the identity the rule names, and the commit is then looked for', () => {
+  it('are taken from the identity the rule names, and the commit is then looked for', async () => {
     const { store, intake, dispatcher } = setup('  pungi.compose.ostree: [pungi]\n');
-    expect(intake.accept([delivery('pungi.compose.ostree', ostreeMessage('x86_64', COMMIT), 'pungi')])).toMatchObject([{ kind: 'committed' }]);
-    dispatcher.dispatchBatch();
+    expect(await intake.accept([delivery('pungi.compose.ostree', ostreeMessage('x86_64', COMMIT), 'pungi')])).toMatchObject([{ kind: 'committed' }]);
+    await dispatcher.dispatchBatch();
     expect(store.jobs.list({ kind: 'pungi-commit' })).toHaveLength(1);
   });
 
-  it('are taken from anyone when no rule names them, and from an archive the operator replays', () => {
+  it('are taken from anyone when no rule names them, and from an archive the operator replays', async () => {
     const { intake } = setup('');
-    expect(intake.accept([delivery('pungi.compose.ostree', ostreeMessage('x86_64', COMMIT), 'anyone')])).toMatchObject([{ kind: 'committed' }]);
+    expect(await intake.accept([delivery('pungi.compose.ostree', ostreeMessage('x86_64', COMMIT), 'anyone')])).toMatchObject([{ kind: 'committed' }]);
     const ruled = setup('  pungi.compose.status.change: [pungi]\n');
-    expect(ruled.intake.accept([delivery('pungi.compose.status.change', statusMessage('FINISHED'), undefined, 'archive')])).toMatchObject([{ kind: 'committed' }]);
+    expect(await ruled.intake.accept([delivery('pungi.compose.status.change', statusMessage('FINISHED'), undefined, 'archive')])).toMatchObject([{ kind: 'committed' }]);
   });
 });

@@ -12,6 +12,7 @@ import { Intake, type Delivery } from '../../../src/pipeline/intake.ts';
 import { allListeners } from '../../../src/pipeline/listeners/index.ts';
 import { SIGN_REQUESTS, SIGNATURES } from '../../../src/pipeline/listeners/sign-state.ts';
 import { Router } from '../../../src/pipeline/router.ts';
+import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { authorize, topicKind } from '../../../src/trust.ts';
 import { artifactsAndPromotion, testConfig } from '../../helpers/config.ts';
@@ -47,7 +48,7 @@ describe('who may reply to a signing request', () => {
     expect(authorize(REPLY, { identity: 'robosignatory', source: 'live' }, {})).toMatchObject({ allowed: false, drop: false });
   });
 
-  it("refuses an outsider's reply at the door: not stored, the request still waiting, nothing checked", () => {
+  it("refuses an outsider's reply at the door: not stored, the request still waiting, nothing checked", async () => {
     const store = Store.open(':memory:');
     stores.push(store);
     const config = testConfig('/srv/relengd', {
@@ -55,30 +56,31 @@ describe('who may reply to a signing request', () => {
       extra: `publishers: { ${REPLY}: [robosignatory] }`,
     });
     const clock = fixedClock('2026-11-26T12:00:00Z');
-    const intake = new Intake({ store, config, clock, logger: silentLogger() });
-    const dispatcher = new Dispatcher({ store, router: new Router(allListeners), config, clock, logger: silentLogger() });
+    const api = new SqliteStore(store);
+    const intake = new Intake({ store: api, config, clock, logger: silentLogger() });
+    const dispatcher = new Dispatcher({ store: api, router: new Router(allListeners), config, clock, logger: silentLogger() });
     const delivery = (topic: string, data: unknown, publisher?: string): Delivery => ({ transport: 'test', raw: Buffer.from(JSON.stringify(data)), headers: {}, decoded: { topic: `${PREFIX}.${topic}`, data, publisher } });
 
     // The commit relengd composed is announced; the signer listener asks for its signature.
     const composed = { composeId: 'Fedora-AtomicHost-26-20261126.0', stream: 'f26-atomic-host-x86_64', ref: 'fedora/26/x86_64/updates/atomic-host', commit: COMMIT, parent: null, version: '26.20261126.0', duration: 1 };
     store.transaction(() => store.events.insert({ ...validateEnvelope('relengd.ostree.compose.finished', composed) }, { origin: 'emitted', transport: 'internal', receivedAt: clock.now().toISOString() }));
-    dispatcher.dispatchBatch();
-    dispatcher.dispatchBatch();
+    await dispatcher.dispatchBatch();
+    await dispatcher.dispatchBatch();
     const [requestId] = store.state.list(SIGN_REQUESTS).map((r) => r.key);
     expect(requestId).toBeDefined();
     const reply = { request_id: requestId, build_id: '26.20261126.0', basearch: 'x86_64', commit_object: `file:///srv/relengd/repo/objects/aa/${'a'.repeat(62)}.commit`, checksum: `sha256:${COMMIT}`, status: 'SUCCESS' };
 
-    const [outsider] = intake.accept([delivery(REPLY, reply, 'mallory')]);
+    const [outsider] = await intake.accept([delivery(REPLY, reply, 'mallory')]);
     expect(outsider).toMatchObject({ kind: 'rejected', error: { reason: 'unauthorized' } });
     expect(store.rejected.count()).toBe(1);
     expect(store.events.query({ topic: REPLY })).toEqual([]);
-    dispatcher.dispatchBatch();
+    await dispatcher.dispatchBatch();
     expect(store.jobs.list({ kind: 'sign-verify' })).toEqual([]);
     expect(store.state.get(SIGNATURES, COMMIT)).toMatchObject({ state: 'requested', replies: [] });
 
     // The configured signer's reply is taken, and gets its check.
-    expect(intake.accept([delivery(REPLY, reply, 'robosignatory')])).toMatchObject([{ kind: 'committed' }]);
-    dispatcher.dispatchBatch();
+    expect(await intake.accept([delivery(REPLY, reply, 'robosignatory')])).toMatchObject([{ kind: 'committed' }]);
+    await dispatcher.dispatchBatch();
     expect(store.jobs.list({ kind: 'sign-verify' })).toHaveLength(1);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../../src/events/envelope.ts';
+import { eventRow } from '../../../../src/store/events.ts';
 import { postgresMissingReason, titled, useReplicaStores } from '../../../helpers/postgres.ts';
 
 function envelope(id: string, data: unknown = { n: id }): Envelope {
@@ -64,6 +65,23 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL inbox'), () =
     expect((await a.events.pending(10)).map((e) => e.envelope.id)).toEqual(['e2', 'e3']);
     expect((await a.events.query({ ids: ['e1', 'e3'], order: 'asc' })).map((e) => e.envelope.id)).toEqual(['e1', 'e3']);
     expect((await a.events.query({ correlationId: 'e2' })).map((e) => e.envelope.id)).toEqual(['e2']);
+  });
+
+  it("writeInbox takes the SQLite store's rows: a body that is not text PostgreSQL can hold is kept raw, beside its data", async () => {
+    const { a, b } = stores();
+    // Invalid UTF-8 inside a JSON string: the data parses (with a replacement character), the bytes are kept as sent.
+    const body = Uint8Array.from([...new TextEncoder().encode('{"s": "'), 0xff, ...new TextEncoder().encode('"}')]);
+    const text = new TextEncoder().encode('{"s": "ok"}');
+    const stored = await a.writeInbox([
+      { table: 'events', row: eventRow(envelope('bad-utf8', { s: '\ufffd' }), { ...inbound, raw: body, rawIsData: true }) },
+      { table: 'events', row: eventRow(envelope('text', { s: 'ok' }), { ...inbound, raw: text, rawIsData: true }) },
+      { table: 'events', row: eventRow(envelope('text', { s: 'ok' }), { ...inbound, raw: text, rawIsData: true }) },
+    ]);
+    expect(stored).toEqual([true, true, false]);
+    expect(Buffer.from((await b.events.raw('bad-utf8'))!)).toEqual(Buffer.from(body));
+    expect((await b.events.get('bad-utf8'))?.envelope.data).toEqual({ s: '\ufffd' });
+    expect(Buffer.from((await b.events.raw('text'))!)).toEqual(Buffer.from(text));
+    expect((await b.events.get('text'))?.envelope).toEqual(envelope('text', { s: 'ok' }));
   });
 
   it('stores a batch in one statement, in batch order, each id once across replicas racing and within the batch', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobRow, NewJobRow } from '../../../../src/store/jobs.ts';
-import type { ClaimedJob, PostgresStore } from '../../../../src/store/postgres/index.ts';
+import { LeaseLostError, type ClaimedJob, type PostgresStore } from '../../../../src/store/postgres/index.ts';
 import { postgresMissingReason, titled, useReplicaStores } from '../../../helpers/postgres.ts';
 
 const AT = '2026-12-02T10:00:00.000Z';
@@ -12,8 +12,9 @@ function job(id: string, queueKey: string, kind = 'compose'): NewJobRow {
 
 const logPathFor = (j: JobRow): string => `/var/log/relengd/jobs/${j.id}.log`;
 
-function claim(store: PostgresStore, replicaId: string, onlyKinds?: readonly string[]): Promise<ClaimedJob | undefined> {
-  return store.jobs.claimNext(AT, logPathFor, { replicaId, leaseMs: LEASE_MS }, onlyKinds);
+/** A claim for the store's replica (each store is one: `replicaId`, `leaseMs`). */
+function claim(store: PostgresStore, onlyKinds?: readonly string[]): Promise<ClaimedJob | undefined> {
+  return store.jobs.claimNext(AT, logPathFor, onlyKinds);
 }
 
 describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL jobs across replicas'), () => {
@@ -28,7 +29,7 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL jobs across r
     const seen: ClaimedJob[] = [];
     for (let round = 0; round < 5; round++) {
       // Far more claims in flight than there are refs, half on each replica's pool.
-      const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? claim(a, 'replica-a') : claim(b, 'replica-b'))));
+      const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? claim(a) : claim(b))));
       const claimed = claims.filter((c): c is ClaimedJob => c !== undefined);
       // One job per ref, and it is that ref's oldest not yet run.
       expect(claimed.map((c) => c.queueKey).sort()).toEqual([...keys].sort());
@@ -36,11 +37,11 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL jobs across r
       for (const c of claimed) expect(c).toMatchObject({ state: 'running', attempts: 1, logPath: logPathFor(c), reclaimedFrom: null });
       seen.push(...claimed);
       // Nothing more to claim while every ref has its job running.
-      expect(await claim(a, 'replica-a')).toBeUndefined();
-      for (const c of claimed) expect(await (c.claimedBy === 'replica-a' ? a : b).jobs.finish(c.id, { state: 'succeeded', result: { commit: c.id } }, AT, c.claimedBy)).toBe(true);
+      expect(await claim(a)).toBeUndefined();
+      for (const c of claimed) await (c.claimedBy === a.replicaId ? a : b).jobs.finish(c.id, { state: 'succeeded', result: { commit: c.id } }, AT);
     }
     expect(new Set(seen.map((c) => c.id)).size).toBe(30);
-    expect(new Set(seen.map((c) => c.claimedBy))).toEqual(new Set(['replica-a', 'replica-b']));
+    expect(new Set(seen.map((c) => c.claimedBy))).toEqual(new Set([a.replicaId, b.replicaId]));
     expect(await b.jobs.countByState()).toEqual({ succeeded: 30 });
   });
 
@@ -49,38 +50,40 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL jobs across r
     const ref = 'fedora/26/x86_64/updates/atomic-host';
     await a.jobs.insert(job('compose-1', ref), AT);
     await a.jobs.insert(job('compose-2', ref), '2026-12-02T10:00:01.000Z');
-    const first = await claim(a, 'replica-a');
-    expect(first).toMatchObject({ id: 'compose-1', claimedBy: 'replica-a', attempts: 1 });
+    const first = await claim(a);
+    expect(first).toMatchObject({ id: 'compose-1', claimedBy: a.replicaId, attempts: 1 });
 
     // Lease alive: replica b finds nothing (compose-2 waits behind compose-1 on the same ref).
-    expect(await claim(b, 'replica-b')).toBeUndefined();
-    expect(await a.jobs.heartbeat('replica-a', LEASE_MS)).toEqual(['compose-1']);
+    expect(await claim(b)).toBeUndefined();
+    expect(await a.jobs.heartbeat(a.replicaId, LEASE_MS)).toEqual(['compose-1']);
 
     // Replica a "dies": its lease runs out.
     await a.db.query(`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = 'compose-1'`);
-    const again = await claim(b, 'replica-b');
-    expect(again).toMatchObject({ id: 'compose-1', state: 'running', claimedBy: 'replica-b', reclaimedFrom: 'replica-a', attempts: 2 });
-    expect(await claim(a, 'replica-a')).toBeUndefined();
+    const again = await claim(b);
+    expect(again).toMatchObject({ id: 'compose-1', state: 'running', claimedBy: b.replicaId, reclaimedFrom: a.replicaId, attempts: 2 });
+    expect(await claim(a)).toBeUndefined();
 
-    // The old holder's heartbeat and outcome no longer touch it.
-    expect(await a.jobs.heartbeat('replica-a', LEASE_MS)).toEqual([]);
-    expect(await a.jobs.finish('compose-1', { state: 'failed', error: 'late' }, AT, 'replica-a')).toBe(false);
-    expect(await b.jobs.finish('compose-1', { state: 'succeeded' }, AT, 'replica-b')).toBe(true);
+    // The old holder's heartbeat, requeue and outcome no longer touch it; its outcome's transaction fails.
+    expect(await a.jobs.heartbeat(a.replicaId, LEASE_MS)).toEqual([]);
+    await a.jobs.requeue('compose-1');
+    expect(await a.jobs.get('compose-1')).toMatchObject({ state: 'running', attempts: 2 });
+    await expect(a.jobs.finish('compose-1', { state: 'failed', error: 'late' }, AT)).rejects.toBeInstanceOf(LeaseLostError);
+    await b.jobs.finish('compose-1', { state: 'succeeded' }, AT);
     expect(await a.jobs.get('compose-1')).toMatchObject({ state: 'succeeded', attempts: 2, error: null });
-    expect(await claim(a, 'replica-a')).toMatchObject({ id: 'compose-2', reclaimedFrom: null });
+    expect(await claim(a)).toMatchObject({ id: 'compose-2', reclaimedFrom: null });
   });
 
   it('renews the leases a replica holds; the claim honours onlyKinds', async () => {
     const { a, b } = stores();
     await a.jobs.insert(job('promote-1', 'group-a', 'promote'), AT);
     await a.jobs.insert(job('compose-1', 'ref-b', 'compose'), '2026-12-02T10:00:01.000Z');
-    expect(await claim(a, 'replica-a', ['compose'])).toMatchObject({ id: 'compose-1' });
-    expect(await claim(a, 'replica-a', [])).toBeUndefined();
+    expect(await claim(a, ['compose'])).toMatchObject({ id: 'compose-1' });
+    expect(await claim(a, [])).toBeUndefined();
     const before = (await b.jobs.leases())[0]!;
     await a.db.query(`UPDATE jobs SET lease_expires_at = now() + interval '1 second' WHERE id = 'compose-1'`);
-    expect(await a.jobs.heartbeat('replica-a', LEASE_MS)).toEqual(['compose-1']);
+    expect(await a.jobs.heartbeat(a.replicaId, LEASE_MS)).toEqual(['compose-1']);
     const after = (await b.jobs.leases())[0]!;
-    expect(after).toMatchObject({ id: 'compose-1', claimedBy: 'replica-a', expired: false });
+    expect(after).toMatchObject({ id: 'compose-1', claimedBy: a.replicaId, expired: false });
     expect(after.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now() + LEASE_MS / 2);
     expect(before.leaseExpiresAt).not.toBeNull();
     expect(await a.jobs.ofCompose('compose', 'c-compose-1', 'ref-b')).toMatchObject({ id: 'compose-1' });

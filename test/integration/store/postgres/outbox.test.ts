@@ -52,4 +52,21 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL outbox across
     expect(await a.outbox.countPending()).toBe(0);
     expect(await a.outbox.claim('replica-a', 10, 1)).toEqual([]);
   });
+
+  it("pending is the rows this store's replica is to publish: its own claims again, never another's; a failed publish frees the row", async () => {
+    const { a, b } = stores();
+    for (const [i, id] of ['one', 'two', 'three'].entries()) await emitted(a, id, `2026-12-02T10:00:0${i}.000Z`);
+    expect((await a.outbox.pending(2)).map((item) => item.eventId)).toEqual(['one', 'two']);
+    expect((await b.outbox.pending(10)).map((item) => item.eventId)).toEqual(['three']);
+    // A publish cut short (no markSent, no markFailed): the rows come back to their replica only.
+    expect((await a.outbox.pending(10)).map((item) => item.eventId)).toEqual(['one', 'two']);
+    expect((await b.outbox.pending(10)).map((item) => item.eventId)).toEqual(['three']);
+    expect((await a.outbox.unsent(10)).map((item) => item.eventId)).toEqual(['one', 'two', 'three']);
+
+    await a.outbox.markSent('one', AT);
+    await a.outbox.markFailed('two', 'broker closed the channel');
+    expect((await b.outbox.pending(10))[0]).toEqual({ eventId: 'two', routingKey: 'org.example.relengd.compose.finished', createdAt: '2026-12-02T10:00:01.000Z', attempts: 1, lastError: 'broker closed the channel' });
+    expect(await a.outbox.pending(10)).toEqual([]);
+    expect(await a.outbox.countPending()).toBe(2);
+  });
 });

@@ -1,5 +1,6 @@
+import { setTimeout } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { DISPATCHER_LEASE, LeaseLostError } from '../../../../src/store/postgres/index.ts';
+import { DISPATCHER_LEASE, LeaseLostError, PostgresStore, type ReplicaBeat } from '../../../../src/store/postgres/index.ts';
 import { postgresMissingReason, titled, useReplicaStores } from '../../../helpers/postgres.ts';
 
 const AT = '2026-12-02T10:00:00.000Z';
@@ -34,24 +35,84 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL replicas and 
 
   it('lists each replica with its heartbeat and the leases it holds; a clean stop hands them over', async () => {
     const { a, b } = stores();
-    await a.replicas.register({ id: 'replica-a', host: 'node-1', pid: 101 });
-    await b.replicas.register({ id: 'replica-b', host: 'node-2', pid: 202 });
-    await a.leases.acquire(DISPATCHER_LEASE, 'replica-a', 30_000);
+    await a.replicaTable.register({ id: a.replicaId, host: 'node-1', pid: 101 });
+    await b.replicaTable.register({ id: b.replicaId, host: 'node-2', pid: 202 });
+    await a.leases.acquire(DISPATCHER_LEASE, a.replicaId, 30_000);
     await a.jobs.insert({ id: 'compose-1', kind: 'compose', queueKey: 'ref', spec: {}, causeEventId: 'e', correlationId: 'e', listener: 'composer' }, AT);
-    await a.jobs.claimNext(AT, () => '/log', { replicaId: 'replica-a', leaseMs: 30_000 });
-    await a.db.query(`UPDATE replicas SET heartbeat_at = now() - interval '10 seconds' WHERE id = 'replica-b'`);
-    expect(await b.replicas.heartbeat('replica-a')).toBe(true);
+    await a.jobs.claimNext(AT, () => '/log');
+    await a.db.query(`UPDATE replicas SET heartbeat_at = now() - interval '40 seconds' WHERE id = $1`, [b.replicaId]);
+    expect(await b.replicaTable.heartbeat(a.replicaId)).toBe(true);
 
-    const listed = await b.replicas.list();
-    expect(listed.map((r) => r.id)).toEqual(['replica-a', 'replica-b']);
+    const listed = await b.replicaTable.list();
+    expect(listed.map((r) => r.id)).toEqual([a.replicaId, b.replicaId]);
     expect(listed[0]).toMatchObject({ host: 'node-1', pid: 101, leases: { named: [DISPATCHER_LEASE], jobs: ['compose-1'], outbox: 0 } });
     expect(listed[1]).toMatchObject({ host: 'node-2', pid: 202, leases: { named: [], jobs: [], outbox: 0 } });
-    expect(listed[1]!.heartbeatAgeMs).toBeGreaterThanOrEqual(10_000);
+    expect(listed[1]!.heartbeatAgeMs).toBeGreaterThanOrEqual(40_000);
+    // The same through the store API's view (stale: older than the 30 s lease).
+    expect(await b.replicas.list()).toEqual([
+      expect.objectContaining({ id: a.replicaId, host: 'node-1', stale: false, jobLeases: 1, dispatching: true }),
+      expect.objectContaining({ id: b.replicaId, host: 'node-2', stale: true, jobLeases: 0, dispatching: false }),
+    ]);
 
-    await a.replicas.remove('replica-a');
-    expect((await b.replicas.list()).map((r) => r.id)).toEqual(['replica-b']);
-    expect(await b.leases.acquire(DISPATCHER_LEASE, 'replica-b', 30_000)).toBe(true);
-    expect(await b.jobs.claimNext(AT, () => '/log', { replicaId: 'replica-b', leaseMs: 30_000 })).toMatchObject({ id: 'compose-1', reclaimedFrom: 'replica-a', attempts: 2 });
-    expect(await b.replicas.heartbeat('replica-a')).toBe(false);
+    await a.replicaTable.remove(a.replicaId);
+    expect((await b.replicaTable.list()).map((r) => r.id)).toEqual([b.replicaId]);
+    expect(await b.replicas.takeDispatchTurn()).toBe(true);
+    expect(await a.replicas.takeDispatchTurn()).toBe(false);
+    await b.transaction(() => b.replicas.assertDispatchTurn());
+    await expect(a.transaction(() => a.replicas.assertDispatchTurn())).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await b.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'compose-1', reclaimedFrom: a.replicaId, attempts: 2 });
+    expect(await b.replicaTable.heartbeat(a.replicaId)).toBe(false);
+  });
+
+  it("keeps a live replica's job, and queues a dead replica's job again for another once its lease ran out", async () => {
+    const { url } = stores();
+    // Short leases, so the test waits about a second, gated on what the database shows. The live
+    // replica's is longer than the others': a busy machine delaying its renewals must not end it.
+    const live = await PostgresStore.open(url, { replicaId: 'live', leaseMs: 1500 });
+    const dead = await PostgresStore.open(url, { replicaId: 'dead', leaseMs: 300 });
+    const taker = await PostgresStore.open(url, { replicaId: 'taker', leaseMs: 300 });
+    try {
+      const beats: ReplicaBeat[] = [];
+      const errors: unknown[] = [];
+      await live.replicas.start({ onBeat: (beat) => beats.push(beat), onError: (error) => errors.push(error) });
+      await taker.replicas.start({ onError: (error) => errors.push(error) });
+      const newJob = (id: string, queueKey: string) => ({ id, kind: 'compose', queueKey, spec: {}, causeEventId: id, correlationId: id, listener: 'composer' });
+      await live.jobs.insert(newJob('live-job', 'ref-live'), AT);
+      expect(await live.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'live-job', claimedBy: 'live' });
+      // 'dead' claims without ever starting its heartbeat: it died right after the claim.
+      await dead.jobs.insert(newJob('dead-job', 'ref-dead'), AT);
+      expect(await dead.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'dead-job', claimedBy: 'dead' });
+      const firstExpiry = (await lease(live, 'live-job'))!;
+
+      // Poll until the dead replica's job is queued again by the taker's renewals (bounded: 200 x 25 ms).
+      let requeued = false;
+      for (let i = 0; i < 200 && !requeued; i++) {
+        requeued = (await taker.jobs.get('dead-job'))?.state === 'queued';
+        if (!requeued) await setTimeout(25);
+      }
+      expect(requeued).toBe(true);
+      expect(await taker.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'dead-job', claimedBy: 'taker', attempts: 2, reclaimedFrom: null });
+
+      // Meanwhile the live replica's lease was renewed past its first expiry, and its job stayed its own.
+      for (let i = 0; i < 200 && (await lease(live, 'live-job'))! <= firstExpiry; i++) await setTimeout(25);
+      expect((await lease(live, 'live-job'))!.getTime()).toBeGreaterThan(firstExpiry.getTime());
+      expect(await taker.jobs.get('live-job')).toMatchObject({ state: 'running', attempts: 1 });
+      expect(await taker.jobs.claimNext(AT, () => '/log')).toBeUndefined();
+      expect(beats.some((beat) => beat.jobs.includes('live-job'))).toBe(true);
+      expect((await taker.replicas.list()).map((r) => r.id).sort()).toEqual(['live', 'taker']);
+
+      // A clean stop hands the live replica's job over at once.
+      await live.replicas.stop();
+      expect(await taker.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'live-job', claimedBy: 'taker', reclaimedFrom: 'live', attempts: 2 });
+      expect((await taker.replicas.list()).map((r) => r.id)).toEqual(['taker']);
+      expect(errors).toEqual([]);
+    } finally {
+      await Promise.all([live.close(), dead.close(), taker.close()]);
+    }
   });
 });
+
+async function lease(store: PostgresStore, jobId: string): Promise<Date | null> {
+  const { rows } = await store.db.query<{ lease_expires_at: Date | null }>('SELECT lease_expires_at FROM jobs WHERE id = $1', [jobId]);
+  return rows[0]?.lease_expires_at ?? null;
+}

@@ -22,7 +22,7 @@ async function written(store: PostgresStore, id: string): Promise<boolean[]> {
     (await store.jobs.get(`job-${id}`)) !== undefined,
     (await store.state.get('compose-queue', `ref-${id}`)) !== undefined,
     await store.events.has(`${id}.requested`),
-    (await store.outbox.pending(10)).some((item) => item.eventId === `${id}.requested`),
+    (await store.outbox.unsent(10)).some((item) => item.eventId === `${id}.requested`),
   ];
 }
 
