@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { RelengdError } from '../errors.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { jobId } from '../events/ids.ts';
@@ -281,10 +282,9 @@ function decide(listener: Listener, event: Envelope, context: ListenerContext, s
 }
 
 /** Another replica holds the dispatcher's turn: nothing was dispatched here. */
-export class NotDispatching extends Error {
+export class NotDispatching extends RelengdError {
   constructor() {
-    super('another replica is dispatching');
-    this.name = 'NotDispatching';
+    super("another replica holds the dispatcher's turn: replay on that replica (relengd status names the one dispatching; POST /replay to it), or when no replica runs", { retriable: true });
   }
 }
 
