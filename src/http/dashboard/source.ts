@@ -165,7 +165,8 @@ export function createDashboardReads(o: DashboardSourceOptions): DashboardReads 
         ready: o.transport.isReady() && store.isOpen(),
         connected: o.transport.isReady(),
         outboxPending: await store.outbox.countPending(),
-        outboxOldest: (await store.outbox.pending(1))[0]?.createdAt ?? null,
+        // Read, not claimed: on PostgreSQL `outbox.pending` claims rows for publishing.
+        outboxOldest: await store.observability.oldestPendingOutbox(),
         dispatchPending: counts.filter((c) => c.state === 'pending').reduce((n, c) => n + c.n, 0),
         lastInbound: await store.events.lastInboundTime(),
         now: now().toISOString(),
