@@ -107,7 +107,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { httpTokens, httpTls } = preflight(config, { serveHttp: options.serveHttp !== false });
   const store: StoreApi = await openStore(config);
   // Registered before any claim: the heartbeat keeps this replica's leases from the first job on.
-  await store.replicas?.start();
+  // Late-bound: a renewal that lost a running job's lease stops that job here (the runner is made below).
+  let leasesRenewed: ((jobs: readonly string[]) => void) | undefined;
+  await store.replicas?.start({
+    onBeat: (beat) => leasesRenewed?.(beat.jobs),
+    onError: (error) => logger.warn({ component: 'replicas', err: error }, "renewing this replica's leases failed; trying again at the next renewal"),
+  });
   const router = new Router(allListeners);
   // In a dry run nothing leaves: decisions are stored and logged, never published or run.
   const publish = (): void => {
@@ -148,6 +153,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
   });
   const jobs = runner;
+  leasesRenewed = (renewed) => jobs.leasesRenewed(renewed);
   const intake = new Intake({ store, config, clock, logger, maxMessageBytes: config.http.maxBodyBytes, onCommitted: () => dispatcher.schedule() });
 
   await catchUpOnStart({ config, store, intake, clock, logger, topics: router.patterns().filter((p) => bindFromOutside(p, config.publishers)), fetchImpl: options.fetchImpl });

@@ -92,6 +92,10 @@ export class JobRunner {
   readonly #cancels = new Map<string, AbortController>();
   /** Running jobs being cancelled: the request is kept in the store until the cancel is recorded (a crash meanwhile applies it again at the next start). */
   readonly #stopping = new Map<string, { key: string; request: JobControlRequest }>();
+  /** Running jobs the last lease renewal did not keep (several replicas); a second miss ends them. */
+  readonly #unrenewed = new Set<string>();
+  /** Running jobs another replica took over: stopped here, their outcome not recorded. */
+  readonly #takenOver = new Set<string>();
   #phase: 'new' | 'starting' | 'started' | 'stopped' = 'new';
   #poll: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -144,6 +148,28 @@ export class JobRunner {
   }
 
   /** Jobs this runner is running now. */
+  /**
+   * Several replicas: the running jobs whose lease this replica's last renewal kept. A job missing
+   * from two renewals in a row (one claimed during a renewal misses at most one) lost its lease to
+   * another replica, which runs it now (this replica paused or lost its connection past the lease):
+   * it is stopped here, so the repository sees one run, and its outcome is the other run's.
+   */
+  leasesRenewed(renewed: readonly string[]): void {
+    const kept = new Set(renewed);
+    for (const id of [...this.#unrenewed]) if (!this.#running.has(id) || kept.has(id)) this.#unrenewed.delete(id);
+    for (const id of this.#running.keys()) {
+      if (kept.has(id) || this.#takenOver.has(id)) continue;
+      if (!this.#unrenewed.has(id)) {
+        this.#unrenewed.add(id);
+        continue;
+      }
+      this.#unrenewed.delete(id);
+      this.#takenOver.add(id);
+      this.#log.warn({ jobId: id }, "this replica's lease on the job lapsed and another replica runs it now: stopping it here");
+      this.#cancels.get(id)?.abort(new JobTakenOverError(id, new LeaseLostError(`job ${id}`, 'this replica')));
+    }
+  }
+
   runningCount(): number {
     return this.#running.size;
   }
@@ -291,6 +317,7 @@ export class JobRunner {
         this.#running.delete(job.id);
         this.#cancels.delete(job.id);
         this.#stopping.delete(job.id);
+        this.#takenOver.delete(job.id);
         void this.#fill();
       });
     this.#running.set(job.id, done);
@@ -380,6 +407,11 @@ export class JobRunner {
       if (!signal.aborted) log.error({ err: error }, 'executor threw');
     }
     const durationMs = Math.round(performance.now() - started);
+    if (this.#takenOver.has(job.id)) {
+      // Not this replica's job any more: whatever the stopped executor made of it is not the outcome.
+      log.info({ durationMs, state: 'taken-over' }, 'job ended here; another replica runs it');
+      return;
+    }
     if (this.#shutdown.signal.aborted) {
       // Whatever the executor made of the abort (a cancelled command is not a failed compose): run it
       // again. An operator's cancel still pending is applied at the next start, before it runs.

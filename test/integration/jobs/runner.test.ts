@@ -316,6 +316,38 @@ describe('job runner: results', () => {
   });
 });
 
+describe('job runner: several replicas', () => {
+  it('stops a running job whose lease two renewals in a row did not keep, and records nothing of it: another replica runs it now', async () => {
+    const started = deferred();
+    let abortedWith: unknown;
+    const { store, runner } = setup([
+      executor('test', (ctx) => {
+        started.resolve();
+        return new Promise<JobOutcome>((resolve) => ctx.signal.addEventListener('abort', () => {
+          abortedWith = ctx.signal.reason;
+          resolve({ state: 'failed', error: 'aborted', emit: [] });
+        }));
+      }),
+    ]);
+    enqueue(store, 'compose-1');
+    await runner.start();
+    await started.promise;
+    // A renewal that kept it, then one that missed it (a claim racing a renewal misses once): it runs on.
+    runner.leasesRenewed(['compose-1']);
+    runner.leasesRenewed([]);
+    expect(abortedWith).toBeUndefined();
+    runner.leasesRenewed(['compose-1']);
+    runner.leasesRenewed([]);
+    expect(abortedWith).toBeUndefined();
+    // Missed twice in a row: taken over.
+    runner.leasesRenewed([]);
+    expect((abortedWith as Error | undefined)?.name).toBe('JobTakenOverError');
+    await runner.idle();
+    // Not recorded failed: the other replica's run is the job's outcome.
+    expect(store.jobs.get('compose-1')).toMatchObject({ state: 'running', error: null });
+  });
+});
+
 describe('job runner: interruption and recovery', () => {
   it('re-runs a job a crashed daemon left running, once, with recovering set', async () => {
     const dir = tempDir();
