@@ -110,7 +110,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Late-bound: a renewal that lost a running job's lease stops that job here (the runner is made below).
   let leasesRenewed: ((jobs: readonly string[]) => void) | undefined;
   await store.replicas?.start({
-    onBeat: (beat) => leasesRenewed?.(beat.jobs),
+    onBeat: (beat) => {
+      leasesRenewed?.(beat.jobs);
+      if (beat.requeued?.length) logger.warn({ component: 'replicas', jobs: beat.requeued }, "queued again the running jobs of a replica whose lease lapsed (it died or lost the database): another replica runs them now");
+    },
     onError: (error) => logger.warn({ component: 'replicas', err: error }, "renewing this replica's leases failed; trying again at the next renewal"),
   });
   const router = new Router(allListeners);
@@ -193,7 +196,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     tls: httpTls,
     limits: config.http,
   });
-  logger.info({ component: 'daemon', transport: transport.name, store: store.location, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
 
   const heartbeat = await startHeartbeat({ store, clock, url: http?.url ?? null, version: relengdVersion(), logger });
   // Replicas on one PostgreSQL store: each learns at once of the work the others add (NOTIFY), and
@@ -207,6 +209,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // After recovery and catch-up: they read the newest stored message, which pruning may delete.
   const pruning = startPruning({ store, retention: config.retention, jobsWorkdir: config.jobs.workdir, clock, logger });
   poll.unref();
+  // Logged last: once it is out, startDaemon returns and `start` handles SIGTERM (tests gate their signals on it).
+  logger.info({ component: 'daemon', transport: transport.name, store: store.location, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
   let stopping: Promise<void> | null = null;
   return {
     store,

@@ -5,7 +5,6 @@ import { jobDirName } from '../jobs/runner.ts';
 import type { Logger } from '../log.ts';
 import type { StoreApi } from '../store/api.ts';
 import { pruneStore } from '../store/retention.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
 
 export interface Pruning {
   /** Stops the timer and waits for a run in progress to stop at its next batch. */
@@ -15,17 +14,12 @@ export interface Pruning {
 /**
  * Prunes the store now and every `retention.intervalMinutes` (see `pruneStore`). A failed run is
  * logged and the next one tries again: retention never stops the daemon.
- * Retention runs on the SQLite tables (src/store/retention.ts); on another backend it is skipped, said once.
+ * The same on SQLite and PostgreSQL (src/store/retention.ts); on PostgreSQL every replica prunes,
+ * each batch in a transaction of its own, so runs on several replicas at once only find less to do.
  */
 export function startPruning(options: { store: StoreApi; retention: RetentionConfig; jobsWorkdir: string; clock: Clock; logger: Logger }): Pruning {
-  const { retention, jobsWorkdir, clock } = options;
+  const { store, retention, jobsWorkdir, clock } = options;
   const log = options.logger.child({ component: 'retention' });
-  if (!(options.store instanceof SqliteStore)) {
-    log.warn({ backend: options.store.backend }, `retention is not yet available on a ${options.store.backend} store: nothing is pruned`);
-    return { stop: async () => {} };
-  }
-  const sqlite = options.store;
-  const store = sqlite.sync;
   const abort = new AbortController();
   let running: Promise<void> | undefined;
 
@@ -39,7 +33,6 @@ export function startPruning(options: { store: StoreApi; retention: RetentionCon
       jobDirectoryOf: (id) => join(jobsWorkdir, jobDirName(id)),
       now: clock.now(),
       signal: abort.signal,
-      exclusive: (batch) => sqlite.exclusive(batch),
     })
       .then((pruned) => {
         const removed = pruned.events + pruned.rejected + pruned.jobDirectories + pruned.signatures + pruned.signRequests + pruned.imageLists;

@@ -123,10 +123,11 @@ export interface ReplicaCoordination {
   /**
    * Registers this replica and starts renewing its heartbeat, job leases and outbox claims (a timer
    * that does not keep the process alive). `onBeat` hears which of its running jobs each renewal
-   * kept (one missing was claimed by another replica after this one's lease lapsed); `onError`, a
+   * kept (one missing was claimed by another replica after this one's lease lapsed) and which jobs
+   * of dead replicas it queued again; `onError`, a
    * renewal that failed (the next tries again).
    */
-  start(options?: { onBeat?: ((beat: { readonly jobs: readonly string[] }) => void) | undefined; onError?: ((error: unknown) => void) | undefined }): Promise<void>;
+  start(options?: { onBeat?: ((beat: { readonly jobs: readonly string[]; readonly requeued?: readonly string[] }) => void) | undefined; onError?: ((error: unknown) => void) | undefined }): Promise<void>;
   /** Stops renewing and removes this replica (its leases are released, not left to expire). */
   stop(): Promise<void>;
   /**

@@ -4,6 +4,8 @@ import { imageDigestOf } from '../events/relengd/artifact.ts';
 import { PROMOTION, type Candidate } from '../pipeline/listeners/promoter.ts';
 import { RELEASES, type ReleaseHistory } from '../pipeline/listeners/release-history.ts';
 import { IMAGE_LISTS, SIGN_REQUESTS, SIGNATURES, type ImageListRecord } from '../pipeline/listeners/sign-state.ts';
+import type { StoreApi } from './api.ts';
+import { retentionSqlOf, truthy, type RetentionSql } from './retention-sql.ts';
 import type { Store } from './store.ts';
 
 export interface RetentionOptions {
@@ -20,14 +22,7 @@ export interface RetentionOptions {
   batchSize?: number | undefined;
   /** Stops between batches (the daemon stopping); what was pruned so far stays pruned. */
   signal?: AbortSignal | undefined;
-  /**
-   * Runs one batch with the connection to itself (SqliteStore.exclusive): never inside another
-   * loop's open transaction, whose rollback would undo it. @default runs it at once
-   */
-  exclusive?: (<T>(batch: () => T) => Promise<T>) | undefined;
 }
-
-const atOnce = <T>(batch: () => T): Promise<T> => Promise.resolve(batch());
 
 export interface PruneReport {
   events: number;
@@ -61,8 +56,13 @@ const DAY_MS = 86_400_000;
  * Rows go in small transactions with a turn of the event loop between them. Store order (seq)
  * follows receipt time, so each walk stops at the first row received after the cutoff: a run reads
  * the old rows only, without an index on received_at (which would cost every inbound write).
+ *
+ * The same decisions on SQLite and PostgreSQL: the SQL runs through the backend's port
+ * (./retention-sql.ts). On SQLite a batch holds the connection (a SqliteStore transaction: never
+ * inside another loop's open one); a synchronous Store is wrapped so.
  */
-export async function pruneStore(store: Store, o: RetentionOptions): Promise<PruneReport> {
+export async function pruneStore(storeOrTables: StoreApi | Store, o: RetentionOptions): Promise<PruneReport> {
+  const store = retentionSqlOf(storeOrTables);
   const report: PruneReport = { events: 0, outbox: 0, eventsKept: 0, rejected: 0, jobDirectories: 0, signatures: 0, signRequests: 0, imageLists: 0 };
   await pruneEvents(store, o, report);
   await pruneRejected(store, o, report);
@@ -80,19 +80,19 @@ interface OldRow {
  * Walks a table in seq order, one transaction per batch, handing `handle` the rows received before
  * `cutoff`, until the first row received at or after it.
  */
-async function walkOldRows<R extends OldRow>(store: Store, o: RetentionOptions, cutoff: string, select: (afterSeq: number, limit: number) => R[], handle: (old: R[]) => void): Promise<void> {
+async function walkOldRows<R extends OldRow>(store: RetentionSql, o: RetentionOptions & { decides: boolean }, cutoff: string, select: (afterSeq: number, limit: number) => Promise<R[]>, handle: (old: R[]) => Promise<void>): Promise<void> {
   const batchSize = o.batchSize ?? 500;
   let afterSeq = 0;
   for (;;) {
     if (o.signal?.aborted) return;
-    const more = await (o.exclusive ?? atOnce)(() => store.transaction(() => {
-      const rows = select(afterSeq, batchSize);
+    const more = await store.batch(async () => {
+      const rows = await select(afterSeq, batchSize);
       const firstNew = rows.findIndex((r) => r.received_at >= cutoff);
       const old = firstNew === -1 ? rows : rows.slice(0, firstNew);
-      handle(old);
+      await handle(old);
       afterSeq = old.at(-1)?.seq ?? afterSeq;
       return firstNew === -1 && rows.length === batchSize;
-    }));
+    }, { decides: o.decides });
     if (!more) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -102,24 +102,24 @@ function cutoffOf(o: RetentionOptions, days: number): string {
   return new Date(o.now.getTime() - days * DAY_MS).toISOString();
 }
 
-async function pruneEvents(store: Store, o: RetentionOptions, report: PruneReport): Promise<void> {
-  const select = store.db.prepare(`SELECT e.seq, e.id, e.received_at, e.correlation_id, e.dispatch_state, o.event_id IS NOT NULL AS in_outbox, o.sent_at
-    FROM events e LEFT JOIN outbox o ON o.event_id = e.id WHERE e.seq > ? ORDER BY e.seq LIMIT ?`);
-  const deleteOutbox = store.db.prepare('DELETE FROM outbox WHERE event_id = ?');
-  const deleteEvent = store.db.prepare('DELETE FROM events WHERE seq = ?');
-  type Row = OldRow & { id: string; correlation_id: string; dispatch_state: string; in_outbox: number; sent_at: string | null };
-  await walkOldRows(store, o, cutoffOf(o, o.eventsDays), (after, limit) => select.all(after, limit) as unknown as Row[], (old) => {
+async function pruneEvents(store: RetentionSql, o: RetentionOptions, report: PruneReport): Promise<void> {
+  const select = `SELECT e.seq, e.id, e.received_at, e.correlation_id, e.dispatch_state, o.event_id IS NOT NULL AS in_outbox, o.sent_at
+    FROM events e LEFT JOIN outbox o ON o.event_id = e.id WHERE e.seq > ? ORDER BY e.seq LIMIT ?`;
+  type Row = OldRow & { id: string; correlation_id: string; dispatch_state: string; in_outbox: unknown; sent_at: string | null };
+  await walkOldRows(store, { ...o, decides: true }, cutoffOf(o, o.eventsDays), (after, limit) => store.all<Row>(select, [after, limit]), async (old) => {
     if (old.length === 0) return;
     // Read in the batch's transaction: a job enqueued or a candidate opened a moment ago counts.
-    const needed = neededEvents(store);
+    const needed = await neededEvents(store);
     for (const row of old) {
-      const unsent = row.in_outbox === 1 && row.sent_at === null;
+      const inOutbox = truthy(row.in_outbox);
+      const unsent = inOutbox && row.sent_at === null;
       if (row.dispatch_state === 'pending' || unsent || needed.ids.has(row.id) || needed.correlations.has(row.correlation_id)) {
         report.eventsKept++;
         continue;
       }
-      if (row.in_outbox === 1) report.outbox += Number(deleteOutbox.run(row.id).changes);
-      report.events += Number(deleteEvent.run(row.seq).changes);
+      if (inOutbox) report.outbox += await store.run('DELETE FROM outbox WHERE event_id = ?', [row.id]);
+      // A replay may have reset it to pending since it was read: then it stays.
+      report.events += await store.run("DELETE FROM events WHERE seq = ? AND dispatch_state <> 'pending'", [row.seq]);
     }
   });
 }
@@ -129,9 +129,9 @@ async function pruneEvents(store: Store, o: RetentionOptions, report: PruneRepor
  * (correlation ids) and of the chains of the composes open release candidates need. The first
  * event of a chain has the correlation id as its id.
  */
-function neededEvents(store: Store): { ids: Set<string>; correlations: Set<string> } {
-  const jobs = store.db.prepare(`SELECT cause_event_id, correlation_id FROM jobs WHERE state IN ${UNFINISHED}`).all() as Array<{ cause_event_id: string; correlation_id: string }>;
-  const correlations = new Set([...jobs.map((j) => j.correlation_id), ...candidateCorrelations(store, () => false)]);
+async function neededEvents(store: RetentionSql): Promise<{ ids: Set<string>; correlations: Set<string> }> {
+  const jobs = await store.all<{ cause_event_id: string; correlation_id: string }>(`SELECT cause_event_id, correlation_id FROM jobs WHERE state IN ${UNFINISHED}`);
+  const correlations = new Set([...jobs.map((j) => j.correlation_id), ...(await candidateCorrelations(store, () => false))]);
   return { ids: new Set([...jobs.map((j) => j.cause_event_id), ...correlations]), correlations };
 }
 
@@ -139,13 +139,14 @@ function neededEvents(store: Store): { ids: Set<string>; correlations: Set<strin
  * Correlation ids of the compose jobs of open release candidates (open, or being promoted), and of
  * those for which `alsoKeep(updatedAt)` holds.
  */
-function candidateCorrelations(store: Store, alsoKeep: (updatedAt: string) => boolean): Set<string> {
-  const candidates = store.db.prepare('SELECT value, updated_at FROM state WHERE namespace = ?').all(PROMOTION) as Array<{ value: string; updated_at: string }>;
+async function candidateCorrelations(store: RetentionSql, alsoKeep: (updatedAt: string) => boolean): Promise<Set<string>> {
+  const candidates = await store.all<{ value: string; updated_at: string }>('SELECT value, updated_at FROM state WHERE namespace = ?', [PROMOTION]);
   // A compose id names the group's compose (shared by its arches), or Pungi's compose whose commit a pungi-commit job looked for;
   // candidates recorded before compose ids named it by its job id.
-  const composeJob = store.db.prepare(`SELECT correlation_id FROM jobs WHERE id = ?
-    OR (kind = 'compose' AND json_extract(spec, '$.composeId') = ? AND json_extract(spec, '$.stream') = ?)
-    OR (kind = 'pungi-commit' AND json_extract(spec, '$.pungiComposeId') = ? AND json_extract(spec, '$.stream') = ?) LIMIT 1`);
+  const spec = (field: string) => store.jsonField('spec', field);
+  const composeJob = `SELECT correlation_id FROM jobs WHERE id = ?
+    OR (kind = 'compose' AND ${spec('composeId')} = ? AND ${spec('stream')} = ?)
+    OR (kind = 'pungi-commit' AND ${spec('pungiComposeId')} = ? AND ${spec('stream')} = ?) LIMIT 1`;
   const out = new Set<string>();
   for (const row of candidates) {
     const candidate = parseCandidate(row.value);
@@ -154,7 +155,7 @@ function candidateCorrelations(store: Store, alsoKeep: (updatedAt: string) => bo
     if (candidate.phase !== 'open' && candidate.phase !== 'promoting' && !alsoKeep(row.updated_at)) continue;
     for (const compose of Object.values(candidate.composes ?? {})) {
       if (typeof compose?.composeId !== 'string') continue;
-      const job = composeJob.get(compose.composeId, compose.composeId, String(compose.stream), compose.composeId, String(compose.stream)) as { correlation_id: string } | undefined;
+      const [job] = await store.all<{ correlation_id: string }>(composeJob, [compose.composeId, compose.composeId, String(compose.stream), compose.composeId, String(compose.stream)]);
       if (job) out.add(job.correlation_id);
     }
   }
@@ -169,11 +170,9 @@ function parseCandidate(value: string): Candidate | undefined {
   }
 }
 
-async function pruneRejected(store: Store, o: RetentionOptions, report: PruneReport): Promise<void> {
-  const select = store.db.prepare('SELECT seq, received_at FROM rejected WHERE seq > ? ORDER BY seq LIMIT ?');
-  const remove = store.db.prepare('DELETE FROM rejected WHERE seq = ?');
-  await walkOldRows(store, o, cutoffOf(o, o.rejectedDays), (after, limit) => select.all(after, limit) as unknown as OldRow[], (old) => {
-    for (const row of old) report.rejected += Number(remove.run(row.seq).changes);
+async function pruneRejected(store: RetentionSql, o: RetentionOptions, report: PruneReport): Promise<void> {
+  await walkOldRows(store, { ...o, decides: false }, cutoffOf(o, o.rejectedDays), (after, limit) => store.all<OldRow>('SELECT seq, received_at FROM rejected WHERE seq > ? ORDER BY seq LIMIT ?', [after, limit]), async (old) => {
+    for (const row of old) report.rejected += await store.run('DELETE FROM rejected WHERE seq = ?', [row.seq]);
   });
 }
 
@@ -182,11 +181,11 @@ async function pruneRejected(store: Store, o: RetentionOptions, report: PruneRep
  * composes (compose and artifact jobs share its correlation id) are kept, and so are those of a
  * candidate promoted or refused within the retention: its artifacts are synced from there.
  */
-async function pruneJobDirectories(store: Store, o: RetentionOptions, report: PruneReport): Promise<void> {
+async function pruneJobDirectories(store: RetentionSql, o: RetentionOptions, report: PruneReport): Promise<void> {
   const cutoff = cutoffOf(o, o.jobDirectoriesDays);
-  const { kept, jobs } = await (o.exclusive ?? atOnce)(() => ({
-    kept: candidateCorrelations(store, (updatedAt) => updatedAt >= cutoff),
-    jobs: store.db.prepare(`SELECT id, correlation_id FROM jobs WHERE state IN ${FINISHED} AND finished_at < ?`).all(cutoff) as Array<{ id: string; correlation_id: string }>,
+  const { kept, jobs } = await store.batch(async () => ({
+    kept: await candidateCorrelations(store, (updatedAt) => updatedAt >= cutoff),
+    jobs: await store.all<{ id: string; correlation_id: string }>(`SELECT id, correlation_id FROM jobs WHERE state IN ${FINISHED} AND finished_at < ?`, [cutoff]),
   }));
   for (const job of jobs) {
     if (o.signal?.aborted) return;
@@ -210,48 +209,48 @@ async function pruneJobDirectories(store: Store, o: RetentionOptions, report: Pr
  * neither kept so nor changed within the retention. A verified signature of a commit a release ref
  * points at is never pruned.
  */
-async function pruneSigning(store: Store, o: RetentionOptions, report: PruneReport): Promise<void> {
+async function pruneSigning(store: RetentionSql, o: RetentionOptions, report: PruneReport): Promise<void> {
   const cutoff = cutoffOf(o, o.eventsDays);
   const batchSize = o.batchSize ?? 500;
-  const oldRows = store.db.prepare('SELECT key, value, updated_at FROM state WHERE namespace = ? AND updated_at < ? AND key > ? ORDER BY key LIMIT ?');
+  const oldRows = `SELECT key, value, updated_at FROM state WHERE namespace = ? AND updated_at < ? AND key > ? ORDER BY key LIMIT ?`;
   // Deleted only as read: a row a listener changed meanwhile is not old any more.
-  const remove = store.db.prepare('DELETE FROM state WHERE namespace = ? AND key = ? AND updated_at = ?');
+  const remove = 'DELETE FROM state WHERE namespace = ? AND key = ? AND updated_at = ?';
   // A wait or a check still to run needs its commit's record; a watch does not (it ends when the record is gone).
-  const signWaits = store.db.prepare(`SELECT 1 FROM jobs WHERE state IN ${UNFINISHED} AND kind IN ('sign-wait', 'sign-verify') AND queue_key IN (?, ?) LIMIT 1`);
+  const signWaits = `SELECT 1 AS found FROM jobs WHERE state IN ${UNFINISHED} AND kind IN ('sign-wait', 'sign-verify') AND queue_key IN (?, ?) LIMIT 1`;
   type Row = { key: string; value: string; updated_at: string };
+  const waitedFor = async (key: string) => (await store.all(signWaits, [`sign-wait:${key}`, `sign-verify:${key}`])).length > 0;
   for (const [namespace, counted] of [[IMAGE_LISTS, 'imageLists'], [SIGNATURES, 'signatures']] as const) {
     let after = '';
     for (;;) {
       if (o.signal?.aborted) return;
-      const more = await (o.exclusive ?? atOnce)(() => store.transaction(() => {
-        const rows = oldRows.all(namespace, cutoff, after, batchSize) as unknown as Row[];
+      const more = await store.batch(async () => {
+        const rows = await store.all<Row>(oldRows, [namespace, cutoff, after, batchSize]);
         if (rows.length === 0) return false;
         // Read in the batch's transaction: a candidate opened or a promotion made a moment ago counts.
-        const kept = keptSigning(store, cutoff);
+        const kept = keptSigning(await stateRows(store, [PROMOTION, RELEASES, IMAGE_LISTS]), cutoff);
         for (const row of rows) {
           const keep =
             namespace === IMAGE_LISTS
               ? kept.versions.has(row.key.slice(0, row.key.lastIndexOf('/')))
-              : kept.commits.has(row.key) || parseJson<{ state?: string }>(row.value)?.state === 'requested' || signWaits.get(`sign-wait:${row.key}`, `sign-verify:${row.key}`) !== undefined;
-          if (!keep) report[counted] += Number(remove.run(namespace, row.key, row.updated_at).changes);
+              : kept.commits.has(row.key) || parseJson<{ state?: string }>(row.value)?.state === 'requested' || (await waitedFor(row.key));
+          if (!keep) report[counted] += await store.run(remove, [namespace, row.key, row.updated_at]);
         }
         after = rows.at(-1)!.key;
         return rows.length === batchSize;
-      }));
+      }, { decides: true });
       if (!more) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
   // The request ids of records no longer kept: a late reply to one finds nothing, as it would for a request never made.
-  const orphans = store.db.prepare(`SELECT key FROM state WHERE namespace = ? AND json_extract(value, '$') NOT IN (SELECT key FROM state WHERE namespace = ?) LIMIT ?`);
-  const removeRequest = store.db.prepare('DELETE FROM state WHERE namespace = ? AND key = ?');
+  const orphans = `SELECT key FROM state WHERE namespace = ? AND ${store.jsonText('value')} NOT IN (SELECT key FROM state WHERE namespace = ?) LIMIT ?`;
   for (;;) {
     if (o.signal?.aborted) return;
-    const more = await (o.exclusive ?? atOnce)(() => store.transaction(() => {
-      const rows = orphans.all(SIGN_REQUESTS, SIGNATURES, batchSize) as Array<{ key: string }>;
-      for (const row of rows) report.signRequests += Number(removeRequest.run(SIGN_REQUESTS, row.key).changes);
+    const more = await store.batch(async () => {
+      const rows = await store.all<{ key: string }>(orphans, [SIGN_REQUESTS, SIGNATURES, batchSize]);
+      for (const row of rows) report.signRequests += await store.run('DELETE FROM state WHERE namespace = ? AND key = ?', [SIGN_REQUESTS, row.key]);
       return rows.length === batchSize;
-    }));
+    }, { decides: true });
     if (!more) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -262,7 +261,16 @@ async function pruneSigning(store: Store, o: RetentionOptions, report: PruneRepo
  * or changed within the retention, of every group's release refs and the promotions its history
  * keeps, and of the image lists of those versions; and those versions (`group/version`).
  */
-function keptSigning(store: Store, cutoff: string): { commits: Set<string>; versions: Set<string> } {
+type StateRow = { key: string; value: string; updated_at: string };
+
+/** The rows of each namespace, read in the batch's transaction. */
+async function stateRows(store: RetentionSql, namespaces: readonly string[]): Promise<Map<string, StateRow[]>> {
+  const out = new Map<string, StateRow[]>();
+  for (const namespace of namespaces) out.set(namespace, await store.all<StateRow>('SELECT key, value, updated_at FROM state WHERE namespace = ?', [namespace]));
+  return out;
+}
+
+function keptSigning(state: ReadonlyMap<string, readonly StateRow[]>, cutoff: string): { commits: Set<string>; versions: Set<string> } {
   const commits = new Set<string>();
   const versions = new Set<string>();
   const hexOf = (digest: string | null | undefined) => (typeof digest === 'string' && digest.startsWith('sha256:') ? digest.slice('sha256:'.length) : null);
@@ -270,7 +278,7 @@ function keptSigning(store: Store, cutoff: string): { commits: Set<string>; vers
     const hex = hexOf(digest);
     if (hex) commits.add(hex);
   };
-  const rowsOf = (namespace: string) => store.db.prepare('SELECT key, value, updated_at FROM state WHERE namespace = ?').all(namespace) as Array<{ key: string; value: string; updated_at: string }>;
+  const rowsOf = (namespace: string) => state.get(namespace) ?? [];
   for (const row of rowsOf(PROMOTION)) {
     const candidate = parseCandidate(row.value);
     if (!candidate) continue;

@@ -115,14 +115,6 @@ export class SqliteStore implements StoreApi {
     return this.#run(() => this.sync.writeInbox(writes));
   }
 
-  /**
-   * Runs synchronous work on the SQLite store underneath (retention's batches) with the connection
-   * to itself: after any open transaction ends, never inside it.
-   */
-  exclusive<T>(work: () => T): Promise<T> {
-    return this.#run(work);
-  }
-
   async close(): Promise<void> {
     if (this.#held && !this.#inTransaction.getStore()) await this.#acquire().then(() => this.#release());
     this.sync.close();

@@ -8,11 +8,12 @@ import { startDaemon, type Daemon } from '../../src/cli/daemon.ts';
 import { startPruning, type Pruning } from '../../src/cli/pruning.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { makeEnvelope } from '../../src/events/envelope.ts';
-import type { StoreApi } from '../../src/store/api.ts';
+import { PostgresStore } from '../../src/store/postgres/index.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { Store } from '../../src/store/store.ts';
 import { testConfigYaml } from '../helpers/config.ts';
 import { captureLogger } from '../helpers/log-capture.ts';
+import { postgresMissingReason, titled, useThrowawayDatabase } from '../helpers/postgres.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const NOW = '2026-12-01T00:00:00.000Z';
@@ -96,16 +97,34 @@ describe('pruning on an interval', () => {
     await vi.waitFor(() => expect(pruned()).toHaveLength(2));
     expect(pruned()[1]).toMatchObject({ level: 20, events: 0 });
   });
+});
 
-  it('is skipped on a store other than SQLite, said once at start', async () => {
+describe.skipIf(postgresMissingReason !== null)(titled('pruning a PostgreSQL store'), () => {
+  const url = useThrowawayDatabase();
+
+  it('prunes as on SQLite: old events and rejected messages go, recent ones stay', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const store = await PostgresStore.open(url(), { replicaId: 'pruning', applicationName: 'pruning-test' });
+    cleanups.push(() => store.close());
+    for (const [id, at] of [
+      ['old', OLD],
+      ['recent', '2026-11-30T00:00:00.000Z'],
+    ] as const) {
+      await store.events.insert(makeEnvelope({ topic: 'org.example.thing.happened', id, data: {} }, { receivedAt: at }), { origin: 'inbound', transport: 'test', receivedAt: at });
+      await store.events.markDispatched((await store.events.get(id))!.seq, at);
+    }
+    await store.rejected.insert({ receivedAt: OLD, transport: 'test', topic: null, messageId: null, publisher: null, reason: 'not-json', field: null, detail: 'bad', headers: {}, raw: Buffer.from('x') });
     const retention = parseConfig('', {}).retention;
-    const { logger, records } = capturingLogger();
-    // Retention runs on the SQLite tables only for now: no other table is touched.
-    const postgres = { backend: 'postgres', location: 'postgres://db.example/relengd' } as unknown as StoreApi;
-    const pruning = startPruning({ store: postgres, retention, jobsWorkdir: '/nonexistent', clock: fixedClock(NOW), logger });
-    vi.advanceTimersByTime(3 * retention.intervalMinutes * 60_000);
-    await pruning.stop();
-    expect(records.filter((r) => r.component === 'retention')).toMatchObject([{ level: 40, backend: 'postgres', msg: 'retention is not yet available on a postgres store: nothing is pruned' }]);
+    const { logger, records, pruned } = capturingLogger();
+
+    const pruning = startPruning({ store, retention, jobsWorkdir: join(tempDir(), 'jobs'), clock: fixedClock(NOW), logger });
+    cleanups.push(() => pruning.stop());
+    await vi.waitFor(() => expect(pruned()).toHaveLength(1));
+
+    expect(pruned()[0]).toMatchObject({ level: 30, events: 1, rejected: 1 });
+    expect(records.filter((r) => r.component === 'retention' && (r.level as number) >= 40)).toEqual([]);
+    expect(await store.events.has('old')).toBe(false);
+    expect(await store.events.has('recent')).toBe(true);
+    expect(await store.rejected.count()).toBe(0);
   });
 });

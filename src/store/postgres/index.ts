@@ -21,8 +21,9 @@
  *   replicas' jobs, the dispatcher's turn, wake-ups by kind of work).
  * - observability.ts: the metrics reads of ../observability.ts.
  *
- * Not here yet: an equivalent of src/store/retention.ts (pruning); the dispatcher holding the
- * dispatcher lease and the loops listening for wakes; `status`/`/metrics` showing `replicas.list()`.
+ * Retention (pruning) runs here through ../retention-sql.ts, the same decisions as on SQLite.
+ *
+ * Not here yet: the dispatcher holding the dispatcher lease and the loops listening for wakes; `status`/`/metrics` showing `replicas.list()`.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
