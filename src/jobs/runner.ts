@@ -226,11 +226,17 @@ export class JobRunner {
     const { store } = this.#o;
     const requeued = await store.transaction(async () => {
       const ids: JobRow[] = [];
+      // Until a batch brings no job not seen yet: on PostgreSQL, jobs other replicas run under a live
+      // lease stay running (left alone), so listing until none is left would spin until they ended.
+      // A job that ended between the list and the requeue is left ended (not run again).
+      const seen = new Set<string>();
       for (const state of ['running', 'interrupted'] as const) {
-        for (let batch = await store.jobs.list({ state, limit: 500 }); batch.length > 0; batch = await store.jobs.list({ state, limit: 500 })) {
+        for (;;) {
+          const batch = (await store.jobs.list({ state, limit: 500 })).filter((job) => !seen.has(job.id));
+          if (batch.length === 0) break;
           for (const job of batch) {
-            await store.jobs.requeue(job.id);
-            ids.push(job);
+            seen.add(job.id);
+            if (await store.jobs.requeueUnfinished(job.id)) ids.push(job);
           }
         }
       }

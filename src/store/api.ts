@@ -49,6 +49,9 @@ export interface JobsApi {
   finish(id: string, outcome: JobOutcomeWrite, at: string): Promise<void>;
   finishedFor(causeEventIds: readonly string[]): Promise<JobRow[]>;
   retry(id: string): Promise<boolean>;
+  /** Queues a job a crashed run left running or interrupted, unless it ended meanwhile or another replica runs it under a live lease. @returns whether it did. */
+  requeueUnfinished(id: string): Promise<boolean>;
+  /** Queues a job again whatever its state (replay re-runs a finished job whose outcome is missing). */
   requeue(id: string): Promise<void>;
   get(id: string): Promise<JobRow | undefined>;
   ofCompose(kind: string, composeId: string, stream: string): Promise<JobRow | undefined>;

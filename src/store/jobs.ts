@@ -117,6 +117,11 @@ export class JobsTable {
   }
 
   /** Puts a job back in the queue (after an interruption), keeping its attempt count. */
+  /** Queues a job a crashed run left running or interrupted (a start's recovery), unless it ended meanwhile. @returns whether it did. */
+  requeueUnfinished(id: string): boolean {
+    return Number(this.#db.prepare(`UPDATE jobs SET state = 'queued', finished_at = NULL WHERE id = ? AND state IN ('running', 'interrupted')`).run(id).changes) === 1;
+  }
+
   requeue(id: string): void {
     this.#db.prepare(`UPDATE jobs SET state = 'queued', finished_at = NULL WHERE id = ?`).run(id);
   }

@@ -35,7 +35,7 @@ export class SqliteStore implements StoreApi {
     this.events = wrap(store.events, run, ['insert', 'has', 'get', 'pending', 'markDispatched', 'markDispatchFailed', 'resetDispatch', 'delete', 'lastInboundTime', 'count', 'countsByState', 'raw', 'query']);
     this.rejected = { ...wrap(store.rejected, run, ['insert', 'list', 'count']), row: (r) => store.rejected.row(r) };
     this.outbox = wrap(store.outbox, run, ['add', 'pending', 'markSent', 'markFailed', 'countPending']);
-    this.jobs = wrap(store.jobs, run, ['insert', 'claimNext', 'finish', 'finishedFor', 'retry', 'requeue', 'get', 'ofCompose', 'list', 'countByState']);
+    this.jobs = wrap(store.jobs, run, ['insert', 'claimNext', 'finish', 'finishedFor', 'retry', 'requeueUnfinished', 'requeue', 'get', 'ofCompose', 'list', 'countByState']);
     this.state = wrap(store.state, run, ['get', 'list', 'put']);
     this.daemons = wrap(store.daemons, run, ['register', 'beat', 'remove', 'list']);
     this.observability = wrap(new ObservabilityReads(store.db), run, ['eventsAfter', 'rejectedAfter', 'jobsStartedSince', 'jobsFinishedSince', 'acceptedAtOf', 'oldestPendingOutbox', 'lastInbound']);

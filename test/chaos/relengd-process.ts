@@ -71,15 +71,26 @@ export class RelengdProcess {
   readonly #logDir: string;
   readonly #url: string;
   readonly #env: NodeJS.ProcessEnv;
+  /** Log files are `<name>-<incarnation>.log`. */
+  readonly name: string;
 
-  constructor(options: { configFile: string; logDir: string; port: number; amqpUrl: string; tmpDir: string }) {
+  /**
+   * @param options.name the log files' prefix (a replica's name); default `relengd`
+   * @param options.storeUrl the PostgreSQL store (RELENGD_STORE_URL), and `port` goes to RELENGD_HTTP_PORT: several replicas share one config file
+   */
+  constructor(options: { configFile: string; logDir: string; port: number; amqpUrl: string; tmpDir: string; name?: string; storeUrl?: string }) {
+    this.name = options.name ?? 'relengd';
     this.#configFile = options.configFile;
     this.#logDir = options.logDir;
     this.#url = `http://127.0.0.1:${options.port}`;
     // Only the config decides: the caller's environment must not point relengd at another broker or store.
     // TMPDIR: a stand-in killed mid-compose leaves its scratch root filesystem in the run's directory, removed with it.
     const env: NodeJS.ProcessEnv = { ...process.env, AMQP_URL: options.amqpUrl, TMPDIR: options.tmpDir };
-    for (const key of ['RELENGD_CONFIG', 'RELENGD_STORE', 'RELENGD_HTTP_PORT', 'RELENGD_TRANSPORT', 'RELENGD_LOG_LEVEL']) delete env[key];
+    for (const key of ['RELENGD_CONFIG', 'RELENGD_STORE', 'RELENGD_STORE_URL', 'RELENGD_HTTP_PORT', 'RELENGD_TRANSPORT', 'RELENGD_LOG_LEVEL']) delete env[key];
+    if (options.storeUrl !== undefined) {
+      env.RELENGD_STORE_URL = options.storeUrl;
+      env.RELENGD_HTTP_PORT = String(options.port);
+    }
     this.#env = env;
   }
 
@@ -87,8 +98,14 @@ export class RelengdProcess {
     return this.#child?.pid;
   }
 
+  /** Whether the current incarnation is alive (started and not exited). */
+  get running(): boolean {
+    const child = this.#child;
+    return child !== null && child.exitCode === null && child.signalCode === null;
+  }
+
   logFile(incarnation = this.incarnation): string {
-    return join(this.#logDir, `relengd-${incarnation}.log`);
+    return join(this.#logDir, `${this.name}-${incarnation}.log`);
   }
 
   /** Starts relengd and waits until it answers /readyz (store open, consuming). */

@@ -1,12 +1,66 @@
 /**
- * What the chaos run left behind, read from outside as an operator would: the store with node:sqlite
- * (read-only) and the OSTree repo with the `ostree` CLI (argv, no shell). Nothing here trusts
- * relengd's own account where the repo can say it independently.
+ * What the chaos run left behind, read from outside as an operator would: the store read-only (the
+ * SQLite file with node:sqlite, or the PostgreSQL database with `pg` in read-only transactions) and
+ * the OSTree repo with the `ostree` CLI (argv, no shell). Nothing here trusts relengd's own account
+ * where the repo can say it independently.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
+
+/** Where the run's store is. */
+export type StoreTarget = { backend: 'sqlite'; path: string } | { backend: 'postgres'; url: string };
+
+/**
+ * Read-only queries on either store, written once: `?` placeholders (numbered for PostgreSQL), and
+ * `json(column, key)` for a top-level key of a JSON text column (json_extract / ->>, as text).
+ */
+export interface StoreReader {
+  all<T>(sql: string, ...params: Array<string | number>): Promise<T[]>;
+  /** The `n` column of a one-row query, as a number (PostgreSQL's count is a bigint string). */
+  one(sql: string, ...params: Array<string | number>): Promise<number>;
+  json(column: string, key: string): string;
+  close(): Promise<void>;
+}
+
+export async function openReader(target: StoreTarget): Promise<StoreReader> {
+  if (target.backend === 'sqlite') {
+    const db = new DatabaseSync(target.path, { readOnly: true });
+    const all = <T>(sql: string, ...params: Array<string | number>): Promise<T[]> => Promise.resolve(db.prepare(sql).all(...params) as T[]);
+    return {
+      all,
+      one: async (sql, ...params) => Number((await all<{ n: number }>(sql, ...params))[0]!.n),
+      json: (column, key) => `json_extract(${column}, '$.${key}')`,
+      close: () => Promise.resolve(db.close()),
+    };
+  }
+  // Every transaction of this session read-only: the checks cannot write to relengd's store.
+  const client = new pg.Client({ connectionString: target.url, application_name: 'relengd-chaos-check', options: '-c default_transaction_read_only=on' });
+  client.on('error', () => undefined);
+  await client.connect();
+  const all = async <T>(sql: string, ...params: Array<string | number>): Promise<T[]> => {
+    let n = 0;
+    return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+  };
+  return {
+    all,
+    one: async (sql, ...params) => Number((await all<{ n: string | number }>(sql, ...params))[0]!.n),
+    json: (column, key) => `(${column}::jsonb ->> '${key}')`,
+    close: () => client.end(),
+  };
+}
+
+/** Opens a reader, runs `fn`, closes it. */
+export async function withReader<T>(target: StoreTarget, fn: (reader: StoreReader) => Promise<T>): Promise<T> {
+  const reader = await openReader(target);
+  try {
+    return await fn(reader);
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
 
 export interface StreamRefs {
   stream: string;
@@ -87,20 +141,18 @@ export interface Inspection {
 }
 
 export function inspect(options: {
-  dbPath: string;
+  store: StoreTarget;
   repo: string;
   streams: readonly StreamRefs[];
   published: ReadonlyMap<string, PublishedMessage>;
   /** message ids of relengd's events a queue bound to `<prefix>.relengd.#` received. */
   seenOnBus: ReadonlySet<string> | null;
-}): Inspection {
-  const db = new DatabaseSync(options.dbPath, { readOnly: true });
-  try {
-    const all = <T>(sql: string, ...params: Array<string | number>): T[] => db.prepare(sql).all(...params) as T[];
-    const one = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+}): Promise<Inspection> {
+  return withReader(options.store, async (db) => {
+    const { all, one } = db;
 
     // Messages: stored once each, none missing.
-    const inbound = all<{ id: string; seq: number | null }>(`SELECT id, json_extract(data, '$.chaos_seq') AS seq FROM events WHERE origin = 'inbound'`);
+    const inbound = (await all<{ id: string; seq: number | string | null }>(`SELECT id, ${db.json('data', 'chaos_seq')} AS seq FROM events WHERE origin = 'inbound'`)).map((r) => ({ id: r.id, seq: r.seq === null ? null : Number(r.seq) }));
     const storedIds = new Set(inbound.map((r) => r.id));
     const stored = [...options.published.keys()].filter((id) => storedIds.has(id)).length;
     const missing = [...options.published.keys()].filter((id) => !storedIds.has(id));
@@ -108,12 +160,12 @@ export function inspect(options: {
     for (const r of inbound) if (r.seq !== null) seqCount.set(r.seq, (seqCount.get(r.seq) ?? 0) + 1);
     const storedTwice = [...seqCount.values()].reduce((sum, n) => sum + (n > 1 ? n - 1 : 0), 0) + (inbound.length - storedIds.size);
     const unexpected = inbound.filter((r) => !options.published.has(r.id)).length;
-    const rejectedRows = all<{ message_id: string | null; reason: string; detail: string }>(`SELECT message_id, reason, detail FROM rejected`);
+    const rejectedRows = await all<{ message_id: string | null; reason: string; detail: string }>(`SELECT message_id, reason, detail FROM rejected`);
     const rejectedOfOurs = rejectedRows.filter((r) => r.message_id !== null && options.published.has(r.message_id)).map((r) => `${r.message_id}: ${r.reason} (${r.detail.slice(0, 160)})`);
-    const failedRows = all<{ id: string; topic: string; dispatch_error: string | null }>(`SELECT id, topic, dispatch_error FROM events WHERE dispatch_state = 'failed'`);
+    const failedRows = await all<{ id: string; topic: string; dispatch_error: string | null }>(`SELECT id, topic, dispatch_error FROM events WHERE dispatch_state = 'failed'`);
 
     // Jobs: run, succeeded, re-run after a kill (attempts > 1).
-    const jobs = all<JobRow>(`SELECT id, kind, state, attempts, spec, result, error FROM jobs`);
+    const jobs = await all<JobRow>(`SELECT id, kind, state, attempts, spec, result, error FROM jobs`);
     const byKind: Inspection['jobs']['byKind'] = {};
     const rerunDetail: string[] = [];
     for (const j of jobs) {
@@ -130,9 +182,9 @@ export function inspect(options: {
     }
     const queuedOrRunning = jobs.filter((j) => j.state === 'queued' || j.state === 'running' || j.state === 'interrupted').length;
 
-    const events = (topic: string) => all<EventRow>(`SELECT id, topic, data, dispatch_state FROM events WHERE topic = ? ORDER BY seq`, topic).map((e) => ({ ...e, body: JSON.parse(e.data) as Record<string, unknown> }));
-    const finished = events('relengd.ostree.compose.finished');
-    const promoted = events('relengd.release.promoted');
+    const events = async (topic: string) => (await all<EventRow>(`SELECT id, topic, data, dispatch_state FROM events WHERE topic = ? ORDER BY seq`, topic)).map((e) => ({ ...e, body: JSON.parse(e.data) as Record<string, unknown> }));
+    const finished = await events('relengd.ostree.compose.finished');
+    const promoted = await events('relengd.release.promoted');
     const doubleEffects: string[] = [];
     const mismatches: string[] = [];
 
@@ -184,7 +236,7 @@ export function inspect(options: {
     const objects = commitObjects(options.repo);
 
     // Outbound: every event marked sent reached the bus.
-    const sent = all<{ event_id: string }>(`SELECT event_id FROM outbox WHERE sent_at IS NOT NULL`);
+    const sent = await all<{ event_id: string }>(`SELECT event_id FROM outbox WHERE sent_at IS NOT NULL`);
     const missingOnBus = options.seenOnBus ? sent.map((r) => r.event_id).filter((id) => !options.seenOnBus!.has(id)) : [];
 
     return {
@@ -198,46 +250,38 @@ export function inspect(options: {
         rejectedOfOurs,
         failed: failedRows.length,
         failedDetail: failedRows.map((r) => `${r.id} ${r.topic}: ${(r.dispatch_error ?? '').slice(0, 200)}`),
-        pending: one(`SELECT count(*) AS n FROM events WHERE dispatch_state = 'pending'`),
+        pending: await one(`SELECT count(*) AS n FROM events WHERE dispatch_state = 'pending'`),
       },
       jobs: { byKind, queuedOrRunning, rerunDetail },
       composes: {
-        requested: one(`SELECT count(*) AS n FROM events WHERE topic = 'relengd.ostree.compose.requested'`),
+        requested: await one(`SELECT count(*) AS n FROM events WHERE topic = 'relengd.ostree.compose.requested'`),
         jobsWithCommit: composeJobs.filter((j) => j.state === 'succeeded' && jobCommit(j) !== null).length,
         noChange: composeJobs.filter((j) => j.state === 'succeeded' && jobCommit(j) === null).length,
         failed: composeJobs.filter((j) => j.state === 'failed').length,
         announced: finished.filter((f) => f.body.commit).length,
       },
       promotions: {
-        decisions: one(`SELECT count(*) AS n FROM events WHERE topic = 'greenwave.decision.update'`),
+        decisions: await one(`SELECT count(*) AS n FROM events WHERE topic = 'greenwave.decision.update'`),
         promotedEvents: promoted.length,
-        refused: one(`SELECT count(*) AS n FROM events WHERE topic = 'relengd.release.promotion.refused'`),
+        refused: await one(`SELECT count(*) AS n FROM events WHERE topic = 'relengd.release.promotion.refused'`),
         promoteJobsSucceeded: jobs.filter((j) => j.kind === 'promote' && j.state === 'succeeded').length,
       },
       refs,
       commitObjects: { total: objects.size, onRefs: onRefs.size, orphans: [...objects].filter((c) => !onRefs.has(c)).length },
-      outbound: { sent: sent.length, pending: one(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`), missingOnBus },
+      outbound: { sent: sent.length, pending: await one(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`), missingOnBus },
       doubleEffects,
       mismatches,
     };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Pending work as the drain gate sees it (store side). */
-export function storeBacklog(dbPath: string): { pendingEvents: number; activeJobs: number; outboxPending: number } {
-  const db = new DatabaseSync(dbPath, { readOnly: true });
-  try {
-    const one = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
-    return {
-      pendingEvents: one(`SELECT count(*) AS n FROM events WHERE dispatch_state = 'pending'`),
-      activeJobs: one(`SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'interrupted')`),
-      outboxPending: one(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
-    };
-  } finally {
-    db.close();
-  }
+export function storeBacklog(store: StoreTarget): Promise<{ pendingEvents: number; activeJobs: number; outboxPending: number }> {
+  return withReader(store, async ({ one }) => ({
+    pendingEvents: await one(`SELECT count(*) AS n FROM events WHERE dispatch_state = 'pending'`),
+    activeJobs: await one(`SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'interrupted')`),
+    outboxPending: await one(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
+  }));
 }
 
 function countBy(values: readonly string[]): Map<string, number> {

@@ -75,12 +75,15 @@ export class PgJobsTable {
     return this.#db.transaction(async () => {
       const params: SqlParam[] = [];
       const kinds = kindFilter(onlyKinds, params);
+      params.push(claim.replicaId);
+      const me = `$${params.length}`;
       params.push(CLAIM_WINDOW);
-      // Each key's head: its expired running job if any, else its oldest queued one.
+      // Each key's head: its expired running job if any, else its oldest queued one. Never one this
+      // replica still runs itself (a renewal came late): its runner would run it twice at once.
       const { rows: heads } = await this.#db.query<{ id: string; queue_key: string }>(
         `SELECT id, queue_key FROM (
            SELECT DISTINCT ON (queue_key) id, queue_key, state, created_at, seq FROM jobs
-           WHERE (state = 'queued' OR (state = 'running' AND lease_expires_at < now())) ${kinds}
+           WHERE (state = 'queued' OR (state = 'running' AND lease_expires_at < now() AND claimed_by IS DISTINCT FROM ${me})) ${kinds}
            ORDER BY queue_key, state = 'running' DESC, created_at, seq) head
          WHERE NOT EXISTS (SELECT 1 FROM jobs r WHERE r.queue_key = head.queue_key AND r.state = 'running' AND r.id <> head.id
                            AND (r.lease_expires_at IS NULL OR r.lease_expires_at >= now()))
@@ -94,8 +97,8 @@ export class PgJobsTable {
         );
         if (!locked[0]?.locked) continue; // another replica is claiming in this key right now
         const { rows } = await this.#db.query<Row>(
-          `SELECT * FROM jobs WHERE id = $1 AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now())) FOR UPDATE SKIP LOCKED`,
-          [head.id],
+          `SELECT * FROM jobs WHERE id = $1 AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now() AND claimed_by IS DISTINCT FROM $2)) FOR UPDATE SKIP LOCKED`,
+          [head.id, claim.replicaId],
         );
         const row = rows[0];
         if (!row) continue; // claimed meanwhile
@@ -208,6 +211,20 @@ export class PgJobsTable {
    * replica runs under a live lease is not interrupted and stays as it is (a replica starting
    * requeues what it finds running: its own jobs from before a restart, and dead replicas').
    */
+  /**
+   * Queues a job a crashed run left running or interrupted (a start's recovery), unless it ended
+   * meanwhile or another replica runs it under a live lease. @returns whether it did.
+   */
+  async requeueUnfinished(id: string): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      `UPDATE jobs SET state = 'queued', finished_at = NULL, claimed_by = NULL, lease_expires_at = NULL
+       WHERE id = $1 AND state IN ('running', 'interrupted') AND NOT coalesce(state = 'running' AND claimed_by <> $2 AND lease_expires_at >= now(), false)`,
+      [id, this.#replica.replicaId],
+    );
+    if (rowCount === 1) await wake(this.#db, WakeChannel.jobs);
+    return rowCount === 1;
+  }
+
   async requeue(id: string): Promise<void> {
     const { rowCount } = await this.#db.query(
       `UPDATE jobs SET state = 'queued', finished_at = NULL, claimed_by = NULL, lease_expires_at = NULL

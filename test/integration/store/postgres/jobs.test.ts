@@ -73,6 +73,23 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL jobs across r
     expect(await claim(a)).toMatchObject({ id: 'compose-2', reclaimedFrom: null });
   });
 
+  it('never reclaims a job its own replica still runs (a late renewal), and a start requeues only what has not ended', async () => {
+    const { a, b } = stores();
+    const ref = 'fedora/26/x86_64/updates/atomic-host';
+    await a.jobs.insert(job('compose-1', ref), AT);
+    expect(await claim(a)).toMatchObject({ id: 'compose-1', attempts: 1 });
+    // a's renewal is late: a must not claim its own running job a second time; b may take it over.
+    await a.db.query(`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = 'compose-1'`);
+    expect(await claim(a)).toBeUndefined();
+    expect(await claim(b)).toMatchObject({ id: 'compose-1', attempts: 2, reclaimedFrom: a.replicaId });
+
+    // A start's recovery: b's job runs under a live lease (left alone); one that ended is not queued again.
+    expect(await a.jobs.requeueUnfinished('compose-1')).toBe(false);
+    await b.jobs.finish('compose-1', { state: 'succeeded' }, AT);
+    expect(await a.jobs.requeueUnfinished('compose-1')).toBe(false);
+    expect(await a.jobs.get('compose-1')).toMatchObject({ state: 'succeeded', attempts: 2 });
+  });
+
   it('renews the leases a replica holds; the claim honours onlyKinds', async () => {
     const { a, b } = stores();
     await a.jobs.insert(job('promote-1', 'group-a', 'promote'), AT);
