@@ -294,7 +294,8 @@ export class JobRunner {
         this.#launch(job);
       }
     }
-    if (this.#running.size === 0) this.#resolveIdle();
+    // A fill asked for meanwhile may claim a job yet: idle only once none is.
+    if (this.#running.size === 0 && !this.#fillAgain) this.#resolveIdle();
   }
 
   #claim(onlyKinds?: readonly string[]): Promise<JobRow | undefined> {

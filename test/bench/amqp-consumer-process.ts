@@ -3,6 +3,9 @@
  * are its own: `node amqp-consumer-process.ts <raw|relengd> <queue> <topicPrefix> <count> <prefetch> <logLevel>`.
  * Prints JSON lines: `{"event":"ready"}` once consuming, `{"event":"acked","seconds"}` when the last of
  * `count` messages is acked, `{"event":"done",...}` (CPU, peak RSS) after closing down.
+ * `postgres <queue> <topicPrefix> <count> <prefetch> <logLevel> <storeUrl>`: relengd on the PostgreSQL
+ * store at storeUrl, one of possibly several competing consumers of the queue: it stops once the
+ * store holds `count` events, whoever stored them (polled, as no process sees the others' acks).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +16,12 @@ import { AmqpTransport, bindingKeysFor } from '../../src/bus/amqp/index.ts';
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
+import type { StoreApi } from '../../src/store/api.ts';
+import { PostgresStore } from '../../src/store/postgres/index.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { report, reportDone } from './consumer-process.ts';
 
-const [kind, queue, prefix, countArg, prefetchArg, logLevel] = process.argv.slice(2);
+const [kind, queue, prefix, countArg, prefetchArg, logLevel, storeUrl] = process.argv.slice(2);
 const count = Number(countArg);
 const prefetch = Number(prefetchArg);
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -42,12 +47,17 @@ async function raw(onReady: () => void, onAcked: () => void): Promise<Record<str
   return {};
 }
 
-/** relengd as the daemon wires it: AmqpTransport delivering batches to Intake on a real SQLite file. */
+/** How often a competing consumer asks the shared store whether all `count` events are in. */
+const SHARED_POLL_MS = 20;
+
+/** relengd as the daemon wires it: AmqpTransport delivering batches to Intake on a real SQLite file (or the PostgreSQL store at storeUrl). */
 async function relengd(onReady: () => void, onAcked: () => void): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'relengd-bench-'));
+  const shared = kind === 'postgres';
+  let poll: NodeJS.Timeout | undefined;
   try {
     const config = parseConfig(`topicPrefix: ${prefix}\nstore: { path: ${join(dir, 'relengd.db')} }\n`, {});
-    const store = SqliteStore.open(config.store.path);
+    const store: StoreApi = shared ? await PostgresStore.open(storeUrl!) : SqliteStore.open(config.store.path);
     const logger = pino({ level: logLevel }, pino.destination({ dest: '/dev/null', sync: false }));
     const intake = new Intake({ store, config, clock: systemClock, logger });
     const transport = new AmqpTransport({
@@ -63,18 +73,32 @@ async function relengd(onReady: () => void, onAcked: () => void): Promise<Record
       const outcomes = await intake.accept(batch);
       stored += outcomes.length;
       // The transport acks right after this returns.
-      if (stored >= count) setImmediate(done);
+      if (!shared && stored >= count) setImmediate(done);
       return outcomes;
     });
+    if (shared) {
+      let asking = false;
+      poll = setInterval(() => {
+        if (asking) return;
+        asking = true;
+        store.events.count().then(
+          (n) => ((asking = false), n >= count && done()),
+          (error: unknown) => (console.error(error), process.exit(1)),
+        );
+      }, SHARED_POLL_MS);
+    }
     onReady();
     await finished;
+    clearInterval(poll);
     onAcked();
     await transport.stop();
     const { acked, committed, batches } = transport.stats().consumer;
-    if (acked !== count || committed !== count) throw new Error(`relengd acked ${acked} and committed ${committed} of ${count}`);
+    // Competing consumers each take a share: the parent checks that the shares add up to count.
+    if (!shared && (acked !== count || committed !== count)) throw new Error(`relengd acked ${acked} and committed ${committed} of ${count}`);
     await store.close();
-    return { batches };
+    return { batches, acked, committed };
   } finally {
+    clearInterval(poll);
     rmSync(dir, { recursive: true, force: true });
   }
 }

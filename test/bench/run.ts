@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs the benchmarks (not tests) and prints one table.
  *   BENCH_MESSAGES  messages per case (default 50000; e.g. 5000 for a quick run)
- *   BENCH_ONLY      comma-separated benchmark names to run (default: all): amqp-consume, kafka, replay, latency
+ *   BENCH_ONLY      comma-separated benchmark names to run (default: all): amqp-consume, amqp-consume-postgres, kafka, replay, latency
+ *   BENCH_PG_PREFETCH, BENCH_PG_REPLICAS, RELENGD_BENCH_POSTGRES_URL: see amqp-consume-postgres.ts
  *   BENCH_EVENTS    events stored then replayed by the replay benchmark (default 100000)
  *   BENCH_BACKLOG   messages of the backlog whose drain time the consumer notes estimate (default 1000000)
  *   AMQP_URL        the broker (default amqp://guest:guest@127.0.0.1:5672)
@@ -9,12 +10,13 @@
  *   BENCH_LATENCY_SECONDS, BENCH_LATENCY_LOADS, BENCH_LATENCY_TRIGGERS: see latency.ts
  */
 import { amqpConsume } from './amqp-consume.ts';
+import { amqpConsumePostgres } from './amqp-consume-postgres.ts';
 import { kafkaConsume } from './kafka-consume.ts';
 import { latency } from './latency.ts';
 import { replay } from './replay.ts';
 import type { Benchmark, BenchRow } from './types.ts';
 
-const benchmarks: Benchmark[] = [amqpConsume, kafkaConsume, replay, latency];
+const benchmarks: Benchmark[] = [amqpConsume, amqpConsumePostgres, kafkaConsume, replay, latency];
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 50_000);
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
 import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
-import { SqliteStore } from '../../src/store/sqlite-store.ts';
+import { openStore } from '../../src/store/open.ts';
 import { testConfig, testConfigYaml } from '../helpers/config.ts';
 import { spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -20,17 +21,41 @@ function message(i: number) {
   return { topic: 'org.fedoraproject.prod.bodhi.compose.complete', id: `mash-${i}`, body: { repo: 'f26-updates', success: true, ctype: 'rpm', n: i } };
 }
 
-/** Counts straight from the SQLite file, as an operator would after a crash. */
-function countRows(dbPath: string) {
-  const db = new DatabaseSync(dbPath);
+/** Counts straight from the store's tables (the SQLite file, or the PostgreSQL database), as an operator would after a crash. */
+async function countRows(dir: string) {
+  const { store } = testConfig(dir);
+  const sql = {
+    inbound: `SELECT count(*) AS n FROM events WHERE origin = 'inbound'`,
+    pending: `SELECT count(*) AS n FROM events WHERE dispatch_state <> 'done'`,
+    requests: `SELECT count(*) AS n FROM events WHERE topic = 'relengd.ostree.compose.requested'`,
+    distinctCauses: `SELECT count(DISTINCT causation_id) AS n FROM events WHERE topic = 'relengd.ostree.compose.requested'`,
+  };
+  const idsSql = `SELECT id FROM events WHERE origin = 'inbound'`;
+  if (store.url !== undefined) {
+    const client = new Client({ connectionString: store.url });
+    await client.connect();
+    try {
+      const one = async (q: string) => Number((await client.query<{ n: string }>(q)).rows[0]!.n);
+      return {
+        inbound: await one(sql.inbound),
+        pending: await one(sql.pending),
+        requests: await one(sql.requests),
+        distinctCauses: await one(sql.distinctCauses),
+        ids: (await client.query<{ id: string }>(idsSql)).rows.map((r) => r.id),
+      };
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new DatabaseSync(store.path);
   try {
-    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    const one = (q: string) => (db.prepare(q).get() as { n: number }).n;
     return {
-      inbound: one(`SELECT count(*) AS n FROM events WHERE origin = 'inbound'`),
-      pending: one(`SELECT count(*) AS n FROM events WHERE dispatch_state <> 'done'`),
-      requests: one(`SELECT count(*) AS n FROM events WHERE topic = 'relengd.ostree.compose.requested'`),
-      distinctCauses: one(`SELECT count(DISTINCT causation_id) AS n FROM events WHERE topic = 'relengd.ostree.compose.requested'`),
-      ids: (db.prepare(`SELECT id FROM events WHERE origin = 'inbound'`).all() as Array<{ id: string }>).map((r) => r.id),
+      inbound: one(sql.inbound),
+      pending: one(sql.pending),
+      requests: one(sql.requests),
+      distinctCauses: one(sql.distinctCauses),
+      ids: (db.prepare(idsSql).all() as Array<{ id: string }>).map((r) => r.id),
     };
   } finally {
     db.close();
@@ -38,6 +63,8 @@ function countRows(dbPath: string) {
 }
 
 async function stopGracefully(d: DaemonProcess): Promise<void> {
+  // `start` handles SIGTERM from 'relengd started' on; 'listening' comes earlier (on PostgreSQL, by a few awaits).
+  await vi.waitFor(() => expect(d.lines.some((l) => l.msg === 'relengd started')).toBe(true), { timeout: 10_000 });
   d.child.kill('SIGTERM');
   expect(await d.exited).toBe(0);
 }
@@ -48,22 +75,23 @@ describe('a daemon killed with SIGKILL loses nothing and processes nothing twice
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
     // The state a crash between the inbox commit and the dispatch leaves: the event stored, pending.
-    const store = SqliteStore.open(join(dir, 'relengd.db'));
-    const intake = new Intake({ store, config: testConfig(dir), clock: systemClock, logger: silentLogger() });
+    const config = testConfig(dir);
+    const store = await openStore(config);
+    const intake = new Intake({ store, config, clock: systemClock, logger: silentLogger() });
     const [outcome] = await intake.accept([{ transport: 'http', raw: Buffer.from('{}'), headers: {}, decoded: { topic: message(1).topic, id: 'mash-1', data: message(1).body } }]);
     await store.close();
     expect(outcome).toEqual({ kind: 'committed', id: 'mash-1' });
-    expect(countRows(join(dir, 'relengd.db'))).toMatchObject({ inbound: 1, pending: 1, requests: 0 });
+    expect(await countRows(dir)).toMatchObject({ inbound: 1, pending: 1, requests: 0 });
 
     const daemon = await spawnDaemon(configFile);
     running.push(daemon);
     await stopGracefully(daemon);
-    expect(countRows(join(dir, 'relengd.db'))).toMatchObject({ inbound: 1, pending: 0, requests: 2, distinctCauses: 1 });
+    expect(await countRows(dir)).toMatchObject({ inbound: 1, pending: 0, requests: 2, distinctCauses: 1 });
 
     const again = await spawnDaemon(configFile);
     running.push(again);
     await stopGracefully(again);
-    expect(countRows(join(dir, 'relengd.db'))).toMatchObject({ inbound: 1, pending: 0, requests: 2 });
+    expect(await countRows(dir)).toMatchObject({ inbound: 1, pending: 0, requests: 2 });
   });
 
   // 800 requests, two daemons and 800 compose jobs: ~15 s on an idle machine; the budget is for a busy one.
@@ -95,7 +123,7 @@ describe('a daemon killed with SIGKILL loses nothing and processes nothing twice
     expect(await first.exited).toBe(null); // killed, not exited
     // Each request was acknowledged or cut off by the crash; none was answered with an error.
     expect(otherAnswers).toEqual([]);
-    const afterCrash = countRows(join(dir, 'relengd.db'));
+    const afterCrash = await countRows(dir);
     // Whatever was acknowledged is on disk, whatever the dispatcher had reached.
     expect(afterCrash.ids).toEqual(expect.arrayContaining(acknowledged));
     // How many of the rest it stored before dying depends on timing; the invariants below do not.
@@ -107,7 +135,7 @@ describe('a daemon killed with SIGKILL loses nothing and processes nothing twice
 
     expect(replies.every((r) => r.status === 202 || r.status === 200)).toBe(true);
     expect(replies.filter((r) => r.body.status === 'duplicate').length).toBe(afterCrash.inbound);
-    const final = countRows(join(dir, 'relengd.db'));
+    const final = await countRows(dir);
     expect(final).toMatchObject({ inbound: total, pending: 0, requests: 2 * total, distinctCauses: total });
   });
 });

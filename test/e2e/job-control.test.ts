@@ -9,7 +9,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { publishOverHttp } from '../../src/bus/embedded/client.ts';
 import { isProcessAlive, signalGroup } from '../../src/jobs/process.ts';
 import { openRepo } from '../../src/ostree/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import type { StoreApi } from '../../src/store/api.ts';
+import { openStore } from '../../src/store/open.ts';
 import { Store } from '../../src/store/store.ts';
+import { onTestStore } from '../helpers/config.ts';
 import { commandsStarted } from '../helpers/executor-context.ts';
 import { preparePipeline } from '../helpers/pipeline.ts';
 import { projectRoot, runCli, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
@@ -21,12 +25,12 @@ const CI_TOKEN = 'ci-jobs-0123456789abcdef012345678';
 const noEnvToken = { RELENGD_TOKEN: '' };
 
 const daemons: DaemonProcess[] = [];
-const stores: Store[] = [];
+const stores: StoreApi[] = [];
 /** Commands a failed test may have left running. */
 const leftovers: number[] = [];
-afterEach(() => {
+afterEach(async () => {
   daemons.splice(0).forEach((d) => d.child.kill('SIGKILL'));
-  stores.splice(0).forEach((s) => s.close());
+  for (const s of stores.splice(0)) await s.close();
   for (const pid of leftovers.splice(0)) signalGroup(pid, 'SIGKILL');
 });
 
@@ -35,13 +39,17 @@ const standin = JSON.stringify(join(projectRoot, 'src', 'cli', 'demo', 'standin-
 
 /** The demo's pipeline with its compose command rewritten by `compose(argvInFrontOfTheStandin)`, started as a real daemon. */
 async function startDaemon(dir: string, edit: (yaml: string) => string) {
-  const { configFile, steps } = await preparePipeline(dir, (yaml) => {
-    expect(yaml).toContain(`,${standin},`);
-    return edit(yaml);
-  });
+  const { configFile, steps, yaml } = await preparePipeline(
+    dir,
+    onTestStore(dir, (yaml) => {
+      expect(yaml).toContain(`,${standin},`);
+      return edit(yaml);
+    }),
+  );
   const daemon = await spawnDaemon(configFile, { RELENGD_HTTP_PORT: '0' });
   daemons.push(daemon);
-  const store = Store.open(join(dir, 'relengd.db'));
+  // The daemon's store (RELENGD_TEST_STORE), read through StoreApi as another process would.
+  const store = await openStore(parseConfig(yaml, { RELENGD_HTTP_PORT: '0' }));
   stores.push(store);
   // Bodhi mashed f26-updates: one compose per arch.
   const bodhi = steps[0]!;
@@ -49,8 +57,9 @@ async function startDaemon(dir: string, edit: (yaml: string) => string) {
   const reply = await publishOverHttp(daemon.url, { topic: bodhi.message.topic, id: bodhi.message.id, body: bodhi.message.data });
   expect(reply.status).toBe(202);
   const composeJobs = () => store.jobs.list({ kind: 'compose' });
-  const job = (id: string) => store.jobs.get(id)!;
-  const data = (topic: string): Array<Record<string, unknown>> => store.events.query({ topic, order: 'asc' }).map((e) => ({ ...(e.envelope.data as Record<string, unknown>), id: e.envelope.id, publisher: e.envelope.publisher }));
+  const job = async (id: string) => (await store.jobs.get(id))!;
+  const data = async (topic: string): Promise<Array<Record<string, unknown>>> =>
+    (await store.events.query({ topic, order: 'asc' })).map((e) => ({ ...(e.envelope.data as Record<string, unknown>), id: e.envelope.id, publisher: e.envelope.publisher }));
   return { configFile, daemon, store, composeJobs, job, data };
 }
 
@@ -77,25 +86,25 @@ describe('relengd jobs retry', () => {
     const failOnce = quoted(join(projectRoot, 'test', 'helpers', 'fail-once.ts'), join(dir, 'failed-once-{arch}'), process.execPath);
     const { configFile, daemon, composeJobs, job, data } = await startDaemon(dir, (yaml) => yaml.replaceAll(`,${standin},`, `,${failOnce},${standin},`));
 
-    await vi.waitFor(() => expect(composeJobs().map((j) => j.state)).toEqual(['failed', 'failed']), { timeout: 60_000, interval: 100 });
-    await vi.waitFor(() => expect(data('relengd.compose.finished').map((c) => c.status)).toEqual(['DOOMED', 'DOOMED']), { timeout: 60_000, interval: 100 });
-    const failed = composeJobs().find((j) => j.queueKey.endsWith('fedora/26/x86_64/updates/atomic-host'))!;
-    const other = composeJobs().find((j) => j.id !== failed.id)!;
+    await vi.waitFor(async () => expect((await composeJobs()).map((j) => j.state)).toEqual(['failed', 'failed']), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(async () => expect((await data('relengd.compose.finished')).map((c) => c.status)).toEqual(['DOOMED', 'DOOMED']), { timeout: 60_000, interval: 100 });
+    const failed = (await composeJobs()).find((j) => j.queueKey.endsWith('fedora/26/x86_64/updates/atomic-host'))!;
+    const other = (await composeJobs()).find((j) => j.id !== failed.id)!;
 
     const retried = await runCli(['--config', configFile, 'jobs', 'retry', failed.id, '--comment', 'mirror was down']);
     expect(retried.code).toBe(0);
     expect(retried.stdout).toContain(`retry of job ${failed.id} requested as ${LOCAL}`);
 
-    await vi.waitFor(() => expect(job(failed.id).state).toBe('succeeded'), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(async () => expect((await job(failed.id)).state).toBe('succeeded'), { timeout: 60_000, interval: 100 });
     // The retry composed once: one more compose command in the job's log, one commit on the ref.
-    expect(commandsStarted(job(failed.id).logPath!)).toBe(2);
+    expect(commandsStarted((await job(failed.id)).logPath!)).toBe(2);
     expect(await openRepo(join(dir, 'repo')).log('fedora/26/x86_64/updates/atomic-host')).toHaveLength(1);
-    expect(data('relengd.ostree.compose.finished').map((f) => ({ composeId: f.composeId, stream: f.stream }))).toEqual([composeOf(failed)]);
-    expect(data('relengd.job.retried')).toMatchObject([{ jobId: failed.id, kind: 'compose', retries: 1, requestedBy: LOCAL }]);
-    expect(data('relengd.job.retry.requested')).toMatchObject([{ jobId: failed.id, comment: 'mirror was down', publisher: LOCAL }]);
+    expect((await data('relengd.ostree.compose.finished')).map((f) => ({ composeId: f.composeId, stream: f.stream }))).toEqual([composeOf(failed)]);
+    expect((await data('relengd.job.retried'))).toMatchObject([{ jobId: failed.id, kind: 'compose', retries: 1, requestedBy: LOCAL }]);
+    expect((await data('relengd.job.retry.requested'))).toMatchObject([{ jobId: failed.id, comment: 'mirror was down', publisher: LOCAL }]);
     // The compose goes on through its artifacts to a finished compose, as if it had never failed.
-    await vi.waitFor(() => expect(data('relengd.compose.finished').filter(ofCompose(failed)).map((c) => c.status)).toEqual(['DOOMED', 'FINISHED']), { timeout: 60_000, interval: 100 });
-    expect(job(other.id).state).toBe('failed');
+    await vi.waitFor(async () => expect((await data('relengd.compose.finished')).filter(ofCompose(failed)).map((c) => c.status)).toEqual(['DOOMED', 'FINISHED']), { timeout: 60_000, interval: 100 });
+    expect((await job(other.id)).state).toBe('failed');
 
     // A succeeded job cannot be retried; an unknown one is named. Neither writes a command.
     const again = await runCli(['--config', configFile, 'jobs', 'retry', failed.id]);
@@ -104,7 +113,7 @@ describe('relengd jobs retry', () => {
     const unknown = await runCli(['--config', configFile, 'jobs', 'retry', 'no-such-job']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no job no-such-job');
-    expect(data('relengd.job.retry.requested')).toHaveLength(1);
+    expect((await data('relengd.job.retry.requested'))).toHaveLength(1);
 
     // The listing shows how long each job ran and where its log is.
     const listing = await runCli(['--config', configFile, 'jobs', '--state', 'succeeded']);
@@ -134,14 +143,14 @@ describe('relengd jobs cancel', () => {
     // Both composes run: each command and its child wrote their pids.
     const pidsOf = (id: string) => readFileSync(join(dir, 'jobs', id, 'pids'), 'utf8').trim().split(' ').map(Number);
     await vi.waitFor(
-      () => {
-        const jobs = composeJobs();
+      async () => {
+        const jobs = await composeJobs();
         expect(jobs.map((j) => j.state)).toEqual(['running', 'running']);
         for (const j of jobs) expect(existsSync(join(dir, 'jobs', j.id, 'pids'))).toBe(true);
       },
       { timeout: 60_000, interval: 100 },
     );
-    const [overHttp, local] = composeJobs();
+    const [overHttp, local] = await composeJobs();
     for (const j of [overHttp!, local!]) leftovers.push(pidsOf(j.id)[0]!);
     const following = runCli(['--config', configFile, 'jobs', 'logs', '--follow', local!.id]);
 
@@ -162,29 +171,29 @@ describe('relengd jobs cancel', () => {
     // The allowed publisher cancels the other compose over HTTP.
     const cancelled = await runCli([...cancelArgs(overHttp!.id), '--token-file', `${tokens}-releng`], noEnvToken);
     expect(cancelled.code).toBe(0);
-    await vi.waitFor(() => expect(job(overHttp!.id).state).toBe('cancelled'), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(async () => expect((await job(overHttp!.id)).state).toBe('cancelled'), { timeout: 60_000, interval: 100 });
     for (const pid of pidsOf(overHttp!.id)) expect(isProcessAlive(pid)).toBe(false);
-    expect(job(overHttp!.id).error).toBe('cancelled by releng');
+    expect((await job(overHttp!.id)).error).toBe('cancelled by releng');
     // The refused commands changed nothing: the compose they named still runs.
-    expect(job(local!.id).state).toBe('running');
+    expect((await job(local!.id)).state).toBe('running');
     for (const pid of pidsOf(local!.id)) expect(isProcessAlive(pid)).toBe(true);
 
     // An operator on this machine cancels it.
     const localCancel = await runCli(['--config', configFile, 'jobs', 'cancel', local!.id], noEnvToken);
     expect(localCancel.code).toBe(0);
-    await vi.waitFor(() => expect(job(local!.id).state).toBe('cancelled'), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(async () => expect((await job(local!.id)).state).toBe('cancelled'), { timeout: 60_000, interval: 100 });
     for (const pid of pidsOf(local!.id)) expect(isProcessAlive(pid)).toBe(false);
 
     // The pipeline took each cancel for a failure, with who asked as the reason.
-    expect(data('relengd.job.cancelled')).toMatchObject([
+    expect((await data('relengd.job.cancelled'))).toMatchObject([
       { jobId: overHttp!.id, kind: 'compose', was: 'running', requestedBy: 'releng' },
       { jobId: local!.id, kind: 'compose', was: 'running', requestedBy: LOCAL },
     ]);
-    expect(data('relengd.ostree.compose.failed')).toMatchObject([
+    expect((await data('relengd.ostree.compose.failed'))).toMatchObject([
       { ...composeOf(overHttp!), error: 'cancelled by releng' },
       { ...composeOf(local!), error: `cancelled by ${LOCAL}` },
     ]);
-    await vi.waitFor(() => expect(data('relengd.compose.finished').map((c) => [c.composeId, c.stream, c.status])).toEqual([
+    await vi.waitFor(async () => expect((await data('relengd.compose.finished')).map((c) => [c.composeId, c.stream, c.status])).toEqual([
       [composeOf(overHttp!).composeId, composeOf(overHttp!).stream, 'DOOMED'],
       [composeOf(local!).composeId, composeOf(local!).stream, 'DOOMED'],
     ]), { timeout: 60_000, interval: 100 });
@@ -197,7 +206,7 @@ describe('relengd jobs cancel', () => {
     expect(followed.stderr).toContain(`job ${local!.id} cancelled: cancelled by ${LOCAL}`);
     const printed = await runCli(['--config', configFile, 'jobs', 'logs', local!.id]);
     expect(printed.code).toBe(0);
-    expect(printed.stdout).toBe(readFileSync(job(local!.id).logPath!, 'utf8'));
+    expect(printed.stdout).toBe(readFileSync((await job(local!.id)).logPath!, 'utf8'));
 
     // Cancelling a job that has ended is refused, before anything is written.
     const late = await runCli(['--config', configFile, 'jobs', 'cancel', local!.id]);

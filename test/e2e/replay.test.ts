@@ -10,9 +10,10 @@ import { parseConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { replayStored } from '../../src/pipeline/replay.ts';
-import { SqliteStore } from '../../src/store/sqlite-store.ts';
+import { openStore } from '../../src/store/open.ts';
 import { Store } from '../../src/store/store.ts';
-import { testConfigYaml } from '../helpers/config.ts';
+import { onTestStore, testConfigYaml } from '../helpers/config.ts';
+import { sqliteOnly } from '../helpers/store.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -23,10 +24,10 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-/** The demo's whole story, run to promoted refs. */
+/** The demo's whole story, run to promoted refs, on the store under test (RELENGD_TEST_STORE). */
 async function completedRun() {
   const dir = tempDir();
-  const p = await startPipeline(dir);
+  const p = await startPipeline(dir, onTestStore(dir));
   daemon = p.daemon;
   for (const step of [0, 1, 2]) await p.feed(step);
   const refs = async () => Object.fromEntries(await Promise.all((await p.repo.refs()).map(async (r) => [r, await p.repo.revParse(r)])));
@@ -84,7 +85,8 @@ describe('relengd replay', () => {
     expect(await run.repo.log('fedora/26/x86_64/updates/atomic-host')).toHaveLength(1); // read back, not composed again
   });
 
-  it('--dry-run says what it would do and leaves the store and the OSTree repo byte-for-byte unchanged', { timeout: 60_000 }, async () => {
+  // SQLite only: compares the store's file byte for byte.
+  it('--dry-run says what it would do and leaves the store and the OSTree repo byte-for-byte unchanged', { timeout: 60_000, ...sqliteOnly }, async () => {
     const run = await completedRun();
     const compose = (await run.daemon.store.jobs.list({ kind: 'compose' }))[0]!;
     await run.daemon.store.events.delete(compose.emitted[0]!);
@@ -125,8 +127,9 @@ describe('catch-up from an archive', () => {
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
     const messages = Array.from({ length: 200 }, (_, i) => bodhiMessage(i));
-    const store = SqliteStore.open(join(dir, 'relengd.db'));
-    const intake = new Intake({ store, config: parseConfig(testConfigYaml(dir), {}), clock: systemClock, logger: silentLogger() });
+    const config = parseConfig(testConfigYaml(dir), {});
+    const store = await openStore(config);
+    const intake = new Intake({ store, config, clock: systemClock, logger: silentLogger() });
     await intake.accept(messages.slice(0, 150).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
     await store.close();
     const page = join(dir, 'datagrepper.json');
@@ -135,19 +138,21 @@ describe('catch-up from an archive', () => {
     const result = await runCli(['--config', configFile, 'replay', '--from-file', page, '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ committed: 50, duplicate: 150, rejected: 0, problems: [] });
-    const after = Store.open(join(dir, 'relengd.db'));
-    expect(after.events.count()).toBe(200);
-    expect(after.events.query({ dispatchState: 'pending' })).toEqual([]);
-    after.close();
+    const after = await openStore(config);
+    expect(await after.events.count()).toBe(200);
+    expect(await after.events.query({ dispatchState: 'pending' })).toEqual([]);
+    await after.close();
   });
 
-  it('--dry-run says what the catch-up would process and leaves the store byte-for-byte unchanged', { timeout: 30_000 }, async () => {
+  // SQLite only: compares the store's file byte for byte.
+  it('--dry-run says what the catch-up would process and leaves the store byte-for-byte unchanged', { timeout: 30_000, ...sqliteOnly }, async () => {
     const dir = tempDir();
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
     const messages = Array.from({ length: 4 }, (_, i) => bodhiMessage(i));
-    const store = SqliteStore.open(join(dir, 'relengd.db'));
-    const intake = new Intake({ store, config: parseConfig(testConfigYaml(dir), {}), clock: systemClock, logger: silentLogger() });
+    const config = parseConfig(testConfigYaml(dir), {});
+    const store = await openStore(config);
+    const intake = new Intake({ store, config, clock: systemClock, logger: silentLogger() });
     await intake.accept(messages.slice(0, 1).map((m) => ({ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: m.topic, id: m.id, data: m.body } })));
     await store.close();
     const archive = join(dir, 'record.jsonl');
@@ -222,7 +227,7 @@ describe('catch-up from datagrepper over HTTP', () => {
     try {
       const dir = tempDir();
       const config = parseConfig(testConfigYaml(dir, `recovery: { datagrepper: { url: "${dg.url}", maxAgeHours: 720 } }`), {});
-      const store = SqliteStore.open(config.store.path);
+      const store = await openStore(config);
       await new Intake({ store, config, clock: systemClock, logger: silentLogger() }).accept([
         { transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: message(1).topic, id: 'http-1', data: message(1).body, time: '2026-11-25T09:00:00Z' } },
       ]);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/cli/daemon.ts';
 import { DEMO_VERSION } from '../../src/cli/demo/scenario.ts';
+import { onTestStore } from '../helpers/config.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -14,10 +15,12 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-async function pipeline(edit?: (yaml: string) => string) {
-  const p = await startPipeline(tempDir(), edit);
+/** The demo's pipeline on the store under test (RELENGD_TEST_STORE); `events` reads it through StoreApi. */
+async function pipeline(edit?: (yaml: string) => string, dir = tempDir(), options: { http?: boolean } = {}) {
+  const p = await startPipeline(dir, onTestStore(dir, edit), options);
   daemon = p.daemon;
-  return p;
+  const events = async (topic: string) => (await p.daemon.store.events.query({ topic, order: 'asc' })).map((e) => e.envelope.data as Record<string, unknown>);
+  return { ...p, events };
 }
 
 /** Makes one artifact's stand-in builder fail, in every stream. */
@@ -27,10 +30,10 @@ describe('the two-week release on a real OSTree repository', () => {
   it('promotes a compose whose failable image failed (FINISHED_INCOMPLETE is accepted)', { timeout: 60_000 }, async () => {
     const p = await pipeline(failing('{outputDir}/Fedora-Atomic-{version}.{arch}.qcow2'));
     await p.feed(0);
-    expect(p.events('relengd.compose.finished').map((c) => c.status)).toEqual(['FINISHED_INCOMPLETE', 'FINISHED_INCOMPLETE']);
-    expect(p.events('relengd.artifact.build.failed').map((a) => a.name)).toEqual(['qcow2', 'qcow2']);
+    expect((await p.events('relengd.compose.finished')).map((c) => c.status)).toEqual(['FINISHED_INCOMPLETE', 'FINISHED_INCOMPLETE']);
+    expect((await p.events('relengd.artifact.build.failed')).map((a) => a.name)).toEqual(['qcow2', 'qcow2']);
     await p.feed(2);
-    const [promoted] = p.events('relengd.release.promoted');
+    const [promoted] = await p.events('relengd.release.promoted');
     expect(promoted).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION });
     for (const ref of promoted!.refs as Array<{ ref: string; to: string }>) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
   });
@@ -38,10 +41,10 @@ describe('the two-week release on a real OSTree repository', () => {
   it('dooms a compose whose non-failable installer failed, and promotes nothing', { timeout: 60_000 }, async () => {
     const p = await pipeline((yaml) => failing('{outputDir}/images/boot.iso')(yaml).replaceAll('failable: true\n        output: "{outputDir}/images/boot.iso"', 'failable: false\n        output: "{outputDir}/images/boot.iso"'));
     await p.feed(0);
-    expect(p.events('relengd.compose.finished').map((c) => c.status)).toEqual(['DOOMED', 'DOOMED']);
-    expect(p.events('relengd.release.promotion.refused').map((r) => r.reason)).toEqual(['status-not-accepted', 'status-not-accepted']);
+    expect((await p.events('relengd.compose.finished')).map((c) => c.status)).toEqual(['DOOMED', 'DOOMED']);
+    expect((await p.events('relengd.release.promotion.refused')).map((r) => r.reason)).toEqual(['status-not-accepted', 'status-not-accepted']);
     await p.feed(2);
-    expect(p.events('relengd.release.promoted')).toEqual([]);
+    expect(await p.events('relengd.release.promoted')).toEqual([]);
     expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBeNull();
   });
 
@@ -51,18 +54,18 @@ describe('the two-week release on a real OSTree repository', () => {
     const firstCommit = await p.repo.revParse('fedora/26/x86_64/updates/atomic-host');
     // Bodhi pushes again with the same content: rpm-ostree finds nothing to commit.
     await p.feed(0, (s) => ({ ...s, message: { ...s.message, id: 'second-push', time: '2017-07-05T18:00:00+00:00' } }));
-    const composes = p.events('relengd.ostree.compose.finished');
+    const composes = await p.events('relengd.ostree.compose.finished');
     expect(composes.map((c) => [c.version, c.commit === null])).toEqual([
       [DEMO_VERSION, false],
       [DEMO_VERSION, false],
       ['26.20170705.1', true],
       ['26.20170705.1', true],
     ]);
-    expect(p.events('relengd.compose.finished')).toHaveLength(2); // only the first push's
+    expect(await p.events('relengd.compose.finished')).toHaveLength(2); // only the first push's
     expect(await p.repo.revParse('fedora/26/x86_64/updates/atomic-host')).toBe(firstCommit);
     // Gating the no-change version promotes nothing: there is no such candidate.
     await p.feed(2, (s) => ({ ...s, message: { ...s.message, id: 'gw-nochange', data: { ...(s.message.data as object), subject_identifier: 'f26-atomic-host-26.20170705.1' } } }));
-    expect(p.events('relengd.release.promoted')).toEqual([]);
+    expect(await p.events('relengd.release.promoted')).toEqual([]);
     expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
   });
 
@@ -70,7 +73,7 @@ describe('the two-week release on a real OSTree repository', () => {
     const p = await pipeline();
     await p.feed(0);
     await p.feed(2, (s) => ({ ...s, message: { ...s.message, data: { ...(s.message.data as object), policies_satisfied: false } } }));
-    expect(p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'gate-failed', version: DEMO_VERSION }]);
+    expect(await p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'gate-failed', version: DEMO_VERSION }]);
     expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBeNull();
   });
 });
@@ -78,31 +81,31 @@ describe('the two-week release on a real OSTree repository', () => {
 describe('relengd promote (manual, audited)', () => {
   it('promotes a version without its gates, recording the operator who asked, and refuses a version the arches are not at', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const p = await startPipeline(dir, undefined, { http: true });
+    const p = await pipeline(undefined, dir, { http: true });
     daemon = p.daemon;
     await p.feed(0);
     // An operator on this machine: the command is written to the store as local:<user>.
     const missing = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--group', 'f26-atomic-host', '--version', '26.20170705.7']);
     expect(missing.code, missing.stderr).toBe(0);
     await p.daemon.idle();
-    expect(p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'version-mismatch', version: '26.20170705.7' }]);
+    expect(await p.events('relengd.release.promotion.refused')).toMatchObject([{ reason: 'version-mismatch', version: '26.20170705.7' }]);
 
     const asked = await runCli(['--config', join(dir, 'relengd.yaml'), 'promote', '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--comment', 'release day']);
     expect(asked.code, asked.stderr).toBe(0);
     expect(asked.stdout).toContain(`as local:${userInfo().username}`);
     await p.daemon.idle();
-    const request = p.events('relengd.release.promote.requested').at(-1);
+    const request = (await p.events('relengd.release.promote.requested')).at(-1);
     expect(request).toMatchObject({ group: 'f26-atomic-host', version: DEMO_VERSION, force: false, comment: 'release day' });
     const [job] = await p.daemon.store.jobs.list({ kind: 'promote' });
     expect((job!.spec as { requestedBy: string }).requestedBy).toBe(`local:${userInfo().username}`);
-    const [promoted] = p.events('relengd.release.promoted');
+    const [promoted] = await p.events('relengd.release.promoted');
     expect(promoted).toMatchObject({ version: DEMO_VERSION, forced: false });
     for (const ref of promoted!.refs as Array<{ ref: string; to: string }>) expect(await p.repo.revParse(ref.ref)).toBe(ref.to);
   });
 
   it('promote --wait returns the outcome: refused with its reason (exit 1), or the refs moved (exit 0)', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const p = await startPipeline(dir, undefined, { http: true });
+    const p = await pipeline(undefined, dir, { http: true });
     daemon = p.daemon;
     await p.feed(0);
     const config = join(dir, 'relengd.yaml');
@@ -120,13 +123,13 @@ describe('relengd promote (manual, audited)', () => {
 
   it('promote --wait with the daemon down, and promote --url to nothing: "cannot reach relengd at ..." (exit 1)', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const p = await startPipeline(dir, undefined, { http: true });
+    const p = await pipeline(undefined, dir, { http: true });
     const url = p.daemon.http!.url;
     await p.daemon.stop();
     const config = join(dir, 'relengd.yaml');
     const local = await runCli(['--config', config, 'promote', '--group', 'f26-atomic-host', '--version', DEMO_VERSION, '--wait']);
     expect(local.code).toBe(1);
-    expect(local.stderr).toContain(`cannot reach relengd (no daemon heartbeat in ${join(dir, 'relengd.db')} for 15 s)`);
+    expect(local.stderr).toContain(`cannot reach relengd (no daemon heartbeat in ${p.daemon.store.location} for 15 s)`);
     expect(local.stderr).toContain('the daemon promotes it when it runs');
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'releng-0123456789abcdef0123456789abcdef\n');
@@ -141,7 +144,7 @@ describe('relengd promote (manual, audited)', () => {
 
   it('refuses a promotion over HTTP without a token, stores nothing and moves no ref', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const p = await startPipeline(dir, undefined, { http: true });
+    const p = await pipeline(undefined, dir, { http: true });
     daemon = p.daemon;
     await p.feed(0);
     const before = await p.repo.revParse('fedora/26/x86_64/atomic-host');
@@ -149,7 +152,7 @@ describe('relengd promote (manual, audited)', () => {
     expect(outsider.code).toBe(1);
     expect(outsider.stdout).toContain('unauthorized');
     await p.daemon.idle();
-    expect(p.events('relengd.release.promote.requested')).toEqual([]);
+    expect(await p.events('relengd.release.promote.requested')).toEqual([]);
     expect(await p.daemon.store.jobs.list({ kind: 'promote' })).toEqual([]);
     expect(await p.repo.revParse('fedora/26/x86_64/atomic-host')).toBe(before);
     expect((await p.daemon.store.rejected.list()).map((r) => r.reason)).toContain('unauthorized');

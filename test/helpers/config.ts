@@ -1,5 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import { afterAll } from 'vitest';
 import { parseConfig, type Config } from '../../src/config/index.ts';
+
+/**
+ * RELENGD_TEST_STORE=postgres (the test matrix, `npm run test:postgres`): each `dir` gets a database
+ * of its own on RELENGD_TEST_POSTGRES_URL's server, made the first time its config is asked for (in
+ * a child process: testConfigYaml is synchronous) and dropped after the test file.
+ */
+const postgresDatabases = new Map<string, string>();
+const postgresAdminUrl = process.env.RELENGD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+if (process.env.RELENGD_TEST_STORE === 'postgres') afterAll(dropTestDatabases);
+
+function postgresAdmin(sql: string): void {
+  const script = `import pg from 'pg'; const c = new pg.Client({ connectionString: process.argv[1] }); await c.connect(); try { await c.query(process.argv[2]); } finally { await c.end(); }`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script, postgresAdminUrl, sql], { stdio: ['ignore', 'ignore', 'inherit'], cwd: join(import.meta.dirname, '../..') });
+}
+
+/** The YAML `store:` line for a test daemon under `dir` on the backend under test. */
+export function testStoreYaml(dir: string): string {
+  if (process.env.RELENGD_TEST_STORE !== 'postgres') return `store: { path: ${join(dir, 'relengd.db')} }`;
+  let url = postgresDatabases.get(dir);
+  if (url === undefined) {
+    const name = `relengd_test_${randomBytes(6).toString('hex')}`;
+    postgresAdmin(`CREATE DATABASE "${name}"`);
+    const u = new URL(postgresAdminUrl);
+    u.pathname = `/${name}`;
+    url = u.href;
+    postgresDatabases.set(dir, url);
+  }
+  // One replica id per dir: a restarted test daemon is the same replica and takes its leases back at once (a new id would wait out the dead one's lease).
+  return `store: { url: "${url}", replicaId: ${new URL(url).pathname.slice(1)} }`;
+}
+
+/** Edits a config's `store: { path: <dir>/relengd.db }` line (the demo's) onto the backend under test. */
+export function onTestStore(dir: string, edit: (yaml: string) => string = (y) => y): (yaml: string) => string {
+  return (yaml) => edit(yaml).replace(`store: { path: ${join(dir, 'relengd.db')} }`, testStoreYaml(dir));
+}
+
+async function dropTestDatabases(): Promise<void> {
+  if (postgresDatabases.size === 0) return;
+  const client = new Client({ connectionString: postgresAdminUrl });
+  await client.connect();
+  try {
+    for (const url of postgresDatabases.values()) await client.query(`DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`);
+    postgresDatabases.clear();
+  } finally {
+    await client.end();
+  }
+}
 
 export interface TestConfigOptions {
   /** Top-level YAML added to the config. */
@@ -23,7 +74,7 @@ export function testConfigYaml(dir: string, options: TestConfigOptions | string 
       treefile: fedora-atomic-host.json
       compose: [rpm-ostree, compose, tree, "--repo={repo}", "--write-commitid-to={commitIdFile}", "{treefile}"]${o.stream ? `\n${o.stream(arch)}` : ''}`;
   return `topicPrefix: org.fedoraproject.prod
-store: { path: ${join(dir, 'relengd.db')} }
+${testStoreYaml(dir)}
 http: { host: 127.0.0.1, port: 0 }
 jobs: { workdir: ${join(dir, 'jobs')} }
 log: { level: warn }

@@ -9,15 +9,15 @@ import { systemClock } from '../../../src/clock.ts';
 import type { Executor, JobOutcome } from '../../../src/jobs/executor.ts';
 import { JobRunner } from '../../../src/jobs/runner.ts';
 import { silentLogger } from '../../../src/log.ts';
-import { SqliteStore } from '../../../src/store/sqlite-store.ts';
-import { Store } from '../../../src/store/store.ts';
+import type { StoreApi } from '../../../src/store/api.ts';
 import { tempDir } from '../../helpers/tmp.ts';
+import { openTestStore } from '../../helpers/store.ts';
 
 const runners: JobRunner[] = [];
-const stores: Store[] = [];
+const stores: StoreApi[] = [];
 afterEach(async () => {
   for (const runner of runners.splice(0)) await runner.stop({ graceMs: 5000 });
-  for (const store of stores.splice(0)) store.close();
+  for (const store of stores.splice(0)) await store.close();
 });
 
 /** An executor whose jobs run until the test lets them end; `started` lists the ids that began. */
@@ -37,11 +37,12 @@ function heldExecutor(kind: string, waits: boolean) {
   return { executor, started, release };
 }
 
-function setup(executors: Executor[]) {
+/** A runner on the store under test (RELENGD_TEST_STORE). */
+async function setup(executors: Executor[]) {
   const dir = tempDir();
-  const store = Store.open(join(dir, 'relengd.db'));
+  const store = await openTestStore(dir);
   stores.push(store);
-  const runner = new JobRunner({ store: new SqliteStore(store), executors, concurrency: 1, workdir: join(dir, 'jobs'), timeoutMs: 60_000, clock: systemClock, logger: silentLogger(), topicPrefix: 'org.example', pollMs: 50 });
+  const runner = new JobRunner({ store, executors, concurrency: 1, workdir: join(dir, 'jobs'), timeoutMs: 60_000, clock: systemClock, logger: silentLogger(), topicPrefix: 'org.example', pollMs: 50 });
   runners.push(runner);
   let n = 0;
   const enqueue = (id: string, kind: string) =>
@@ -53,15 +54,15 @@ describe('jobs that only wait', () => {
   it('hold no slot: with a slot of one, two waits and a compose all run at once', async () => {
     const waits = heldExecutor('sign-wait', true);
     const work = heldExecutor('compose', false);
-    const { runner, enqueue, store } = setup([waits.executor, work.executor]);
-    enqueue('wait-1', 'sign-wait');
-    enqueue('wait-2', 'sign-wait');
-    enqueue('compose-1', 'compose');
-    enqueue('compose-2', 'compose');
+    const { runner, enqueue, store } = await setup([waits.executor, work.executor]);
+    await enqueue('wait-1', 'sign-wait');
+    await enqueue('wait-2', 'sign-wait');
+    await enqueue('compose-1', 'compose');
+    await enqueue('compose-2', 'compose');
     await runner.start();
     await vi.waitFor(() => expect([...waits.started, ...work.started].sort()).toEqual(['compose-1', 'wait-1', 'wait-2']));
     // The one slot is the compose's: the second compose waits for it.
-    expect(store.jobs.get('compose-2')?.state).toBe('queued');
+    expect((await store.jobs.get('compose-2'))?.state).toBe('queued');
     work.release();
     await vi.waitFor(() => expect(work.started).toEqual(['compose-1', 'compose-2']));
     waits.release();
@@ -71,11 +72,11 @@ describe('jobs that only wait', () => {
   it('start while real work holds every slot', async () => {
     const waits = heldExecutor('sign-wait', true);
     const work = heldExecutor('compose', false);
-    const { runner, enqueue } = setup([waits.executor, work.executor]);
-    enqueue('compose-1', 'compose');
+    const { runner, enqueue } = await setup([waits.executor, work.executor]);
+    await enqueue('compose-1', 'compose');
     await runner.start();
     await vi.waitFor(() => expect(work.started).toEqual(['compose-1']));
-    enqueue('wait-1', 'sign-wait');
+    await enqueue('wait-1', 'sign-wait');
     await runner.kick();
     await vi.waitFor(() => expect(waits.started).toEqual(['wait-1']));
     work.release();

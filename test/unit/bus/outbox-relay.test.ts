@@ -9,8 +9,8 @@ import { fixedClock } from '../../../src/clock.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { RetryPolicy } from '../../../src/retry.ts';
 import { storeEmitted } from '../../../src/store/emit.ts';
-import { SqliteStore } from '../../../src/store/sqlite-store.ts';
-import { Store } from '../../../src/store/store.ts';
+import type { StoreApi } from '../../../src/store/api.ts';
+import { openTestStore } from '../../helpers/store.ts';
 
 const PREFIX = 'org.example.prod';
 const RETRY: RetryPolicy = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0, maxAttempts: Infinity };
@@ -37,24 +37,26 @@ class FakeTransport implements Transport {
   }
 }
 
-const stores: Store[] = [];
-afterEach(() => {
-  stores.splice(0).forEach((s) => s.close());
+const stores: StoreApi[] = [];
+afterEach(async () => {
   vi.useRealTimers();
+  for (const s of stores.splice(0)) await s.close();
 });
 
 /** Lets the event loop turn until `condition` holds. */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let turn = 0; turn < 1000; turn++) {
+  // Bounded by the wall clock (not faked here), not by turns: on PostgreSQL each store call is a round trip.
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     if (condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`never happened: ${what}`);
 }
 
-function setup() {
-  const api = new SqliteStore(Store.open(':memory:'));
-  const store = api.sync;
+/** The store under test (RELENGD_TEST_STORE). */
+async function setup() {
+  const api = await openTestStore();
+  const store = api;
   stores.push(store);
   const transport = new FakeTransport();
   const relay = new OutboxRelay({ store: api, transport, clock: fixedClock('2026-11-26T12:00:00Z'), logger: silentLogger(), retry: RETRY });
@@ -67,22 +69,22 @@ const routingKey = `${PREFIX}.relengd.release.promotion.refused`;
 
 describe('OutboxRelay', () => {
   it('marks an event sent only once the transport confirmed it', async () => {
-    const { store, transport, relay, refusal } = setup();
+    const { store, transport, relay, refusal } = await setup();
     await refusal('26.1');
     await refusal('26.2');
     relay.schedule();
     await until(() => transport.calls.length === 1, 'a publish');
     expect(transport.calls).toEqual([[routingKey, routingKey]]);
-    expect(store.outbox.countPending()).toBe(2); // published, not confirmed
+    expect(await store.outbox.countPending()).toBe(2); // published, not confirmed
 
     transport.answer([{ ok: true }, { ok: true }]);
     await relay.idle();
-    expect(store.outbox.countPending()).toBe(0);
+    expect(await store.outbox.countPending()).toBe(0);
   });
 
   it('keeps a failed publish pending with its error and publishes it again after a backoff', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { store, transport, relay, refusal } = setup();
+    const { store, transport, relay, refusal } = await setup();
     const first = await refusal('26.1');
     await refusal('26.2');
     relay.schedule();
@@ -90,7 +92,7 @@ describe('OutboxRelay', () => {
     transport.answer([{ ok: true }, { ok: false, error: new Error('broker nacked') }]);
     await relay.idle();
 
-    const [left, ...more] = store.outbox.pending(10);
+    const [left, ...more] = await store.outbox.pending(10);
     expect(more).toEqual([]);
     expect(left).toMatchObject({ attempts: 1, lastError: 'broker nacked' });
     expect(left!.eventId).not.toBe(first.id);
@@ -102,12 +104,12 @@ describe('OutboxRelay', () => {
     expect(transport.calls[1]).toEqual([routingKey]);
     transport.answer([{ ok: true }]);
     await relay.idle();
-    expect(store.outbox.countPending()).toBe(0);
+    expect(await store.outbox.countPending()).toBe(0);
   });
 
   it('backs off longer after each failure in a row', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { transport, relay, refusal } = setup();
+    const { transport, relay, refusal } = await setup();
     await refusal('26.1');
     relay.schedule();
     await until(() => transport.calls.length === 1, 'a publish');
@@ -125,24 +127,24 @@ describe('OutboxRelay', () => {
   });
 
   it('publishes nothing while the transport is not connected, and everything once asked again after it is', async () => {
-    const { store, transport, relay, refusal } = setup();
+    const { store, transport, relay, refusal } = await setup();
     await refusal('26.1');
     transport.ready = false;
     relay.schedule();
     await relay.idle();
     expect(transport.calls).toEqual([]);
-    expect(store.outbox.countPending()).toBe(1);
+    expect(await store.outbox.countPending()).toBe(1);
 
     transport.ready = true;
     relay.schedule();
     await until(() => transport.calls.length === 1, 'a publish');
     transport.answer([{ ok: true }]);
     await relay.idle();
-    expect(store.outbox.countPending()).toBe(0);
+    expect(await store.outbox.countPending()).toBe(0);
   });
 
   it('publishes nothing after stop', async () => {
-    const { transport, relay, refusal } = setup();
+    const { transport, relay, refusal } = await setup();
     await refusal('26.1');
     relay.stop();
     relay.schedule();

@@ -7,17 +7,21 @@ import { Intake } from '../../../src/pipeline/intake.ts';
 import { nothing, type Listener } from '../../../src/pipeline/listener.ts';
 import { updatesMashed } from '../../../src/pipeline/listeners/updates-mashed.ts';
 import { Router } from '../../../src/pipeline/router.ts';
-import { SqliteStore } from '../../../src/store/sqlite-store.ts';
-import { Store } from '../../../src/store/store.ts';
+import type { StoreApi } from '../../../src/store/api.ts';
+import type { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { testConfig } from '../../helpers/config.ts';
+import { openTestStore, sqliteOnly } from '../../helpers/store.ts';
 
-const stores: Store[] = [];
-afterEach(() => stores.splice(0).forEach((s) => s.close()));
+const stores: StoreApi[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
 
-function setup(listeners: Listener[]) {
-  const store = Store.open(':memory:');
+/** The store under test (RELENGD_TEST_STORE): the dispatcher and intake only see StoreApi. */
+async function setup(listeners: Listener[]) {
+  const store = await openTestStore();
   stores.push(store);
-  const api = new SqliteStore(store);
+  const api = store;
   const config = testConfig('/srv/relengd');
   const clock = fixedClock('2026-11-26T12:00:00Z');
   const logger = silentLogger();
@@ -40,21 +44,21 @@ function recorder(seen: string[]): Listener {
 describe('dispatcher', () => {
   it('delivers relengd\'s own emitted events to its own listeners, from the store', async () => {
     const seen: string[] = [];
-    const { store, dispatcher, send } = setup([updatesMashed, recorder(seen)]);
+    const { store, dispatcher, send } = await setup([updatesMashed, recorder(seen)]);
     await send('m1');
     const stats = await dispatcher.drain();
     expect(stats).toMatchObject({ dispatched: 3, emitted: 2, failed: 0 });
     expect(seen).toHaveLength(2);
-    expect(store.state.list('seen').map((s) => s.value).sort()).toEqual(['fedora/26/aarch64/updates/atomic-host', 'fedora/26/x86_64/updates/atomic-host']);
-    expect(store.outbox.countPending()).toBe(2);
+    expect((await store.state.list('seen')).map((s) => s.value).sort()).toEqual(['fedora/26/aarch64/updates/atomic-host', 'fedora/26/x86_64/updates/atomic-host']);
+    expect(await store.outbox.countPending()).toBe(2);
   });
 
   it('finds a whole chain by its correlation id: the first message and everything derived from it', async () => {
-    const { store, dispatcher, send } = setup([updatesMashed]);
+    const { store, dispatcher, send } = await setup([updatesMashed]);
     await send('m1');
     await send('m2');
     await dispatcher.drain();
-    const chain = store.events.query({ correlationId: 'm1', order: 'asc' }).map((e) => [e.envelope.topic, e.envelope.correlationid]);
+    const chain = (await store.events.query({ correlationId: 'm1', order: 'asc' })).map((e) => [e.envelope.topic, e.envelope.correlationid]);
     expect(chain).toEqual([
       ['bodhi.compose.complete', 'm1'],
       ['relengd.ostree.compose.requested', 'm1'],
@@ -63,14 +67,14 @@ describe('dispatcher', () => {
   });
 
   it('derives nothing new when an event is processed again (deterministic ids)', async () => {
-    const { store, dispatcher, send } = setup([updatesMashed]);
+    const { store, dispatcher, send } = await setup([updatesMashed]);
     await send('m1');
     await dispatcher.drain();
-    const before = store.events.count();
-    store.events.resetDispatch(store.events.query({}).map((e) => e.seq));
+    const before = await store.events.count();
+    await store.events.resetDispatch((await store.events.query({})).map((e) => e.seq));
     const again = await dispatcher.drain();
     expect(again).toMatchObject({ emitted: 0, jobs: 0 });
-    expect(store.events.count()).toBe(before);
+    expect(await store.events.count()).toBe(before);
   });
 
   it('parks an event whose listener throws on the first failure (listeners are pure: a retry fails the same way), and goes on with the rest', async () => {
@@ -84,35 +88,36 @@ describe('dispatcher', () => {
         return nothing();
       },
     };
-    const { store, dispatcher, send } = setup([broken, updatesMashed]);
+    const { store, dispatcher, send } = await setup([broken, updatesMashed]);
     await send('poison');
     await send('fine');
     const stats = await dispatcher.drain();
     expect(stats.failed).toBe(1);
     expect(calls).toEqual(['poison', 'fine']);
-    const poison = store.events.get('poison');
+    const poison = await store.events.get('poison');
     expect(poison).toMatchObject({ dispatchState: 'failed', dispatchAttempts: 1, dispatchError: 'listener bug' });
     // Nothing the failing dispatch decided was kept: the savepoint undid updates-mashed's emits for it.
-    expect(store.events.query({ topic: 'relengd.ostree.compose.requested' }).map((e) => e.envelope.causationid)).toEqual(['fine', 'fine']);
-    expect(store.events.get('fine')?.dispatchState).toBe('done');
+    expect((await store.events.query({ topic: 'relengd.ostree.compose.requested' })).map((e) => e.envelope.causationid)).toEqual(['fine', 'fine']);
+    expect((await store.events.get('fine'))?.dispatchState).toBe('done');
     // A later drain does not take the parked event again; replay does, after a fix.
     await dispatcher.drain();
     expect(calls).toEqual(['poison', 'fine']);
   });
 
-  it('leaves the whole batch pending, parking nothing, when the store fails, and dispatches it at the next drain', async () => {
+  // SQLite only: breaks the store with raw SQL on the file.
+  it('leaves the whole batch pending, parking nothing, when the store fails, and dispatches it at the next drain', sqliteOnly, async () => {
     const reader: Listener = { name: 'reader', topics: ['bodhi.compose.complete'], handle: (event, { state }) => (state.get('seen', event.id), nothing()) };
-    const { store, dispatcher, send } = setup([reader]);
+    const { store, dispatcher, send } = await setup([reader]);
     await send('m1');
     await send('m2');
     // A real SQLite failure (the table is gone), as a locked or full database would raise.
-    store.db.exec('ALTER TABLE state RENAME TO state_away');
+    (store as SqliteStore).sync.db.exec('ALTER TABLE state RENAME TO state_away');
     expect(await dispatcher.drain()).toMatchObject({ dispatched: 0, failed: 0 });
-    for (const id of ['m1', 'm2']) expect(store.events.get(id)).toMatchObject({ dispatchState: 'pending', dispatchAttempts: 0 });
+    for (const id of ['m1', 'm2']) expect(await store.events.get(id)).toMatchObject({ dispatchState: 'pending', dispatchAttempts: 0 });
 
-    store.db.exec('ALTER TABLE state_away RENAME TO state');
+    (store as SqliteStore).sync.db.exec('ALTER TABLE state_away RENAME TO state');
     expect(await dispatcher.drain()).toMatchObject({ dispatched: 2, failed: 0 });
-    for (const id of ['m1', 'm2']) expect(store.events.get(id)?.dispatchState).toBe('done');
+    for (const id of ['m1', 'm2']) expect((await store.events.get(id))?.dispatchState).toBe('done');
   });
 
   it('refuses an event a listener emits on a topic not in the catalogue, parking the cause with the reason', async () => {
@@ -122,12 +127,12 @@ describe('dispatcher', () => {
       // A listener written without the types: Emit.topic is a catalogue Topic at compile time.
       handle: () => ({ ...nothing(), emit: [{ topic: 'relengd.ostree.compose.requestd' as Topic, key: 'x', data: {} }] }),
     };
-    const { store, dispatcher, send } = setup([typo]);
+    const { store, dispatcher, send } = await setup([typo]);
     await send('m1');
     await dispatcher.drain();
-    expect(store.events.get('m1')).toMatchObject({ dispatchState: 'failed', dispatchError: 'typo emitted relengd.ostree.compose.requestd, which is not in the event catalogue (src/events/catalogue.ts)' });
-    expect(store.events.count()).toBe(1);
-    expect(store.outbox.countPending()).toBe(0);
+    expect(await store.events.get('m1')).toMatchObject({ dispatchState: 'failed', dispatchError: 'typo emitted relengd.ostree.compose.requestd, which is not in the event catalogue (src/events/catalogue.ts)' });
+    expect(await store.events.count()).toBe(1);
+    expect(await store.outbox.countPending()).toBe(0);
   });
 
   it('refuses an emitted event that breaks its own schema (a listener bug), keeping the cause for replay', async () => {
@@ -136,20 +141,20 @@ describe('dispatcher', () => {
       topics: ['bodhi.compose.complete'],
       handle: () => ({ ...nothing(), emit: [{ topic: 'relengd.ostree.compose.requested', key: 'x', data: { stream: 'x' } }] }),
     };
-    const { store, dispatcher, send } = setup([sloppy]);
+    const { store, dispatcher, send } = await setup([sloppy]);
     await send('m1');
     await dispatcher.drain();
-    expect(store.events.get('m1')).toMatchObject({ dispatchState: 'failed' });
-    expect(store.events.get('m1')?.dispatchError).toContain('ref');
+    expect(await store.events.get('m1')).toMatchObject({ dispatchState: 'failed' });
+    expect((await store.events.get('m1'))?.dispatchError).toContain('ref');
   });
 
   it('passes unknown topics by: kept, dispatched to no listener', async () => {
     const seen: string[] = [];
-    const { api, store, dispatcher } = setup([recorder(seen)]);
+    const { api, store, dispatcher } = await setup([recorder(seen)]);
     const intake = new Intake({ store: api, config: testConfig('/srv'), clock: fixedClock('2026-11-26T00:00:00Z'), logger: silentLogger() });
     await intake.accept([{ transport: 'test', raw: Buffer.from('{}'), headers: {}, decoded: { topic: 'org.fedoraproject.prod.fas.user.create', id: 'u1', data: {} } }]);
     await dispatcher.drain();
-    expect(store.events.get('u1')).toMatchObject({ dispatchState: 'done', envelope: { known: false, topic: 'fas.user.create' } });
+    expect(await store.events.get('u1')).toMatchObject({ dispatchState: 'done', envelope: { known: false, topic: 'fas.user.create' } });
     expect(seen).toEqual([]);
   });
 });
@@ -175,11 +180,11 @@ describe('listener state within one batch', () => {
   });
 
   it('each event reads what the events before it wrote, and nothing of an event whose listener failed', async () => {
-    const { store, dispatcher, send } = setup([counter(), failer(['m2', 'm4'])]);
+    const { store, dispatcher, send } = await setup([counter(), failer(['m2', 'm4'])]);
     for (const id of ['m1', 'm2', 'm3', 'm4', 'm5']) await send(id);
     // One batch: m2's and m4's counts are undone with their savepoints; the others build on what is stored.
     expect(await dispatcher.dispatchBatch()).toMatchObject({ dispatched: 3, failed: 2 });
-    expect(store.state.get('count', 'all')).toBe(3);
+    expect(await store.state.get('count', 'all')).toBe(3);
   });
 
   it('a listener reads what an earlier listener of the same event wrote, and a list sees what was put earlier in the batch', async () => {
@@ -189,11 +194,11 @@ describe('listener state within one batch', () => {
       topics: ['bodhi.compose.complete'],
       handle: (event, { state }) => ({ ...nothing(), patches: [{ namespace: 'copy', key: event.id, value: { read: state.get('seen', event.id) ?? null, listed: state.list('seen').map((e) => e.key) } }] }),
     };
-    const { store, dispatcher, send } = setup([writer, reader]);
+    const { store, dispatcher, send } = await setup([writer, reader]);
     for (const id of ['m1', 'm2']) await send(id);
     expect(await dispatcher.dispatchBatch()).toMatchObject({ dispatched: 2, failed: 0 });
-    expect(store.state.get('copy', 'm1')).toEqual({ read: { by: 'writer' }, listed: ['m1'] });
-    expect(store.state.get('copy', 'm2')).toEqual({ read: { by: 'writer' }, listed: ['m1', 'm2'] });
+    expect(await store.state.get('copy', 'm1')).toEqual({ read: { by: 'writer' }, listed: ['m1'] });
+    expect(await store.state.get('copy', 'm2')).toEqual({ read: { by: 'writer' }, listed: ['m1', 'm2'] });
   });
 
   it('runs a listener again after a read of state not read yet, applying its decision once', async () => {
@@ -211,12 +216,12 @@ describe('listener state within one batch', () => {
         };
       },
     };
-    const { store, dispatcher, send } = setup([reader]);
+    const { store, dispatcher, send } = await setup([reader]);
     await send('m1');
     const stats = await dispatcher.dispatchBatch();
     expect(calls).toBeGreaterThan(1);
     expect(stats).toMatchObject({ dispatched: 1, jobs: 1, failed: 0 });
-    expect(store.jobs.list()).toHaveLength(1);
-    expect(store.state.get('count', 'm1')).toBe(1);
+    expect(await store.jobs.list()).toHaveLength(1);
+    expect(await store.state.get('count', 'm1')).toBe(1);
   });
 });
