@@ -29,14 +29,6 @@ export type RollbackOutcome =
 
 const POLL_MS = 250;
 
-/** The store the config names, as the store's `location` gives it (a PostgreSQL URL without its password). */
-function storeName(config: Config): string {
-  if (config.store.url === undefined) return config.store.path;
-  const url = new URL(config.store.url);
-  url.password = '';
-  return url.href;
-}
-
 /**
  * Follows the chain a command started (its id is the chain's correlation id) until `outcomeOf`
  * finds its outcome in it, or `timeoutMs` passes (then `pending`). Reads the daemon over HTTP when
@@ -56,7 +48,7 @@ export async function waitForOutcome<T extends { outcome: string }>(
   const overHttp = isHttpRoute(route);
   const baseUrl = route.url ?? `http://${config.http.host}:${config.http.port}`;
   if (overHttp ? !(await daemonIsUp(baseUrl)) : !(await localDaemonIsUp(config))) {
-    const where = overHttp ? `at ${baseUrl}` : `(no daemon heartbeat in ${storeName(config)} for ${HEARTBEAT_STALE_MS / 1000} s)`;
+    const where = overHttp ? `at ${baseUrl}` : `(no daemon heartbeat in ${config.store.url ?? config.store.path} for ${HEARTBEAT_STALE_MS / 1000} s)`;
     throw new Error(`cannot reach relengd ${where}: the request is recorded (${requestId}), and the daemon ${how.acts} it when it runs (relengd start)`);
   }
   const read = overHttp ? () => fetchChain(baseUrl, requestId, { token }) : localChain(config, requestId);
