@@ -13,7 +13,7 @@ import { replayStored } from '../../src/pipeline/replay.ts';
 import { openStore } from '../../src/store/open.ts';
 import { Store } from '../../src/store/store.ts';
 import { onTestStore, testConfigYaml } from '../helpers/config.ts';
-import { sqliteOnly } from '../helpers/store.ts';
+import { itSqliteOnly } from '../helpers/store.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { runCli } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -86,7 +86,7 @@ describe('relengd replay', () => {
   });
 
   // SQLite only: compares the store's file byte for byte.
-  it('--dry-run says what it would do and leaves the store and the OSTree repo byte-for-byte unchanged', { timeout: 60_000, ...sqliteOnly }, async () => {
+  itSqliteOnly('--dry-run says what it would do and leaves the store and the OSTree repo byte-for-byte unchanged', { timeout: 60_000 }, async () => {
     const run = await completedRun();
     const compose = (await run.daemon.store.jobs.list({ kind: 'compose' }))[0]!;
     await run.daemon.store.events.delete(compose.emitted[0]!);
@@ -145,7 +145,7 @@ describe('catch-up from an archive', () => {
   });
 
   // SQLite only: compares the store's file byte for byte.
-  it('--dry-run says what the catch-up would process and leaves the store byte-for-byte unchanged', { timeout: 30_000, ...sqliteOnly }, async () => {
+  itSqliteOnly('--dry-run says what the catch-up would process and leaves the store byte-for-byte unchanged', { timeout: 30_000 }, async () => {
     const dir = tempDir();
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));

@@ -2,10 +2,10 @@
  * The store under test, by backend (issue 11's test matrix): SQLite by default, a throwaway
  * PostgreSQL database per store when RELENGD_TEST_STORE=postgres (`npm run test:postgres`).
  * Tests that go through StoreApi only use {@link openTestStore}; what only SQLite has (the `.sync`
- * tables, raw SQL on the file) goes behind {@link sqliteOnly}.
+ * tables, raw SQL on the file) goes behind {@link itSqliteOnly}.
  */
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, it, type TestFunction, type TestOptions } from 'vitest';
 import type { StoreApi } from '../../src/store/api.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import type { ThrowawayDatabase } from './postgres.ts';
@@ -70,5 +70,11 @@ export async function reopenTestStore(store: StoreApi, dir?: string): Promise<St
   return reopened;
 }
 
-/** `it`'s options for what only the SQLite backend has (raw SQL on the file, the `.sync` tables). */
-export const sqliteOnly = { skip: onPostgres } as const;
+/**
+ * `it` for what only the SQLite backend has (raw SQL on the file, the `.sync` tables): skipped on
+ * PostgreSQL, with the reason in its title, so the run's output says why.
+ */
+export function itSqliteOnly(title: string, ...rest: [TestFunction] | [TestOptions, TestFunction]): void {
+  const [options, fn] = rest.length === 1 ? [{}, rest[0]] : rest;
+  it(onPostgres ? `${title} (skipped on PostgreSQL: it reaches into the SQLite file)` : title, { ...options, skip: onPostgres }, fn);
+}

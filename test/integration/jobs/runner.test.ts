@@ -16,7 +16,7 @@ import { testConfig } from '../../helpers/config.ts';
 import { listenerHarness } from '../../helpers/listener-harness.ts';
 import { captureLogger } from '../../helpers/log-capture.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { openTestStore, reopenTestStore, sqliteOnly } from '../../helpers/store.ts';
+import { openTestStore, reopenTestStore, itSqliteOnly } from '../../helpers/store.ts';
 
 const node = process.execPath;
 const PREFIX = 'org.example.prod';
@@ -358,7 +358,7 @@ describe('job runner: several replicas', () => {
 
 describe('job runner: interruption and recovery', () => {
   // SQLite only: fakes the crashed daemon with the synchronous tables on the file (on PostgreSQL a dead replica's jobs come back by lease expiry).
-  it('re-runs a job a crashed daemon left running, once, with recovering set', sqliteOnly, async () => {
+  itSqliteOnly('re-runs a job a crashed daemon left running, once, with recovering set', async () => {
     const dir = tempDir();
     const dbPath = join(dir, 'relengd.db');
     // The crashed daemon: it claimed the job and never finished it.
@@ -384,7 +384,7 @@ describe('job runner: interruption and recovery', () => {
   });
 
   // SQLite only: fakes the crashed daemon with the synchronous tables on the file (on PostgreSQL a dead replica's jobs come back by lease expiry).
-  it('waits, before recovering, for the command of the interrupted attempt that still runs', sqliteOnly, async () => {
+  itSqliteOnly('waits, before recovering, for the command of the interrupted attempt that still runs', async () => {
     const dir = tempDir();
     const dbPath = join(dir, 'relengd.db');
     const crashed = Store.open(dbPath);
@@ -416,7 +416,7 @@ describe('job runner: interruption and recovery', () => {
   });
 
   // SQLite only: fakes the crashed daemon with the synchronous tables on the file (on PostgreSQL a dead replica's jobs come back by lease expiry).
-  it('kills the command of the interrupted attempt when it runs past the job timeout, then recovers', sqliteOnly, async () => {
+  itSqliteOnly('kills the command of the interrupted attempt when it runs past the job timeout, then recovers', async () => {
     const dir = tempDir();
     const dbPath = join(dir, 'relengd.db');
     const crashed = Store.open(dbPath);

@@ -10,7 +10,7 @@ import { Router } from '../../../src/pipeline/router.ts';
 import type { StoreApi } from '../../../src/store/api.ts';
 import type { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { testConfig } from '../../helpers/config.ts';
-import { openTestStore, sqliteOnly } from '../../helpers/store.ts';
+import { openTestStore, itSqliteOnly } from '../../helpers/store.ts';
 
 const stores: StoreApi[] = [];
 afterEach(async () => {
@@ -105,7 +105,7 @@ describe('dispatcher', () => {
   });
 
   // SQLite only: breaks the store with raw SQL on the file.
-  it('leaves the whole batch pending, parking nothing, when the store fails, and dispatches it at the next drain', sqliteOnly, async () => {
+  itSqliteOnly('leaves the whole batch pending, parking nothing, when the store fails, and dispatches it at the next drain', async () => {
     const reader: Listener = { name: 'reader', topics: ['bodhi.compose.complete'], handle: (event, { state }) => (state.get('seen', event.id), nothing()) };
     const { store, dispatcher, send } = await setup([reader]);
     await send('m1');

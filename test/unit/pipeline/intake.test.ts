@@ -13,7 +13,7 @@ import { Router } from '../../../src/pipeline/router.ts';
 import type { StoreApi } from '../../../src/store/api.ts';
 import type { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { testConfig } from '../../helpers/config.ts';
-import { openTestStore, sqliteOnly } from '../../helpers/store.ts';
+import { openTestStore, itSqliteOnly } from '../../helpers/store.ts';
 
 const stores: StoreApi[] = [];
 afterEach(async () => {
@@ -111,7 +111,7 @@ describe('one bad message in a batch', () => {
 
 describe('an unreadable stored row', () => {
   // SQLite only: corrupts a stored row with raw SQL on the file.
-  it('is parked as failed with its reason, and reading and dispatching go on', sqliteOnly, async () => {
+  itSqliteOnly('is parked as failed with its reason, and reading and dispatching go on', async () => {
     const { store, intake, dispatcher } = await setup();
     await intake.accept([delivery('bodhi.compose.complete', bodhi, { id: 'broken-1' }), delivery('bodhi.compose.complete', bodhi, { id: 'fine-1' })]);
     (store as SqliteStore).sync.db.prepare(`UPDATE events SET data = 'hello' WHERE id = 'broken-1'`).run();
