@@ -10,7 +10,11 @@
  * - commands (approve, promote, ...): only from an authenticated identity the configuration allows
  *   (default deny), or from an operator on this machine; never from a recorded bus or an archive;
  * - relengd's own facts: never taken from outside at all.
+ *
+ * Also here, as they decide who is trusted: the form of a publisher name, and which listen
+ * addresses only this machine reaches.
  */
+import { BlockList, isIP } from 'node:net';
 
 /** How a message reached relengd. */
 export type DeliverySource =
@@ -146,4 +150,24 @@ export const SAFE_VALUE_HINT = 'letters, digits and ._+~- only, not starting wit
 
 export function isSafeValue(value: string): boolean {
   return SAFE_VALUE.test(value);
+}
+
+/**
+ * A publisher name a token or a certificate can carry. No `:`, so neither can pass for an
+ * operator on the relengd host (`local:<user>`).
+ */
+export const PUBLISHER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/**
+ * Whether a listen address is reachable only from this machine: 127.0.0.0/8, ::1 or `localhost`.
+ * Any other name counts as non-loopback (it may resolve anywhere), as do 0.0.0.0 and ::.
+ */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && loopback.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }

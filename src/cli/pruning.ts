@@ -4,7 +4,7 @@ import type { RetentionConfig } from '../config/index.ts';
 import { jobDirName } from '../jobs/runner.ts';
 import type { Logger } from '../log.ts';
 import type { StoreApi } from '../store/api.ts';
-import { pruneStore } from '../store/retention.ts';
+import { pruneStore } from '../pipeline/retention.ts';
 
 export interface Pruning {
   /** Stops the timer and waits for a run in progress to stop at its next batch. */
@@ -14,7 +14,7 @@ export interface Pruning {
 /**
  * Prunes the store now and every `retention.intervalMinutes` (see `pruneStore`). A failed run is
  * logged and the next one tries again: retention never stops the daemon.
- * The same on SQLite and PostgreSQL (src/store/retention.ts); on PostgreSQL every replica prunes,
+ * The same on SQLite and PostgreSQL (src/pipeline/retention.ts); on PostgreSQL every replica prunes,
  * each batch in a transaction of its own, so runs on several replicas at once only find less to do.
  */
 export function startPruning(options: { store: StoreApi; retention: RetentionConfig; jobsWorkdir: string; clock: Clock; logger: Logger }): Pruning {

@@ -8,13 +8,11 @@
  */
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { PUBLISHER_NAME } from '../http/auth.ts';
-import { isLoopbackHost } from '../http/loopback.ts';
 import { cronProblem, isTimeZone } from './cron.ts';
 import { IMAGE_LIST_TAG_PLACEHOLDERS, IMAGE_TAG, IMAGE_TAG_PLACEHOLDERS, isRepository, registryHost, repositoryProblem } from './image-reference.ts';
 import { OstreeRef } from './ostree-ref.ts';
 import { ARTIFACT_PLACEHOLDERS, COMPOSE_PLACEHOLDERS, VERSION_PLACEHOLDERS, expandTemplate, unknownPlaceholder } from './template.ts';
-import { SAFE_VALUE, SAFE_VALUE_HINT } from '../trust.ts';
+import { isLoopbackHost, PUBLISHER_NAME, SAFE_VALUE, SAFE_VALUE_HINT } from '../trust.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks

@@ -12,7 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import { ConfigError } from '../errors.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { isLoopbackHost, PUBLISHER_NAME } from '../trust.ts';
 
 /** Where one publisher's token is read from (one entry of `http.auth.tokens`). */
 export interface TokenSource {
@@ -20,12 +20,6 @@ export interface TokenSource {
   file?: string | undefined;
   env?: string | undefined;
 }
-
-/**
- * A publisher name a token or a certificate can carry. No `:`, so neither can pass for an
- * operator on the relengd host (`local:<user>`).
- */
-export const PUBLISHER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
 /** Shorter tokens are refused when loaded: they could be guessed. */
 export const MIN_TOKEN_LENGTH = 16;

@@ -8,7 +8,7 @@ import { MessageRejectedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Delivery, Outcome } from '../pipeline/intake.ts';
 import { assertListenerAllowed, combineIdentities, identify, identifyClientCertificate, type BearerTokens, type RequestIdentity, type ServerTls } from './auth.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { isLoopbackHost } from '../trust.ts';
 import { renderMetrics, type Sample } from './metrics.ts';
 import { createDashboard, type Dashboard } from './dashboard/routes.ts';
 import { CorrelationId } from './dashboard/params.ts';

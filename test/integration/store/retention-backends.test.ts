@@ -14,7 +14,7 @@ import type { StoreApi } from '../../../src/store/api.ts';
 import { storeEmitted } from '../../../src/store/emit.ts';
 import type { JobState } from '../../../src/store/jobs.ts';
 import { PostgresStore } from '../../../src/store/postgres/index.ts';
-import { pruneStore, type RetentionOptions } from '../../../src/store/retention.ts';
+import { pruneStore, type RetentionOptions } from '../../../src/pipeline/retention.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { postgresMissingReason, titled, useThrowawayDatabase } from '../../helpers/postgres.ts';
 import { tempDir } from '../../helpers/tmp.ts';

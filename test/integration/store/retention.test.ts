@@ -6,7 +6,7 @@ import { jobDirName } from '../../../src/jobs/runner.ts';
 import { PROMOTION } from '../../../src/pipeline/listeners/promoter.ts';
 import { storeEmitted } from '../../../src/store/emit.ts';
 import type { JobState } from '../../../src/store/jobs.ts';
-import { pruneStore, type RetentionOptions } from '../../../src/store/retention.ts';
+import { pruneStore, type RetentionOptions } from '../../../src/pipeline/retention.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../helpers/tmp.ts';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROMOTION } from '../../../src/pipeline/listeners/promoter.ts';
 import { RELEASES, type ReleaseHistory } from '../../../src/pipeline/listeners/release-history.ts';
 import { IMAGE_LISTS, SIGN_REQUESTS, SIGNATURES, type SignatureRecord } from '../../../src/pipeline/listeners/sign-state.ts';
-import { pruneStore, type RetentionOptions } from '../../../src/store/retention.ts';
+import { pruneStore, type RetentionOptions } from '../../../src/pipeline/retention.ts';
 import { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 

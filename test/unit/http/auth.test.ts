@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { assertListenerAllowed, BearerTokens, identify, MIN_TOKEN_LENGTH } from '../../../src/http/auth.ts';
-import { isLoopbackHost } from '../../../src/http/loopback.ts';
+import { isLoopbackHost } from '../../../src/trust.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 

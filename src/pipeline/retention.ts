@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { imageDigestOf } from '../events/relengd/artifact.ts';
-import { PROMOTION, type Candidate } from '../pipeline/listeners/promoter.ts';
-import { RELEASES, type ReleaseHistory } from '../pipeline/listeners/release-history.ts';
-import { IMAGE_LISTS, SIGN_REQUESTS, SIGNATURES, type ImageListRecord } from '../pipeline/listeners/sign-state.ts';
-import type { StoreApi } from './api.ts';
-import { retentionSqlOf, truthy, type RetentionSql } from './retention-sql.ts';
-import type { Store } from './store.ts';
+import { PROMOTION, type Candidate } from './listeners/promoter.ts';
+import { RELEASES, type ReleaseHistory } from './listeners/release-history.ts';
+import { IMAGE_LISTS, SIGN_REQUESTS, SIGNATURES, type ImageListRecord } from './listeners/sign-state.ts';
+import type { StoreApi } from '../store/api.ts';
+import { retentionSqlOf, truthy, type RetentionSql } from '../store/retention-sql.ts';
+import type { Store } from '../store/store.ts';
 
 export interface RetentionOptions {
   /** Days an event is kept after it was received (`retention.events`). */
