@@ -26,17 +26,30 @@ export interface ReplicaOptions {
   onError?: ((error: unknown) => void) | undefined;
 }
 
+/** The tables a replica coordinates through. */
+export interface ReplicaTables {
+  replicas: PgReplicasTable;
+  jobs: PgJobsTable;
+  outbox: PgOutboxTable;
+  leases: PgLeasesTable;
+}
+
 const WORK_CHANNELS: Record<WorkKind, WakeChannel> = { events: WakeChannel.events, jobs: WakeChannel.jobs, outbox: WakeChannel.outbox };
 
 /**
  * One replica of several sharing the PostgreSQL store (../api.ts `ReplicaCoordination`): its
  * registration and heartbeat, the renewal of what it holds, the dispatcher's turn, wake-ups.
+ *
+ * Renewals run on a connection of their own (`renewals`' tables). On the shared pool they queued
+ * behind intake batches and the dispatcher under load, and a renewal that waited past a short lease
+ * let another replica take over a job that was still running.
  */
 export class PgReplicaCoordination implements ReplicaCoordination {
   readonly replicaId: string;
   readonly leaseMs: number;
   readonly #db: PgDatabase;
-  readonly #tables: { replicas: PgReplicasTable; jobs: PgJobsTable; outbox: PgOutboxTable; leases: PgLeasesTable };
+  readonly #tables: ReplicaTables;
+  readonly #renewals: ReplicaTables;
   readonly #onWake: (channel: string, callback: WakeCallback) => Promise<() => Promise<void>>;
   #timer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
@@ -45,13 +58,15 @@ export class PgReplicaCoordination implements ReplicaCoordination {
   constructor(
     db: PgDatabase,
     replica: { replicaId: string; leaseMs: number },
-    tables: { replicas: PgReplicasTable; jobs: PgJobsTable; outbox: PgOutboxTable; leases: PgLeasesTable },
+    tables: ReplicaTables,
+    renewals: ReplicaTables,
     onWake: (channel: string, callback: WakeCallback) => Promise<() => Promise<void>>,
   ) {
     this.#db = db;
     this.replicaId = replica.replicaId;
     this.leaseMs = replica.leaseMs;
     this.#tables = tables;
+    this.#renewals = renewals;
     this.#onWake = onWake;
   }
 
@@ -134,7 +149,7 @@ export class PgReplicaCoordination implements ReplicaCoordination {
   }
 
   async #beat(options: ReplicaOptions): Promise<void> {
-    const { replicas, jobs, outbox, leases } = this.#tables;
+    const { replicas, jobs, outbox, leases } = this.#renewals;
     // Removed meanwhile (an operator's cleanup): register again.
     if (!(await replicas.heartbeat(this.replicaId))) await this.#register();
     const beat: ReplicaBeat = {

@@ -112,8 +112,12 @@ export class PostgresStore implements StoreApi {
   #listener: PgWakeListener | undefined;
   #closed = false;
 
-  private constructor(db: PgDatabase, options: PostgresStoreOptions & { replicaId: string; leaseMs: number }) {
+  /** The renewals' own connection (see PgReplicaCoordination): never queued behind the pool's work. */
+  readonly #renewalDb: PgDatabase;
+
+  private constructor(db: PgDatabase, renewalDb: PgDatabase, options: PostgresStoreOptions & { replicaId: string; leaseMs: number }) {
     this.db = db;
+    this.#renewalDb = renewalDb;
     this.url = db.url;
     this.location = withoutPassword(db.url);
     this.replicaId = options.replicaId;
@@ -128,8 +132,13 @@ export class PostgresStore implements StoreApi {
     this.observability = new PgObservabilityReads(db);
     this.leases = new PgLeasesTable(db);
     this.replicaTable = new PgReplicasTable(db);
-    this.replicas = new PgReplicaCoordination(db, replica, { replicas: this.replicaTable, jobs: this.jobs, outbox: this.outbox, leases: this.leases }, (channel, callback) =>
-      this.onWake(channel, callback),
+    const renewals = { replicas: new PgReplicasTable(renewalDb), jobs: new PgJobsTable(renewalDb, replica), outbox: new PgOutboxTable(renewalDb, replica), leases: new PgLeasesTable(renewalDb) };
+    this.replicas = new PgReplicaCoordination(
+      db,
+      replica,
+      { replicas: this.replicaTable, jobs: this.jobs, outbox: this.outbox, leases: this.leases },
+      renewals,
+      (channel, callback) => this.onWake(channel, callback),
     );
   }
 
@@ -138,14 +147,18 @@ export class PostgresStore implements StoreApi {
     const replicaId = options.replicaId ?? defaultReplicaId();
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a positive number of milliseconds, got ${leaseMs}`);
-    const db = new PgDatabase(url, { ...options, applicationName: options.applicationName ?? `relengd ${replicaId}` });
+    const applicationName = options.applicationName ?? `relengd ${replicaId}`;
+    const db = new PgDatabase(url, { ...options, applicationName });
+    // One connection, opened on the first renewal and kept: a renewal never waits for the pool.
+    const renewalDb = new PgDatabase(url, { maxConnections: 1, applicationName: `${applicationName} renewals` });
     try {
       await migrate(db);
     } catch (error) {
       await db.close();
+      await renewalDb.close();
       throw error;
     }
-    return new PostgresStore(db, { ...options, replicaId, leaseMs });
+    return new PostgresStore(db, renewalDb, { ...options, replicaId, leaseMs });
   }
 
   isOpen(): boolean {
@@ -206,6 +219,7 @@ export class PostgresStore implements StoreApi {
       this.#closed = true;
       await this.#listener?.close();
       this.#listener = undefined;
+      await this.#renewalDb.close();
       await this.db.close();
     }
   }

@@ -105,11 +105,35 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL replicas and 
 
       // A clean stop hands the live replica's job over at once.
       await live.replicas.stop();
-      expect(await taker.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'live-job', claimedBy: 'taker', reclaimedFrom: 'live', attempts: 2 });
+      const handedOver = await taker.jobs.claimNext(AT, () => '/log');
+      expect(handedOver).toMatchObject({ id: 'live-job', claimedBy: 'taker', attempts: 2 });
+      // Taken from the ended lease by this claim ('live'), or queued again first by the taker's own
+      // renewal running meanwhile (null): the same handover, and which one wins is a race.
+      expect(['live', null]).toContain(handedOver!.reclaimedFrom);
       expect((await taker.replicas.list()).map((r) => r.id)).toEqual(['taker']);
       expect(errors).toEqual([]);
     } finally {
       await Promise.all([live.close(), dead.close(), taker.close()]);
+    }
+  });
+  it('renews its job leases while every connection of its pool is taken (a renewal never waits behind intake or dispatch)', async () => {
+    const { url } = stores();
+    const busy = await PostgresStore.open(url, { replicaId: 'busy', leaseMs: 600, maxConnections: 2 });
+    const held: Array<{ release: () => void }> = [];
+    try {
+      const beats: ReplicaBeat[] = [];
+      await busy.jobs.insert({ id: 'job', kind: 'compose', queueKey: 'ref', spec: {}, causeEventId: 'job', correlationId: 'job', listener: 'composer' }, AT);
+      expect(await busy.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'job', claimedBy: 'busy' });
+      await busy.replicas.start({ onBeat: (beat) => beats.push(beat) });
+      // Every pooled connection is checked out and kept: whatever needs the pool now waits.
+      held.push(await busy.db.connect(), await busy.db.connect());
+      const before = beats.length;
+      // Gated on what the replica reports (bounded: 400 x 25 ms), not on a fixed wait.
+      for (let i = 0; i < 400 && !beats.slice(before).some((beat) => beat.jobs.includes('job')); i++) await setTimeout(25);
+      expect(beats.slice(before).some((beat) => beat.jobs.includes('job'))).toBe(true);
+    } finally {
+      for (const client of held) client.release();
+      await busy.close();
     }
   });
 });
