@@ -51,13 +51,23 @@ export function writePlan(workdir: string, plan: readonly PlannedMove[]): void {
 
 /**
  * Moves each ref with compare-and-swap on where the plan found it; a ref already at its target
- * (moved by an earlier attempt) is left. On any failure every moved ref is put back, and the ref and
+ * (moved by an earlier attempt), or at another release commit of the same candidate bound to the ref
+ * (moved by an attempt running at the same time), is left, and the move reports where it is. On any failure every moved ref is put back, and the ref and
  * error returned: `RefConflictError` when the ref was not where the plan found it.
  */
 export async function moveAll(moves: readonly RefMove[], summary: SummarySigning, logger: Logger): Promise<{ ref: string; error: Error } | null> {
   for (const m of moves) {
     if (m.from === m.to) continue;
-    if ((await m.repo.revParse(m.ref)) === m.to) continue;
+    const head = await m.repo.revParse(m.ref);
+    if (head === m.to) continue;
+    if (head !== null && head !== m.from && (await isReleaseOfSameCandidate(m, head))) {
+      // Another attempt of this job (one whose lease lapsed while it still ran, on another replica)
+      // moved the ref to its own release commit of the same candidate: that move is this one. Moving
+      // on top of it would release the candidate twice; refusing would leave its move unannounced.
+      logger.warn({ ref: m.ref, planned: m.to, found: head }, 'the ref already stands for this candidate (another attempt of the job moved it); taking that move as this one');
+      m.to = head;
+      continue;
+    }
     try {
       await m.repo.compareAndSetRef(m.ref, m.from, m.to);
     } catch (error) {
@@ -66,6 +76,12 @@ export async function moveAll(moves: readonly RefMove[], summary: SummarySigning
     }
   }
   return null;
+}
+
+/** Whether `head` is a release commit made for `m.ref` (bound to it) from the candidate `m.to` stands for: what another attempt of the same move writes. */
+async function isReleaseOfSameCandidate(m: RefMove, head: string): Promise<boolean> {
+  const source = await m.repo.metadata(head, SOURCE_COMMIT_KEY);
+  return source === (await sourceOf(m.repo, m.to)) && (await m.repo.refBindings(head)).includes(m.ref);
 }
 
 /**

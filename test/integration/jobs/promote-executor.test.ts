@@ -426,6 +426,51 @@ describe('promote executor', () => {
     for (const arch of ARCHES) expect(metadata.architectures[arch].ostree.commit).toBe(released[arch]);
   });
 
+  it('an attempt whose refs another attempt of the job already moved to its own release commits of the same candidate takes those moves: no second release, release.promoted names them', async () => {
+    const first = await firstRelease();
+    const c2 = await candidates(V2);
+    const releaseCommitOf = (arch: Arch, subject: string): Promise<string> =>
+      repo.commit({ tree: { commit: c2[arch] }, orphan: true, parent: first.released[arch], bindRefs: [releaseRef(arch)], subject, metadata: { version: V2, [SOURCE_COMMIT_KEY]: c2[arch] } });
+    // This attempt planned its moves (and made its release commits) while the other attempt, whose
+    // lease had lapsed but which still ran, was planning; then the other one moved the refs.
+    const workdir = newWorkdir(tmp);
+    const planned = { x86_64: await releaseCommitOf('x86_64', 'this attempt'), aarch64: await releaseCommitOf('aarch64', 'this attempt') };
+    writeFileSync(join(workdir, 'plan.json'), JSON.stringify(ARCHES.map((arch) => ({ ref: releaseRef(arch), from: first.released[arch], to: planned[arch] }))));
+    const theirs = { x86_64: await releaseCommitOf('x86_64', 'the other attempt'), aarch64: await releaseCommitOf('aarch64', 'the other attempt') };
+    for (const arch of ARCHES) execFileSync('ostree', ['refs', `--repo=${repoPath}`, '--force', `--create=${releaseRef(arch)}`, theirs[arch]]);
+    expect(theirs.x86_64).not.toBe(planned.x86_64);
+
+    const outcome = await promote(spec(V2, c2), { workdir, recovering: true });
+
+    expect(outcome.state).toBe('succeeded');
+    expect(await releaseRefs()).toEqual(theirs);
+    expect(only(outcome, 'relengd.release.promoted').refs).toEqual(ARCHES.map((arch) => ({ ref: releaseRef(arch), arch, from: first.released[arch], to: theirs[arch] })));
+    expect(JSON.parse(readFileSync(metadataPath, 'utf8')).architectures.x86_64.ostree.commit).toBe(theirs.x86_64);
+  });
+
+  it('a ref another writer moved to a release of a different candidate is still refused ref-moved', async () => {
+    const first = await firstRelease();
+    const c2 = await candidates(V2);
+    const workdir = newWorkdir(tmp);
+    const s = spec(V2, c2);
+    // The plan of an attempt that made its release commits, then another candidate was released by hand.
+    expect((await promote(s, { workdir })).state).toBe('succeeded');
+    const plan = readFileSync(join(workdir, 'plan.json'), 'utf8');
+    const c3 = await candidates('V3-by-hand');
+    for (const arch of ARCHES) {
+      const byHand = await repo.commit({ tree: { commit: c3[arch] }, orphan: true, parent: first.released[arch], bindRefs: [releaseRef(arch)], subject: 'by hand', metadata: { [SOURCE_COMMIT_KEY]: c3[arch] } });
+      execFileSync('ostree', ['refs', `--repo=${repoPath}`, '--force', `--create=${releaseRef(arch)}`, byHand]);
+    }
+    const before = await releaseRefs();
+    writeFileSync(join(workdir, 'plan.json'), plan);
+
+    const outcome = await promote(s, { workdir, recovering: true });
+
+    expect(outcome.state).toBe('failed');
+    expect(only(outcome, 'relengd.release.promotion.refused')).toMatchObject({ reason: 'ref-moved' });
+    expect(await releaseRefs()).toEqual(before);
+  });
+
   it('a crash between the two ref moves is completed by the re-run: both arches end on the release', async () => {
     const c = await candidates(V1);
     const workdir = newWorkdir(tmp);
