@@ -105,10 +105,16 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL replicas and 
 
       // A clean stop hands the live replica's job over at once.
       await live.replicas.stop();
-      const handedOver = await taker.jobs.claimNext(AT, () => '/log');
+      // The taker's own renewal runs meanwhile on its own connection: while its UPDATE holds the
+      // row, a claim skips it (SKIP LOCKED), so claim until it is taken (bounded: 200 x 25 ms).
+      let handedOver = await taker.jobs.claimNext(AT, () => '/log');
+      for (let i = 0; i < 200 && !handedOver; i++) {
+        await setTimeout(25);
+        handedOver = await taker.jobs.claimNext(AT, () => '/log');
+      }
       expect(handedOver).toMatchObject({ id: 'live-job', claimedBy: 'taker', attempts: 2 });
       // Taken from the ended lease by this claim ('live'), or queued again first by the taker's own
-      // renewal running meanwhile (null): the same handover, and which one wins is a race.
+      // renewal (null): the same handover, and which one wins is a race.
       expect(['live', null]).toContain(handedOver!.reclaimedFrom);
       expect((await taker.replicas.list()).map((r) => r.id)).toEqual(['taker']);
       expect(errors).toEqual([]);
