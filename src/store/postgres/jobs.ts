@@ -142,8 +142,16 @@ export class PgJobsTable {
    * (this one's lease ran out), and this replica should stop it.
    */
   async heartbeat(replicaId: string, leaseMs: number): Promise<string[]> {
+    // Never waits for a row lock: a row another transaction holds (this replica finishing or
+    // claiming the job, another replica taking it over) is renewed at the next heartbeat. Waiting
+    // held up every renewal after it, and deadlocked with other replicas' multi-row updates. The
+    // answer is the jobs still this replica's (renewed now or not): a job another replica took is
+    // missing from it.
     const { rows } = await this.#db.query<{ id: string }>(
-      `UPDATE jobs SET lease_expires_at = ${lease('$2')} WHERE claimed_by = $1 AND state = 'running' RETURNING id`,
+      `WITH renewed AS (
+         UPDATE jobs SET lease_expires_at = ${lease('$2')}
+         WHERE id IN (SELECT id FROM jobs WHERE claimed_by = $1 AND state = 'running' FOR UPDATE SKIP LOCKED))
+       SELECT id FROM jobs WHERE claimed_by = $1 AND state = 'running'`,
       [replicaId, leaseMs],
     );
     return rows.map((r) => r.id).sort();
@@ -240,9 +248,11 @@ export class PgJobsTable {
    * @returns their ids
    */
   async requeueExpired(): Promise<string[]> {
+    // Skips a row another transaction holds (its owner renewing or finishing it, another replica claiming it): looked at again next time.
     const { rows } = await this.#db.query<{ id: string }>(
       `UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_expires_at = NULL
-       WHERE state = 'running' AND lease_expires_at < now() AND claimed_by IS DISTINCT FROM $1 RETURNING id`,
+       WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now() AND claimed_by IS DISTINCT FROM $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
       [this.#replica.replicaId],
     );
     if (rows.length > 0) await wake(this.#db, WakeChannel.jobs);

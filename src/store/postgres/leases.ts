@@ -52,7 +52,14 @@ export class PgLeasesTable {
 
   /** Extends every lease `holder` holds unexpired by `ttlMs` from now (its heartbeat). @returns their names. */
   async renewHeld(holder: string, ttlMs: number): Promise<string[]> {
-    const { rows } = await this.#db.query<{ name: string }>(`UPDATE leases SET expires_at = ${until('$2')} WHERE holder = $1 AND expires_at >= now() RETURNING name`, [holder, ttlMs]);
+    // Skips a lease a transaction holds: the dispatcher's own batch keeps its turn locked (assertHeld)
+    // for as long as the batch runs, and took the turn afresh at its start. Waiting for it held up
+    // the job renewals after it until job leases lapsed under a long batch.
+    const { rows } = await this.#db.query<{ name: string }>(
+      `UPDATE leases SET expires_at = ${until('$2')}
+       WHERE name IN (SELECT name FROM leases WHERE holder = $1 AND expires_at >= now() FOR UPDATE SKIP LOCKED) RETURNING name`,
+      [holder, ttlMs],
+    );
     return rows.map((r) => r.name).sort();
   }
 

@@ -132,7 +132,7 @@ export class PgOutboxTable {
   async renewClaims(replicaId: string, leaseMs: number): Promise<number> {
     const { rowCount } = await this.#db.query(
       `UPDATE outbox SET claim_expires_at = now() + make_interval(secs => $2::float8 / 1000)
-       WHERE claimed_by = $1 AND sent_at IS NULL AND claim_expires_at >= now()`,
+       WHERE event_id IN (SELECT event_id FROM outbox WHERE claimed_by = $1 AND sent_at IS NULL AND claim_expires_at >= now() FOR UPDATE SKIP LOCKED)`,
       [replicaId, leaseMs],
     );
     return rowCount;

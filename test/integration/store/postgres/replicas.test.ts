@@ -122,6 +122,43 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL replicas and 
       await Promise.all([live.close(), dead.close(), taker.close()]);
     }
   });
+  it("renews its job leases while its own dispatch batch keeps the dispatcher's turn locked (a long batch never lets its jobs' leases lapse)", async () => {
+    const { url } = stores();
+    const busy = await PostgresStore.open(url, { replicaId: 'dispatching', leaseMs: 600 });
+    let endBatch: () => void = () => undefined;
+    let batch: Promise<void> | undefined;
+    try {
+      const beats: ReplicaBeat[] = [];
+      await busy.jobs.insert({ id: 'job', kind: 'compose', queueKey: 'ref', spec: {}, causeEventId: 'job', correlationId: 'job', listener: 'composer' }, AT);
+      expect(await busy.jobs.claimNext(AT, () => '/log')).toMatchObject({ id: 'job' });
+      // The turn taken by an earlier batch, committed: the renewals keep it.
+      expect(await busy.replicas.takeDispatchTurn()).toBe(true);
+      await busy.replicas.start({ onBeat: (beat) => beats.push(beat) });
+      // The next dispatch batch: takes the turn again and keeps it locked (FOR SHARE) until it commits.
+      let batchHoldsTurn: () => void = () => undefined;
+      const holding = new Promise<void>((resolve) => (batchHoldsTurn = resolve));
+      batch = busy.transaction(async () => {
+        expect(await busy.replicas.takeDispatchTurn()).toBe(true);
+        await busy.replicas.assertDispatchTurn();
+        batchHoldsTurn();
+        await new Promise<void>((resolve) => (endBatch = resolve));
+      });
+      await holding;
+      const firstExpiry = (await lease(busy, 'job'))!;
+      // Gated on the database (bounded: 400 x 25 ms): the job's lease moves on while the batch runs.
+      for (let i = 0; i < 400 && (await lease(busy, 'job'))! <= firstExpiry; i++) await setTimeout(25);
+      expect((await lease(busy, 'job'))!.getTime()).toBeGreaterThan(firstExpiry.getTime());
+      const during = beats.length;
+      for (let i = 0; i < 400 && beats.length < during + 2; i++) await setTimeout(25);
+      expect(beats.slice(during).every((beat) => beat.jobs.includes('job'))).toBe(true);
+      expect(beats.length).toBeGreaterThanOrEqual(during + 2);
+    } finally {
+      endBatch();
+      await batch;
+      await busy.close();
+    }
+  });
+
   it('renews its job leases while every connection of its pool is taken (a renewal never waits behind intake or dispatch)', async () => {
     const { url } = stores();
     const busy = await PostgresStore.open(url, { replicaId: 'busy', leaseMs: 600, maxConnections: 2 });
