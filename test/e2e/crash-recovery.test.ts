@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import { Client } from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,7 +11,7 @@ import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { openStore } from '../../src/store/open.ts';
 import { testConfig, testConfigYaml } from '../helpers/config.ts';
-import { spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
+import { cliPath, projectRoot, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const running: DaemonProcess[] = [];
@@ -63,7 +65,7 @@ async function countRows(dir: string) {
 }
 
 async function stopGracefully(d: DaemonProcess): Promise<void> {
-  // `start` handles SIGTERM from 'relengd started' on; 'listening' comes earlier (on PostgreSQL, by a few awaits).
+  // After the whole startup, recovery included (a SIGTERM during startup is handled too: see the last test).
   await vi.waitFor(() => expect(d.lines.some((l) => l.msg === 'relengd started')).toBe(true), { timeout: 10_000 });
   d.child.kill('SIGTERM');
   expect(await d.exited).toBe(0);
@@ -137,5 +139,25 @@ describe('a daemon killed with SIGKILL loses nothing and processes nothing twice
     expect(replies.filter((r) => r.body.status === 'duplicate').length).toBe(afterCrash.inbound);
     const final = await countRows(dir);
     expect(final).toMatchObject({ inbound: total, pending: 0, requests: 2 * total, distinctCauses: total });
+  });
+});
+
+describe('a daemon stopped while it starts', () => {
+  it('finishes starting, then stops cleanly (exit 0) instead of dying mid-startup', async () => {
+    const dir = tempDir();
+    const configFile = join(dir, 'relengd.yaml');
+    writeFileSync(configFile, testConfigYaml(dir));
+    const child = spawn(process.execPath, [cliPath, '--config', configFile, 'start'], { cwd: projectRoot, env: { ...process.env, RELENGD_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    running.push({ child, url: '', lines: [], exited });
+    const messages: unknown[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const { msg } = JSON.parse(line) as { msg: unknown };
+      messages.push(msg);
+      // Its first line, long before the store, the transport and HTTP are up.
+      if (msg === 'starting') child.kill('SIGTERM');
+    });
+    expect(await exited).toBe(0);
+    expect(messages).toEqual(expect.arrayContaining(['relengd started', 'shutting down', 'relengd stopped']));
   });
 });

@@ -10,19 +10,21 @@ export function registerStart(program: Command): void {
     .action(async (_opts: object, cmd: Command) => {
       const { config, file } = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
       const logger = createLogger({ level: config.log.level, fd: 1 });
+      // Handled from the first moment: a SIGTERM while the daemon starts (its log lines are already
+      // out) would otherwise kill it with the default action, mid-startup; it stops once started.
+      const stopSignal = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       logger.info({ component: 'daemon', config: file ?? '(defaults)' }, 'starting');
       const daemon = await startDaemon({ config, logger });
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string): void => {
-          logger.info({ component: 'daemon', signal }, 'shutting down');
-          daemon.stop().then(resolve, (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-        process.once('SIGINT', () => shutdown('SIGINT'));
-      });
+      const signal = await stopSignal;
+      logger.info({ component: 'daemon', signal }, 'shutting down');
+      try {
+        await daemon.stop();
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+      }
     });
 }
