@@ -7,8 +7,10 @@
  * Prefetch (BENCH_PREFETCH, a list; default 50,500): 500 is `bus.amqp.prefetch`'s default, 50 a
  * small window, where each commit's wait for the disk shows most.
  *
- * Each mode's note gives relengd / raw against the target (>= 0.95, targets.ts) and the time a
- * backlog of BENCH_BACKLOG messages (default 1,000,000) takes to drain at the measured rates.
+ * Each mode's note gives relengd / raw against the target (>= 0.95, targets.ts), the durable floor
+ * between them (amqp-consumer-process.ts: what storing each message exactly once costs on this
+ * machine, before any decoding) and the time a backlog of BENCH_BACKLOG messages (default
+ * 1,000,000) takes to drain at the measured rates.
  *
  * Two modes (BENCH_MODES=stream,drain):
  * - stream: the consumer is running and the messages are published while it consumes (the way a
@@ -24,7 +26,7 @@ import { connect, type ChannelModel } from 'amqplib';
 import { declareTopology } from '../../src/bus/amqp/index.ts';
 import { measured, runConsumerProcess, type Measured } from './consumer-process.ts';
 import { benchMessages, publishAll, type BenchMessage } from './messages.ts';
-import { BACKLOG, drainNote, ratioNote } from './targets.ts';
+import { BACKLOG, drainNote, floorNote, ratioNote } from './targets.ts';
 import type { Benchmark, BenchRow } from './types.ts';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -34,8 +36,12 @@ const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 const modes = (process.env.BENCH_MODES ?? 'stream,drain').split(',').map((m) => m.trim()) as Array<'stream' | 'drain'>;
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'amqp-consumer-process.ts');
 
-type Kind = 'raw' | 'relengd';
-const label: Record<Kind, string> = { raw: 'raw amqplib, ack only', relengd: 'relengd: decode, validate, SQLite FULL, ack' };
+type Kind = 'raw' | 'floor' | 'relengd';
+const label: Record<Kind, string> = {
+  raw: 'raw amqplib, ack only',
+  floor: 'durable floor: id + body into SQLite FULL, ack',
+  relengd: 'relengd: decode, validate, SQLite FULL, ack',
+};
 
 export const amqpConsume: Benchmark = {
   name: 'amqp-consume',
@@ -53,15 +59,15 @@ export const amqpConsume: Benchmark = {
         for (const mode of modes) {
           const rates: Partial<Record<Kind, number>> = {};
           let batches = 0;
-          for (const kind of ['raw', 'relengd'] as const) {
+          for (const kind of ['raw', 'floor', 'relengd'] as const) {
             const queue = `relengd-bench-${mode}-${prefetch}-${kind}-${run}`;
             queues.push(queue);
             const m = await runCase(admin, { mode, kind, prefetch }, queue, prefix, routingKey, messages);
             rates[kind] = count / m.seconds;
             rows.push({ benchmark: 'amqp-consume', case: `${mode}, prefetch ${prefetch}: ${label[kind]}`, messages: count, rate: count / m.seconds, seconds: m.seconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds });
-            if (m.batches) batches = m.batches;
+            if (kind === 'relengd' && m.batches) batches = m.batches;
           }
-          notes.push(`${mode}, prefetch ${prefetch}: ${ratioNote(rates.relengd!, rates.raw!)}; ${drainNote(rates.relengd!, rates.raw!)}; relengd committed ${count} messages in ${batches} transactions (${(count / batches).toFixed(0)} per commit)`);
+          notes.push(`${mode}, prefetch ${prefetch}: ${ratioNote(rates.relengd!, rates.raw!)}; ${floorNote(rates.relengd!, rates.floor!, rates.raw!)}; ${drainNote(rates.relengd!, rates.raw!)}; relengd committed ${count} messages in ${batches} transactions (${(count / batches).toFixed(0)} per commit)`);
         }
       }
       notes.push(`${count} persistent messages of ${messages[0]!.content.length} bytes, quorum queue, relengd log level ${logLevel} (to /dev/null); drain times for BENCH_BACKLOG=${BACKLOG}`);

@@ -18,6 +18,15 @@ export function ratioNote(relengdRate: number, rawRate: number): string {
   return `relengd / raw = ${ratio.toFixed(2)} (target >= ${RATIO_TARGET}, ${ratio >= RATIO_TARGET ? 'met' : 'MISSED'})`;
 }
 
+/**
+ * `floor / raw = 0.80, relengd / floor = 0.62`: the first is the most any consumer that stores each
+ * message exactly once reaches here (below the target, the machine caps relengd before its code
+ * does); the second is relengd's own cost on top of that.
+ */
+export function floorNote(relengdRate: number, floorRate: number, rawRate: number): string {
+  return `durable floor / raw = ${(floorRate / rawRate).toFixed(2)}, relengd / floor = ${(relengdRate / floorRate).toFixed(2)}`;
+}
+
 /** `a backlog of 1,000,000 drains in 2.9 min (raw: 2.7 min)`. */
 export function drainNote(relengdRate: number, rawRate: number, backlog = BACKLOG): string {
   return `a backlog of ${backlog.toLocaleString('en-US')} drains in ${duration(backlog / relengdRate)} at this rate (raw: ${duration(backlog / rawRate)})`;
