@@ -86,6 +86,8 @@ export interface DaemonsApi {
   register(d: DaemonRecord): Promise<void>;
   beat(id: string, at: string): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Removes the daemons whose last heartbeat is older than `cutoff` (ISO time). @returns how many */
+  forgetSilentSince(cutoff: string): Promise<number>;
   list(): Promise<DaemonRecord[]>;
 }
 

@@ -37,7 +37,7 @@ export class SqliteStore implements StoreApi {
     this.outbox = wrap(store.outbox, run, ['add', 'pending', 'markSent', 'markFailed', 'countPending']);
     this.jobs = wrap(store.jobs, run, ['insert', 'claimNext', 'finish', 'finishedFor', 'retry', 'requeueUnfinished', 'requeue', 'get', 'ofCompose', 'list', 'countByState']);
     this.state = wrap(store.state, run, ['get', 'list', 'put']);
-    this.daemons = wrap(store.daemons, run, ['register', 'beat', 'remove', 'list']);
+    this.daemons = wrap(store.daemons, run, ['register', 'beat', 'remove', 'forgetSilentSince', 'list']);
     this.observability = wrap(new ObservabilityReads(store.db), run, ['eventsAfter', 'rejectedAfter', 'jobsStartedSince', 'jobsFinishedSince', 'acceptedAtOf', 'oldestPendingOutbox', 'lastInbound']);
   }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { ReplicaCoordination, ReplicaStatus, WorkKind } from '../api.ts';
+import { FORGET_EVERY_MS, FORGET_SILENT_AFTER_MS } from '../daemons.ts';
 import type { PgDatabase } from './database.ts';
 import type { PgJobsTable } from './jobs.ts';
 import { DISPATCHER_LEASE, type PgLeasesTable } from './leases.ts';
@@ -54,6 +55,8 @@ export class PgReplicaCoordination implements ReplicaCoordination {
   #timer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
   #beating: Promise<void> | undefined;
+  /** When this replica last forgot the replicas silent for a day (0: not yet). */
+  #forgottenAt = 0;
 
   constructor(
     db: PgDatabase,
@@ -150,7 +153,7 @@ export class PgReplicaCoordination implements ReplicaCoordination {
 
   async #beat(options: ReplicaOptions): Promise<void> {
     const { replicas, jobs, outbox, leases } = this.#renewals;
-    // Removed meanwhile (an operator's cleanup): register again.
+    // Removed meanwhile (forgotten by another replica after a long silence, or an operator's cleanup): register again.
     if (!(await replicas.heartbeat(this.replicaId))) await this.#register();
     const beat: ReplicaBeat = {
       jobs: await jobs.heartbeat(this.replicaId, this.leaseMs),
@@ -159,5 +162,10 @@ export class PgReplicaCoordination implements ReplicaCoordination {
       requeued: await jobs.requeueExpired(),
     };
     options.onBeat?.(beat);
+    // As it starts and hourly: a replica killed more than a day ago is no longer listed.
+    if (Date.now() - this.#forgottenAt >= FORGET_EVERY_MS) {
+      this.#forgottenAt = Date.now();
+      await replicas.forgetSilentFor(FORGET_SILENT_AFTER_MS);
+    }
   }
 }

@@ -25,6 +25,12 @@ export class PgDaemonsTable {
     await this.#db.query('DELETE FROM daemons WHERE id = $1', [id]);
   }
 
+  /** Removes the daemons whose last heartbeat is older than `cutoff` (ISO time, compared as the SQLite store does). @returns how many */
+  async forgetSilentSince(cutoff: string): Promise<number> {
+    // Byte order ("C"): ISO times sort as text only so, whatever the database's collation.
+    return (await this.#db.query('DELETE FROM daemons WHERE heartbeat_at < $1 COLLATE "C"', [cutoff])).rowCount ?? 0;
+  }
+
   /** Newest heartbeat first. */
   async list(): Promise<DaemonRecord[]> {
     const { rows } = await this.#db.query<{ id: string; host: string; pid: number; url: string | null; version: string; started_at: string; heartbeat_at: string }>(

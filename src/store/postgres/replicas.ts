@@ -52,6 +52,21 @@ export class PgReplicasTable {
     });
   }
 
+  /**
+   * Removes the replicas silent for longer than `ms` (on the server's clock). Their leases lapsed
+   * long before, and their jobs were queued again; one that comes back registers again. Rows another
+   * transaction holds are left for the next time, as renewals never wait for a lock.
+   * @returns how many
+   */
+  async forgetSilentFor(ms: number): Promise<number> {
+    const { rowCount } = await this.#db.query(
+      `DELETE FROM replicas WHERE id IN (
+         SELECT id FROM replicas WHERE heartbeat_at < now() - $1 * interval '1 millisecond' FOR UPDATE SKIP LOCKED)`,
+      [ms],
+    );
+    return rowCount ?? 0;
+  }
+
   /** Every registered replica, newest heartbeat first, with the leases it holds unexpired. */
   async list(): Promise<ReplicaRecord[]> {
     const { rows } = await this.#db.query<{

@@ -525,6 +525,14 @@ describe.each(backends)('store API contract: $name', (backend) => {
       await s.daemons.remove('d1');
       expect(await s.daemons.list()).toEqual([{ id: 'd2', host: 'node-2', pid: 2, url: 'http://node-2:8080', version: '1.0.0', startedAt: at(2), heartbeatAt: at(2) }]);
     });
+
+    it('daemons: forgets those whose last heartbeat is older than a cutoff', async () => {
+      const s = store();
+      for (const [id, beat] of [['old', 1], ['at-cutoff', 3], ['new', 5]] as const) await s.daemons.register({ id, host: 'node-1', pid: beat, url: null, version: '1.0.0', startedAt: at(1), heartbeatAt: at(beat) });
+      expect(await s.daemons.forgetSilentSince(at(3))).toBe(1);
+      expect((await s.daemons.list()).map((d) => d.id)).toEqual(['new', 'at-cutoff']);
+      expect(await s.daemons.forgetSilentSince(at(3))).toBe(0);
+    });
   });
 });
 

@@ -64,6 +64,26 @@ describe.skipIf(postgresMissingReason !== null)(titled('PostgreSQL replicas and 
     expect(await b.replicaTable.heartbeat(a.replicaId)).toBe(false);
   });
 
+  it('forgets, as a replica starts, the replicas silent for more than a day; one silent for an hour stays listed, stale', async () => {
+    const { a, url } = stores();
+    await a.replicaTable.register({ id: 'killed-yesterday', host: 'node-1', pid: 101 });
+    await a.replicaTable.register({ id: 'killed-an-hour-ago', host: 'node-2', pid: 202 });
+    await a.db.query(`UPDATE replicas SET heartbeat_at = now() - interval '25 hours' WHERE id = 'killed-yesterday'`);
+    await a.db.query(`UPDATE replicas SET heartbeat_at = now() - interval '1 hour' WHERE id = 'killed-an-hour-ago'`);
+    const starting = await PostgresStore.open(url, { replicaId: 'starting', leaseMs: 30_000 });
+    try {
+      await starting.replicas.start();
+      expect((await starting.replicas.list()).map((r) => [r.id, r.stale])).toEqual([
+        ['starting', false],
+        ['killed-an-hour-ago', true],
+      ]);
+      // One that comes back after all registers again at its next heartbeat.
+      expect(await a.replicaTable.heartbeat('killed-yesterday')).toBe(false);
+    } finally {
+      await starting.close();
+    }
+  });
+
   it("keeps a live replica's job, and queues a dead replica's job again for another once its lease ran out", async () => {
     const { url } = stores();
     // Short leases, so the test waits about a second, gated on what the database shows. The live
