@@ -33,10 +33,18 @@ const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const prefetches = (process.env.BENCH_PREFETCH ?? '50,500').split(',').map(Number);
 /** relengd logs one line per stored message at `info` (to /dev/null here, but written). */
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+/**
+ * Rounds per case (BENCH_ROUNDS, default 3). The three consumers take turns, round after round, and
+ * each is reported at its median: on a shared machine one run's rate moves by half from one minute
+ * to the next, and a single slow moment of one consumer would decide the ratio.
+ */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
 const modes = (process.env.BENCH_MODES ?? 'stream,drain').split(',').map((m) => m.trim()) as Array<'stream' | 'drain'>;
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'amqp-consumer-process.ts');
 
-type Kind = 'raw' | 'floor' | 'relengd';
+const KINDS = ['raw', 'floor', 'relengd'] as const;
+type Kind = (typeof KINDS)[number];
 const label: Record<Kind, string> = {
   raw: 'raw amqplib, ack only',
   floor: 'durable floor: id + body into SQLite FULL, ack',
@@ -57,17 +65,23 @@ export const amqpConsume: Benchmark = {
     try {
       for (const prefetch of prefetches) {
         for (const mode of modes) {
-          const rates: Partial<Record<Kind, number>> = {};
-          let batches = 0;
-          for (const kind of ['raw', 'floor', 'relengd'] as const) {
-            const queue = `relengd-bench-${mode}-${prefetch}-${kind}-${run}`;
-            queues.push(queue);
-            const m = await runCase(admin, { mode, kind, prefetch }, queue, prefix, routingKey, messages);
-            rates[kind] = count / m.seconds;
-            rows.push({ benchmark: 'amqp-consume', case: `${mode}, prefetch ${prefetch}: ${label[kind]}`, messages: count, rate: count / m.seconds, seconds: m.seconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds });
-            if (kind === 'relengd' && m.batches) batches = m.batches;
+          const runs: Record<Kind, Measured[]> = { raw: [], floor: [], relengd: [] };
+          for (let round = 1; round <= rounds; round++) {
+            for (const kind of KINDS) {
+              const queue = `relengd-bench-${mode}-${prefetch}-${kind}-${round}-${run}`;
+              queues.push(queue);
+              runs[kind].push(await runCase(admin, { mode, kind, prefetch }, queue, prefix, routingKey, messages));
+            }
           }
-          notes.push(`${mode}, prefetch ${prefetch}: ${ratioNote(rates.relengd!, rates.raw!)}; ${floorNote(rates.relengd!, rates.floor!, rates.raw!)}; ${drainNote(rates.relengd!, rates.raw!)}; relengd committed ${count} messages in ${batches} transactions (${(count / batches).toFixed(0)} per commit)`);
+          const median = { raw: medianRun(runs.raw), floor: medianRun(runs.floor), relengd: medianRun(runs.relengd) };
+          const rates = { raw: count / median.raw.seconds, floor: count / median.floor.seconds, relengd: count / median.relengd.seconds };
+          for (const kind of KINDS) {
+            const m = median[kind];
+            rows.push({ benchmark: 'amqp-consume', case: `${mode}, prefetch ${prefetch}: ${label[kind]}`, messages: count, rate: rates[kind], seconds: m.seconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds });
+          }
+          const batches = median.relengd.batches ?? 0;
+          const spread = rounds > 1 ? `; over ${rounds} rounds (medians above): ${KINDS.map((kind) => `${kind} ${rateRange(runs[kind], count)}`).join(', ')} msg/s` : '';
+          notes.push(`${mode}, prefetch ${prefetch}: ${ratioNote(rates.relengd, rates.raw)}; ${floorNote(rates.relengd, rates.floor, rates.raw)}; ${drainNote(rates.relengd, rates.raw)}; relengd committed ${count} messages in ${batches} transactions (${(count / batches).toFixed(0)} per commit)${spread}`);
         }
       }
       notes.push(`${count} persistent messages of ${messages[0]!.content.length} bytes, quorum queue, relengd log level ${logLevel} (to /dev/null); drain times for BENCH_BACKLOG=${BACKLOG}`);
@@ -83,6 +97,17 @@ export const amqpConsume: Benchmark = {
     }
   },
 };
+
+/** The run of median time (the upper middle of an even count). */
+function medianRun(runs: readonly Measured[]): Measured {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
+}
+
+/** `15,120-16,840`: the slowest and the fastest round's rate. */
+function rateRange(runs: readonly Measured[], count: number): string {
+  const rates = runs.map((m) => Math.round(count / m.seconds));
+  return `${Math.min(...rates).toLocaleString('en-US')}-${Math.max(...rates).toLocaleString('en-US')}`;
+}
 
 interface Case {
   mode: 'stream' | 'drain';
