@@ -209,7 +209,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // After recovery and catch-up: they read the newest stored message, which pruning may delete.
   const pruning = startPruning({ store, retention: config.retention, jobsWorkdir: config.jobs.workdir, clock, logger });
   poll.unref();
-  // Logged last: once it is out, everything above runs (tests gate on it).
+  // Logged last: once it is out, everything above has started (tests gate on it).
   logger.info({ component: 'daemon', transport: transport.name, store: store.location, http: http?.url ?? null, streams: config.streams.length }, 'relengd started');
   let stopping: Promise<void> | null = null;
   return {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import { Client } from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -11,7 +10,7 @@ import { silentLogger } from '../../src/log.ts';
 import { Intake } from '../../src/pipeline/intake.ts';
 import { openStore } from '../../src/store/open.ts';
 import { testConfig, testConfigYaml } from '../helpers/config.ts';
-import { cliPath, projectRoot, spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
+import { spawnDaemon, type DaemonProcess } from '../helpers/process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const running: DaemonProcess[] = [];
@@ -147,17 +146,12 @@ describe('a daemon stopped while it starts', () => {
     const dir = tempDir();
     const configFile = join(dir, 'relengd.yaml');
     writeFileSync(configFile, testConfigYaml(dir));
-    const child = spawn(process.execPath, [cliPath, '--config', configFile, 'start'], { cwd: projectRoot, env: { ...process.env, RELENGD_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    running.push({ child, url: '', lines: [], exited });
-    const messages: unknown[] = [];
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const { msg } = JSON.parse(line) as { msg: unknown };
-      messages.push(msg);
-      // Its first line, long before the store, the transport and HTTP are up.
-      if (msg === 'starting') child.kill('SIGTERM');
-    });
-    expect(await exited).toBe(0);
-    expect(messages).toEqual(expect.arrayContaining(['relengd started', 'shutting down', 'relengd stopped']));
+    // At its first line, long before the store, the transport and HTTP are up.
+    const daemon = await spawnDaemon(configFile, {}, (record, child) => record.msg === 'starting' && child.kill('SIGTERM'));
+    running.push(daemon);
+    expect(await daemon.exited).toBe(0);
+    // The exit can come before the last lines are read.
+    if (!daemon.child.stdout!.closed) await once(daemon.child.stdout!, 'close');
+    expect(daemon.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['relengd started', 'shutting down', 'relengd stopped']));
   });
 });

@@ -14,8 +14,11 @@ export interface DaemonProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `relengd start` as a real child process and waits until it serves HTTP. */
-export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+/**
+ * Starts `relengd start` as a real child process and waits until it serves HTTP. `onLine` sees each
+ * log line as it comes, before then too (a test that signals the daemon at a given moment).
+ */
+export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}, onLine?: (record: Record<string, unknown>, child: ChildProcess) => void): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [cliPath, '--config', configFile, 'start'], {
     cwd: projectRoot,
     // info level: the `listening` line carries the URL (port 0 picks a free port).
@@ -32,6 +35,7 @@ export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {
       try {
         const record = JSON.parse(line) as Record<string, unknown>;
         lines.push(record);
+        onLine?.(record, child);
         if (record.msg === 'listening' && typeof record.url === 'string') resolveUrl(record.url);
       } catch {
         // not a log record
